@@ -47,3 +47,35 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped, but SITWELL_REQUIRE_ALL=1 forbids skips: {reason}"
+
+
+REQUIRED_MARKERS = ("mqtt", "serial", "browser")
+_ran_by_marker: dict[str, int] = {m: 0 for m in REQUIRED_MARKERS}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed:
+        for m in REQUIRED_MARKERS:
+            if m in report.keywords:
+                _ran_by_marker[m] += 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a run that skipped anything, or ran no MQTT, serial or browser test, fails."""
+    if os.environ.get("SITWELL_REQUIRE_ALL") != "1" or session.config.option.collectonly:
+        return
+    if session.config.getoption("keyword") or session.config.getoption("markexpr") or session.config.args != ["tests"] and session.config.args:
+        return  # a partial run chosen by hand
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(tr.stats.get("skipped", [])) if tr else 0
+    missing = [m for m, n in _ran_by_marker.items() if n == 0]
+    if skipped or missing:
+        msg = []
+        if skipped:
+            msg.append(f"{skipped} test(s) skipped")
+        if missing:
+            msg.append("no passing test marked " + ", ".join(missing))
+        if tr:
+            tr.write_line("SITWELL_REQUIRE_ALL: " + "; ".join(msg), red=True)
+        session.exitstatus = 1

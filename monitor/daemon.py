@@ -1,0 +1,475 @@
+"""The running daemon: inputs -> engines -> sinks, and the dashboard, in one process.
+
+Inputs run in their own threads and hand frames to `_intake` (thread-safe, bounded per
+cushion, newest wins). The asyncio loop drains the queues through one CushionEngine per
+cushion and fans the results out to the store, the MQTT publisher and SSE subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import signal
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from .config import AnalysisConfig, RulesConfig, Settings
+from .engine import CushionEngine, EngineStep
+from .model import DeviceInfo, Frame, Reminder
+from .transport.base import FrameInput
+
+log = logging.getLogger(__name__)
+
+QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
+STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
+SUBSCRIBER_QUEUE = 256
+MAX_CUSHIONS = 256
+
+
+class CushionSlot:
+    """Everything the daemon keeps for one cushion."""
+
+    def __init__(self, cushion: str, engine: CushionEngine):
+        self.cushion = cushion
+        self.engine = engine
+        self.queue: collections.deque[Frame] = collections.deque()
+        self.dropped = 0
+        self.last_step: EngineStep | None = None
+        self.last_frame_wall: float | None = None
+        self.last_event_wall = 0.0
+        self.last_posture: str | None = None
+        self.last_occupied: bool | None = None
+
+
+def build_input(settings: Settings) -> FrameInput:
+    if settings.input == "serial":
+        from .transport.serial_port import SerialInput
+
+        s = settings.serial
+        return SerialInput(
+            port=s.port,
+            baud=s.baud,
+            codec=s.codec,
+            rows=s.rows,
+            cols=s.cols,
+            max_value=s.max_value,
+            cushion=settings.cushion,
+            reconnect_max_s=s.reconnect_max_s,
+        )
+    if settings.input == "mqtt":
+        from .transport.mqtt_input import MqttInput
+
+        return MqttInput(settings.mqtt)
+    from .transport.simulated import SimulatedInput
+
+    return SimulatedInput(settings.sim, cushion=settings.cushion)
+
+
+class Daemon:
+    """Implements monitor.runtime.Runtime for the dashboard."""
+
+    def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Any = None):
+        from .sinks.store import Store
+
+        self.config = settings
+        self.input = frame_input or build_input(settings)
+        self.store = store if store is not None else Store(settings.store.db)
+        self._apply_saved_settings()
+        self.slots: dict[str, CushionSlot] = {}
+        self._slots_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._subscribers: set[asyncio.Queue] = set()
+        self._publisher = None
+        self._recorder = None
+        self._stopping = False
+        self.started_wall = time.time()
+        self.refused_cushions = 0
+
+    # ---- settings -------------------------------------------------------------
+    def _apply_saved_settings(self) -> None:
+        saved = self.store.load_settings() if hasattr(self.store, "load_settings") else None
+        if saved:
+            try:
+                self._validate_patch(saved, apply=True)
+                log.info("applied settings saved from the dashboard: %s", saved)
+            except ValueError as exc:
+                log.warning("ignoring saved dashboard settings: %s", exc)
+
+    def _validate_patch(self, patch: dict[str, Any], apply: bool) -> dict[str, Any]:
+        unknown = set(patch) - {"rules", "analysis"}
+        if unknown:
+            raise ValueError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
+        from pydantic import ValidationError
+
+        from .config import format_validation_error
+
+        try:
+            rules = RulesConfig(**{**self.config.rules.model_dump(), **(patch.get("rules") or {})})
+            analysis = AnalysisConfig(**{**self.config.analysis.model_dump(), **(patch.get("analysis") or {})})
+        except ValidationError as exc:
+            raise ValueError(format_validation_error(exc).replace("config error: ", "")) from None
+        if apply:
+            self.config.rules = rules
+            self.config.analysis = analysis
+        return {"rules": rules.model_dump(), "analysis": analysis.model_dump()}
+
+    # ---- frame intake (input threads) -------------------------------------------
+    def _intake(self, frame: Frame) -> None:
+        slot = self.slots.get(frame.cushion)
+        if slot is None:
+            slot = self._new_slot(frame)
+            if slot is None:
+                return
+        q = slot.queue
+        if len(q) >= QUEUE_PER_CUSHION:
+            q.popleft()
+            slot.dropped += 1
+        q.append(frame)
+        slot.last_frame_wall = time.monotonic()
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not wake.is_set():
+            loop.call_soon_threadsafe(wake.set)
+
+    def _new_slot(self, frame: Frame) -> CushionSlot | None:
+        with self._slots_lock:
+            slot = self.slots.get(frame.cushion)
+            if slot is not None:
+                return slot
+            if len(self.slots) >= MAX_CUSHIONS:
+                self.refused_cushions += 1
+                return None
+            rows, cols = frame.shape
+            device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
+            # frame time 0 of this cushion is "now minus the first frame's time"
+            epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=timezone.utc)
+            tracker = self._restore_tracker(frame.cushion, epoch)
+            engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
+            slot = CushionSlot(frame.cushion, engine)
+            self.slots[frame.cushion] = slot
+            log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
+            return slot
+
+    def _time_scale(self) -> float:
+        return self.config.sim.speed if self.config.input == "sim" else 1.0
+
+    def _restore_tracker(self, cushion: str, epoch: datetime):
+        from .tracker.tracker import CushionTracker
+
+        snap = self.store.load_snapshot(cushion) if hasattr(self.store, "load_snapshot") else None
+        if snap and hasattr(CushionTracker, "restore"):
+            try:
+                return CushionTracker.restore(snap, self.config.rules, epoch=epoch)
+            except Exception:  # a snapshot from an older version must not stop the daemon
+                log.exception("cushion %s: could not restore the tracker; starting afresh", cushion)
+        return None
+
+    # ---- processing (asyncio loop) ---------------------------------------------
+    async def _process_forever(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            for slot in list(self.slots.values()):
+                while slot.queue:
+                    frame = slot.queue.popleft()
+                    try:
+                        step = slot.engine.process(frame)
+                    except Exception:
+                        log.exception("cushion %s: analysis failed on a frame; dropped", slot.cushion)
+                        slot.dropped += 1
+                        continue
+                    self._handle_step(slot, step)
+                    if self._recorder is not None:
+                        self._recorder.write(frame)
+                self._maybe_emit_state(slot)
+            await asyncio.sleep(0)
+
+    def _handle_step(self, slot: CushionSlot, step: EngineStep) -> None:
+        slot.last_step = step
+        upd = step.update
+        try:
+            self.store.record(slot.cushion, step.reading, upd)
+        except Exception:
+            log.exception("store: could not record an update (analysis goes on)")
+        for reminder in upd.reminders:
+            self._announce_reminder(reminder)
+        state = upd.state
+        if state.posture != slot.last_posture or state.occupied != slot.last_occupied:
+            slot.last_posture, slot.last_occupied = state.posture, state.occupied
+            slot.last_event_wall = 0.0  # publish the change at once
+        if self._publisher is not None:
+            self._publisher.publish_state(state)
+
+    def _announce_reminder(self, reminder: Reminder) -> None:
+        log.info("reminder %s for %s: %s", reminder.kind, reminder.cushion, reminder.message)
+        payload = reminder.as_json()
+        self._broadcast("reminder", payload)
+        if self._publisher is not None:
+            self._publisher.publish_reminder(reminder)
+
+    def _maybe_emit_state(self, slot: CushionSlot) -> None:
+        now = time.monotonic()
+        if slot.last_step is None or now - slot.last_event_wall < STATE_EVENT_INTERVAL_S:
+            return
+        slot.last_event_wall = now
+        self._broadcast("state", self._state_event(slot))
+
+    def _state_event(self, slot: CushionSlot) -> dict[str, Any]:
+        event = self._status_entry(slot)
+        event["t"] = round(slot.last_step.update.state.t, 3) if slot.last_step else None
+        event["sit_limit_s"] = self.config.rules.sit_limit_min * 60
+        event["frame"] = self.latest_frame(slot.cushion)
+        event["dropped"] = slot.dropped
+        return event
+
+    # ---- fan-out ------------------------------------------------------------------
+    def _broadcast(self, kind: str, payload: dict[str, Any]) -> None:
+        for q in list(self._subscribers):
+            if q.full():
+                if kind == "state":
+                    continue  # a slow page skips states, never reminders
+                try:
+                    q.get_nowait()
+                except asyncio.QueueEmpty:
+                    pass
+            q.put_nowait((kind, payload))
+
+    # ---- Runtime protocol ---------------------------------------------------------
+    def subscribe(self) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
+        self._subscribers.add(q)
+        for slot in list(self.slots.values()):
+            if slot.last_step is not None:
+                q.put_nowait(("state", self._state_event(slot)))
+        return q
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self._subscribers.discard(queue)
+
+    def _input_health(self) -> dict[str, dict[str, Any]]:
+        try:
+            return {h["cushion"]: h for h in self.input.health()}
+        except Exception:
+            log.exception("input health failed")
+            return {}
+
+    def _status_entry(self, slot: CushionSlot, health: dict[str, Any] | None = None) -> dict[str, Any]:
+        if health is None:
+            health = self._input_health().get(slot.cushion, {})
+        state = slot.last_step.update.state if slot.last_step else None
+        age = None if slot.last_frame_wall is None else round(time.monotonic() - slot.last_frame_wall, 3)
+        return {
+            "cushion": slot.cushion,
+            "occupied": bool(state and state.occupied),
+            "posture": state.posture if state else "empty",
+            "left_share": None if state is None or state.left_share is None else round(state.left_share, 4),
+            "spell_s": round(state.spell_s, 1) if state else 0.0,
+            "connected": bool(health.get("connected", False)),
+            "last_frame_age_s": age,
+        }
+
+    def status(self) -> list[dict[str, Any]]:
+        health = self._input_health()
+        entries = [self._status_entry(s, health.get(s.cushion, {})) for s in list(self.slots.values())]
+        for cushion, h in health.items():  # a configured cushion that has sent nothing yet
+            if cushion not in self.slots:
+                entries.append(
+                    {"cushion": cushion, "occupied": False, "posture": "empty", "left_share": None, "spell_s": 0.0,
+                     "connected": bool(h.get("connected")), "last_frame_age_s": None}
+                )
+        return sorted(entries, key=lambda e: e["cushion"])
+
+    def health(self) -> dict[str, Any]:
+        inputs = list(self._input_health().values())
+        for h in inputs:
+            slot = self.slots.get(h["cushion"])
+            if slot is not None and slot.dropped:
+                h["drops"] = {**h.get("drops", {}), "queue_full": slot.dropped}
+        store_health = self.store.health() if hasattr(self.store, "health") else {}
+        return {
+            "status": "ok",
+            "uptime_s": round(time.time() - self.started_wall, 1),
+            "input": self.config.input,
+            "inputs": inputs,
+            "store": store_health,
+            "refused_cushions": self.refused_cushions,
+        }
+
+    def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
+        return self.store.reminders(since=since, cushion=cushion)
+
+    def _find_reminder(self, reminder_id: str) -> dict[str, Any] | None:
+        return self.store.get_reminder(reminder_id)
+
+    def acknowledge(self, reminder_id: str) -> dict[str, Any] | None:
+        found = self._find_reminder(reminder_id)
+        if found is None:
+            return None
+        slot = self.slots.get(found["cushion"])
+        if slot is not None:
+            slot.engine.tracker.acknowledge(reminder_id)
+        updated = self.store.ack_reminder(reminder_id)
+        if updated is not None:
+            self._broadcast("reminder_update", updated)
+        return updated
+
+    def snooze(self, reminder_id: str, minutes: float) -> dict[str, Any] | None:
+        found = self._find_reminder(reminder_id)
+        if found is None:
+            return None
+        slot = self.slots.get(found["cushion"])
+        until_t = None
+        if slot is not None:
+            until_t = slot.engine.tracker.snooze(found["kind"], minutes)
+        self.store.snooze_reminder(reminder_id, minutes)
+        self._broadcast("reminder_update", {**found, "snoozed_min": minutes})
+        return {"reminder": found, "kind": found["kind"], "minutes": minutes, "until_t": until_t}
+
+    def daily_stats(self, days: int, cushion: str | None = None) -> list[dict[str, Any]]:
+        return self.store.daily_stats(days, cushion=cushion)
+
+    def timeline(self, cushion: str | None = None, day: str | None = None) -> list[dict[str, Any]]:
+        return self.store.timeline(cushion=cushion, day=day)
+
+    def latest_frame(self, cushion: str) -> dict[str, Any] | None:
+        slot = self.slots.get(cushion)
+        if slot is None or slot.last_step is None:
+            return None
+        reading = slot.last_step.reading
+        load = reading.features.get("load")
+        if load is None:
+            cells = slot.last_step.frame.cells.astype(np.float32)
+            load = cells / float(slot.last_step.frame.max_value)
+        peak = float(np.max(load)) if np.size(load) else 0.0
+        scaled = np.clip(load / peak, 0, 1) if peak > 0 else np.zeros_like(load)
+        rows, cols = scaled.shape
+        return {
+            "rows": rows,
+            "cols": cols,
+            "load": np.round(scaled, 3).tolist(),
+            "peaks": reading.features.get("peaks") or [],
+            "midline_col": reading.features.get("midline_col"),
+            "cop": reading.features.get("cop"),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {"rules": self.config.rules.model_dump(), "analysis": self.config.analysis.model_dump()}
+
+    def update_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
+        result = self._validate_patch(patch, apply=True)
+        for slot in list(self.slots.values()):
+            if hasattr(slot.engine.tracker, "update_rules"):
+                slot.engine.tracker.update_rules(self.config.rules)
+            if hasattr(slot.engine.analyzer, "update_config"):
+                slot.engine.analyzer.update_config(self.config.analysis)
+        if hasattr(self.store, "save_settings"):
+            self.store.save_settings(patch)
+        log.info("settings changed from the dashboard: %s", patch)
+        return result
+
+    # ---- life cycle -----------------------------------------------------------------
+    def _snapshot_all(self) -> None:
+        if not hasattr(self.store, "save_snapshot"):
+            return
+        for slot in list(self.slots.values()):
+            if hasattr(slot.engine.tracker, "snapshot"):
+                try:
+                    self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
+                except Exception:
+                    log.exception("could not save the tracker snapshot of %s", slot.cushion)
+
+    async def _snapshot_forever(self, every_s: float = 5.0) -> None:
+        while not self._stopping:
+            await asyncio.sleep(every_s)
+            await asyncio.to_thread(self._snapshot_all) if False else self._snapshot_all()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if self.config.input == "mqtt" or self.config.mqtt.host:
+            try:
+                from .sinks.mqtt_publisher import MqttPublisher
+
+                self._publisher = MqttPublisher(self.config.mqtt)
+                self._publisher.start()
+            except ImportError:
+                log.warning("MQTT publisher not available")
+        if self.config.store.record is not None:
+            self._open_recorder()
+        self.input.start(self._intake)
+        self._tasks = [
+            asyncio.create_task(self._process_forever(), name="process"),
+            asyncio.create_task(self._snapshot_forever(), name="snapshot"),
+        ]
+        log.info("daemon started: input %s", self.config.input)
+
+    def _open_recorder(self) -> None:
+        from .recording import RecordingWriter
+
+        health = self.input.health()
+        dev = health[0].get("device") if health else None
+        device = DeviceInfo(**dev) if dev else DeviceInfo(rows=self.config.sim.rows, cols=self.config.sim.cols)
+        self._recorder = RecordingWriter(self.config.store.record, device, self.config.cushion)
+        log.info("recording raw frames to %s", self.config.store.record)
+
+    async def stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        self.input.stop()
+        if self._wake is not None:
+            self._wake.set()
+        for task in getattr(self, "_tasks", []):
+            task.cancel()
+        self._snapshot_all()
+        if self._publisher is not None:
+            self._publisher.stop()
+        if self._recorder is not None:
+            self._recorder.close()
+        self.store.close()
+        log.info("daemon stopped")
+
+
+async def serve(settings: Settings, announce=None) -> None:
+    """Run the daemon and the dashboard until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from dashboard.app import create_app
+
+    daemon = Daemon(settings)
+    d = settings.dashboard
+    loopback = d.host in ("127.0.0.1", "localhost", "::1")
+    app = create_app(daemon, token=d.token, require_token=not loopback)
+    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    await daemon.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    serve_task = asyncio.create_task(server.serve())
+    while not server.started and not serve_task.done():
+        await asyncio.sleep(0.05)
+    if serve_task.done():
+        await daemon.stop()
+        serve_task.result()
+        raise RuntimeError(f"the dashboard could not listen on {d.host}:{d.port}")
+    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else d.port
+    url = f"http://{'127.0.0.1' if d.host in ('0.0.0.0', '') else d.host}:{port}/"
+    if announce:
+        announce(url)
+    await stop.wait()
+    log.info("shutting down")
+    server.should_exit = True
+    await daemon.stop()
+    try:
+        await asyncio.wait_for(serve_task, timeout=2.0)
+    except asyncio.TimeoutError:
+        serve_task.cancel()

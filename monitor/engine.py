@@ -1,0 +1,54 @@
+"""One cushion's path from frames to states and reminders.
+
+The daemon and `sitwell analyze` both run frames through a CushionEngine, so what the
+offline analysis reports is exactly what the daemon would have done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import numpy as np
+
+from .analysis.seat import SeatAnalyzer
+from .config import AnalysisConfig, RulesConfig
+from .model import DeviceInfo, Frame, SeatReading
+from .tracker.tracker import CushionTracker, TrackerUpdate
+
+
+@dataclass(slots=True)
+class EngineStep:
+    frame: Frame
+    reading: SeatReading
+    update: TrackerUpdate
+
+
+class CushionEngine:
+    def __init__(
+        self,
+        cushion: str,
+        device: DeviceInfo,
+        rules: RulesConfig,
+        analysis: AnalysisConfig,
+        epoch: datetime,
+        tracker: CushionTracker | None = None,
+    ):
+        self.cushion = cushion
+        self.device = device
+        self.analyzer = SeatAnalyzer(device, analysis)
+        self.tracker = tracker or CushionTracker(cushion, rules, epoch)
+
+    def process(self, frame: Frame) -> EngineStep:
+        reading = self.analyzer.process(frame)
+        return EngineStep(frame, reading, self.tracker.update(reading))
+
+    def process_batch(self, frames: Sequence[Frame]) -> list[EngineStep]:
+        """Same results as calling process() on each frame; analysis is vectorised."""
+        if not frames:
+            return []
+        t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
+        cells = np.stack([f.cells for f in frames])
+        readings = self.analyzer.process_batch(t, cells)
+        return [EngineStep(f, r, self.tracker.update(r)) for f, r in zip(frames, readings)]
