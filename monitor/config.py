@@ -106,6 +106,9 @@ class RulesConfig(Section):
     crossed_after_s: float = Field(120.0, ge=5, le=3600)
     slouch_after_s: float = Field(180.0, ge=5, le=3600)
     cooldown_min: float = Field(10.0, ge=0, le=240)
+    posture_grace_s: float = Field(
+        2.0, ge=0, le=30, description="a posture interruption shorter than this does not restart its timer"
+    )
     working_hours: str | None = Field(None, description='e.g. "09:00-17:30"; None: always')
     working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
     quiet_hours: list[str] = Field(default_factory=list, description='e.g. ["12:00-13:00"]')

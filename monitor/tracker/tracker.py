@@ -1,0 +1,429 @@
+"""Sitting spells and reminders for one cushion (CONTRACT section 6), in frame time.
+
+Decisions (also in docs/reminders.md):
+
+- Occupancy is debounced: the seat becomes occupied once `present` has held for
+  `occupied_after_s`, and empty once it has been false for `empty_after_s`. The change is
+  back-dated to the first frame of the run, so a spell starts when the person sat down,
+  and an absence starts when they got up.
+- A spell ends once the seat has been away for `min_break_s`, counted from when the person
+  got up to when they came back (or to now, while they are still away). Its end is when
+  the seat became empty. A gap in the frames themselves of `min_break_s` or more (input
+  lost, daemon down) also ends the spell, at the last frame seen before the gap.
+- Reminders fire only while the seat is occupied and inside a spell. Held-back reminders
+  (snooze, quiet hours, outside working hours, do-not-disturb) are not dropped: when the
+  hold ends and the condition still holds, the reminder fires once then.
+- A crossed leg shifts the load to one side by itself; those seconds count for
+  `crossed_legs`, not for `uneven_load`, so one cause gives one reminder.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from ..config import RulesConfig
+from ..model import SEATED_POSTURES, CushionState, Reminder, SeatReading, Spell
+from . import messages
+from .rules import EPS, ConditionTimer, outside_reminder_hours
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_VERSION = 1
+POSTURE_KINDS = ("uneven_load", "crossed_legs", "slouching")
+LEAN = ("lean_left", "lean_right")
+CROSSED = ("cross_left", "cross_right")
+KEEP_REMINDERS = 500  # recent reminders kept for acknowledge()
+
+
+@dataclass(slots=True)
+class Break:
+    """Time away from the seat between two spells (at least `min_break_s`)."""
+
+    cushion: str
+    start: float
+    end: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return 0.0 if self.end is None else self.end - self.start
+
+
+@dataclass(slots=True)
+class TrackerUpdate:
+    state: CushionState
+    reminders: list[Reminder] = field(default_factory=list)
+    spell_started: Spell | None = None
+    spell_ended: Spell | None = None
+    break_started: Break | None = None
+    break_ended: Break | None = None
+
+
+class CushionTracker:
+    """Debounced occupancy, sitting spells and the four reminder kinds for one cushion.
+
+    `epoch` is the wall time of frame time 0: a reminder's `at` is epoch + t, and working
+    and quiet hours are read in the epoch's time zone (pass an aware local datetime).
+    """
+
+    def __init__(self, cushion: str, rules: RulesConfig, epoch: datetime):
+        self.cushion = cushion
+        self.rules = rules
+        self.epoch = epoch
+        self.last_t: float | None = None
+        self._offset = 0.0  # added to reading.t after the frame clock went backwards
+        self.time_jumps = 0
+        # raw presence and its debounce
+        self._raw: bool | None = None
+        self._raw_since = 0.0
+        self.occupied = False
+        # spells and breaks
+        self.spell: Spell | None = None
+        self._empty_since: float | None = None  # when the seat became empty, while a spell is open
+        self.open_break: Break | None = None
+        # what the seat shows (held across a short debounce gap)
+        self._posture = "upright"
+        self._left_share: float | None = None
+        # rules
+        self._timers = {k: ConditionTimer() for k in POSTURE_KINDS}
+        self._cond_now = {k: False for k in POSTURE_KINDS}
+        self._last_fired: dict[str, float] = {}
+        self._sit_next_due: float | None = None
+        self._sit_count = 0
+        self._snoozed_until: dict[str, float] = {}
+        self._recent: OrderedDict[str, Reminder] = OrderedDict()
+        self.held_back = 0  # reminder-frames held back by snooze or hours (for health/debug)
+
+    # ------------------------------------------------------------------ public API
+
+    def update(self, reading: SeatReading) -> TrackerUpdate:
+        t = reading.t + self._offset
+        if self.last_t is not None and t < self.last_t:
+            # The cushion's clock went backwards (device reset). Continue from where we
+            # were so spells and timers stay monotonic; `at` may be off by the jump.
+            self.time_jumps += 1
+            log.warning("%s: frame time went back %.3f s; continuing from t=%.3f", self.cushion, self.last_t - t, self.last_t)
+            self._offset += self.last_t - t
+            t = self.last_t
+        out = TrackerUpdate(state=None)  # type: ignore[arg-type]
+        if self.last_t is not None and t - self.last_t >= self.rules.min_break_s - EPS:
+            self._gap(self.last_t, t, out)
+        self.last_t = t
+
+        present = bool(reading.present)
+        if self._raw is None or present != self._raw:
+            self._raw = present
+            self._raw_since = t
+        rules = self.rules
+        if not self.occupied and present and t - self._raw_since >= rules.occupied_after_s - EPS:
+            self._became_occupied(self._raw_since, out)
+        elif self.occupied and not present and t - self._raw_since >= rules.empty_after_s - EPS:
+            self.occupied = False
+            self._empty_since = self._raw_since if self.spell is not None else None
+        self._check_spell_end(t, out)
+
+        seated = present and reading.posture in SEATED_POSTURES
+        if seated:
+            self._posture = reading.posture
+            self._left_share = reading.left_share
+        self._update_timers(t, seated, reading)
+        if self.occupied and self.spell is not None:
+            out.reminders = self._fire(t)
+        out.state = self._state(t)
+        return out
+
+    def acknowledge(self, reminder_id: str) -> Reminder | None:
+        r = self._recent.get(reminder_id)
+        if r is not None:
+            r.acknowledged = True
+        return r
+
+    def snooze(self, kind: str, minutes: float) -> float:
+        """No reminder of `kind` for `minutes` from the latest frame time; returns the end (frame time)."""
+        if kind not in ("sit_too_long",) + POSTURE_KINDS:
+            raise ValueError(f"unknown reminder kind {kind!r}")
+        if not minutes >= 0:
+            raise ValueError("minutes must be >= 0")
+        until = (self.last_t or 0.0) + minutes * 60.0
+        self._snoozed_until[kind] = until
+        return until
+
+    def snoozed(self) -> dict[str, float]:
+        """Kinds snoozed at the latest frame time -> frame time the snooze ends."""
+        now = self.last_t or 0.0
+        return {k: u for k, u in self._snoozed_until.items() if u > now}
+
+    def reminder(self, reminder_id: str) -> Reminder | None:
+        return self._recent.get(reminder_id)
+
+    def update_rules(self, rules: RulesConfig) -> None:
+        """Apply new rules from the next frame on; the open spell and timers carry over."""
+        old, self.rules = self.rules, rules
+        if self.spell is not None:
+            if self._sit_count == 0:
+                self._sit_next_due = self.spell.start + rules.sit_limit_min * 60.0
+            else:
+                last = self._last_fired.get("sit_too_long", self.spell.start)
+                self._sit_next_due = last + rules.repeat_every_min * 60.0
+        if old.posture_grace_s != rules.posture_grace_s:
+            log.debug("%s: posture grace now %.1f s", self.cushion, rules.posture_grace_s)
+
+    def finish(self, t: float | None = None) -> Spell | None:
+        """End of input (a recording ran out): close and return the open spell, if any.
+
+        Its end is when the seat became empty, or `t` (default: the last frame) if still seated.
+        """
+        if self.spell is None:
+            return None
+        end = self._empty_since if self._empty_since is not None else (t if t is not None else self.last_t)
+        spell = self.spell
+        spell.end = max(spell.start, float(end if end is not None else spell.start))
+        self.spell = None
+        self._empty_since = None
+        self._sit_next_due = None
+        return spell
+
+    @property
+    def state(self) -> CushionState:
+        return self._state(self.last_t or 0.0)
+
+    def wall(self, t: float) -> datetime:
+        return self.epoch + timedelta(seconds=t)
+
+    # ------------------------------------------------------------------ snapshot
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to carry on after a restart (JSON-serialisable)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "cushion": self.cushion,
+            "epoch": self.epoch.isoformat(),
+            "last_t": self.last_t,
+            "raw": self._raw,
+            "raw_since": self._raw_since,
+            "occupied": self.occupied,
+            "spell_start": None if self.spell is None else self.spell.start,
+            "empty_since": self._empty_since,
+            "break_start": None if self.open_break is None else self.open_break.start,
+            "posture": self._posture,
+            "left_share": self._left_share,
+            "timers": {k: [v.since, v.last_true] for k, v in self._timers.items()},
+            "last_fired": dict(self._last_fired),
+            "sit_next_due": self._sit_next_due,
+            "sit_count": self._sit_count,
+            "snoozed_until": dict(self._snoozed_until),
+            "sent_ids": list(self._recent)[-50:],
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        snapshot: dict[str, Any] | None,
+        rules: RulesConfig,
+        epoch: datetime,
+        cushion: str | None = None,
+        sent: Iterable[dict[str, Any]] = (),
+    ) -> "CushionTracker":
+        """A tracker that carries on from `snapshot` in a new time base (`epoch`).
+
+        Frame times in the snapshot are moved by the difference of the two epochs, so a
+        restart mid-spell continues the spell when frames come back within `min_break_s`
+        (otherwise the first frame ends it as a gap). `sent` are reminders already sent
+        for this cushion (CONTRACT section 6 objects, e.g. from the store): they count as
+        fired even if the snapshot is older than them, so none is sent twice.
+        A missing, foreign or unreadable snapshot gives a fresh tracker.
+        """
+        name = cushion or (snapshot or {}).get("cushion") or "cushion-1"
+        tr = cls(name, rules, epoch)
+        try:
+            if snapshot and snapshot.get("version") == SNAPSHOT_VERSION and snapshot.get("cushion") == name:
+                tr._load(snapshot, (datetime.fromisoformat(snapshot["epoch"]) - epoch).total_seconds())
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: ignoring unreadable tracker snapshot (%s); starting fresh", name, exc)
+            tr = cls(name, rules, epoch)
+        for r in sent:
+            try:
+                tr._mark_sent(r)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("%s: ignoring unreadable sent reminder %r (%s)", name, r, exc)
+        return tr
+
+    def _load(self, s: dict[str, Any], shift: float) -> None:
+        def sh(v: float | None) -> float | None:
+            return None if v is None else float(v) + shift
+
+        self.last_t = sh(s["last_t"])
+        self._raw = s["raw"]
+        self._raw_since = float(s["raw_since"]) + shift
+        self.occupied = bool(s["occupied"])
+        if s["spell_start"] is not None:
+            self.spell = Spell(self.cushion, float(s["spell_start"]) + shift)
+        self._empty_since = sh(s["empty_since"])
+        if s.get("break_start") is not None:
+            self.open_break = Break(self.cushion, float(s["break_start"]) + shift)
+        self._posture = s["posture"] if s["posture"] in SEATED_POSTURES else "upright"
+        self._left_share = s["left_share"]
+        for k, (since, last_true) in s["timers"].items():
+            if k in self._timers:
+                self._timers[k] = ConditionTimer(sh(since), sh(last_true))
+        self._last_fired = {k: float(v) + shift for k, v in s["last_fired"].items()}
+        self._sit_next_due = sh(s["sit_next_due"])
+        self._sit_count = int(s["sit_count"])
+        self._snoozed_until = {k: float(v) + shift for k, v in s["snoozed_until"].items()}
+
+    def _mark_sent(self, r: dict[str, Any]) -> None:
+        if r.get("cushion", self.cushion) != self.cushion:
+            return
+        kind = r["kind"]
+        t = (datetime.fromisoformat(str(r["at"]).replace("Z", "+00:00")) - self.epoch).total_seconds()
+        if kind in self._last_fired and self._last_fired[kind] >= t - EPS:
+            return
+        self._last_fired[kind] = t
+        if kind == "sit_too_long" and self.spell is not None and t >= self.spell.start - EPS:
+            self._sit_count = max(self._sit_count, 1)
+            due = t + self.rules.repeat_every_min * 60.0
+            if self._sit_next_due is None or self._sit_next_due < due:
+                self._sit_next_due = due
+
+    # ------------------------------------------------------------------ internals
+
+    def _became_occupied(self, t0: float, out: TrackerUpdate) -> None:
+        self.occupied = True
+        if self.spell is None:
+            self.spell = Spell(self.cushion, t0)
+            self._sit_next_due = t0 + self.rules.sit_limit_min * 60.0
+            self._sit_count = 0
+            out.spell_started = self.spell
+            if self.open_break is not None:
+                self.open_break.end = max(self.open_break.start, t0)
+                out.break_ended = self.open_break
+                self.open_break = None
+        self._empty_since = None
+
+    def _end_spell(self, end: float, out: TrackerUpdate) -> None:
+        assert self.spell is not None
+        self.spell.end = max(self.spell.start, end)
+        out.spell_ended = self.spell
+        self.open_break = Break(self.cushion, self.spell.end)
+        out.break_started = self.open_break
+        self.spell = None
+        self._empty_since = None
+        self._sit_next_due = None
+        self._sit_count = 0
+
+    def _check_spell_end(self, t: float, out: TrackerUpdate) -> None:
+        if self.spell is None or self.occupied or self._empty_since is None:
+            return
+        # Away from when they got up until they came back (a return not yet confirmed by
+        # the debounce still ends the absence at its first frame), or until now.
+        back = self._raw_since if self._raw else t
+        if back - self._empty_since >= self.rules.min_break_s - EPS:
+            self._end_spell(self._empty_since, out)
+
+    def _gap(self, last_t: float, t: float, out: TrackerUpdate) -> None:
+        """No frames for at least min_break: we cannot tell what happened; the spell ends."""
+        log.info("%s: no frames for %.0f s; treating the gap as a break", self.cushion, t - last_t)
+        if self.spell is not None:
+            self._end_spell(self._empty_since if self._empty_since is not None else last_t, out)
+        self.occupied = False
+        self._raw = None
+        for timer in self._timers.values():
+            timer.reset()
+
+    def _update_timers(self, t: float, seated: bool, reading: SeatReading) -> None:
+        grace = self.rules.posture_grace_s
+        posture = reading.posture if seated else "empty"
+        ls = reading.left_share if seated else None
+        crossed = posture in CROSSED
+        uneven = seated and not crossed and (
+            posture in LEAN or (ls is not None and abs(ls - 0.5) >= self.rules.uneven_threshold - EPS)
+        )
+        self._timers["uneven_load"].update(t, uneven, grace)
+        self._timers["crossed_legs"].update(t, crossed, grace)
+        self._timers["slouching"].update(t, posture == "slouch", grace)
+        self._cond_now = {"uneven_load": uneven, "crossed_legs": crossed, "slouching": posture == "slouch"}
+
+    def _held_back(self, t: float, kind: str) -> str | None:
+        if t < self._snoozed_until.get(kind, float("-inf")) - EPS:
+            return "snoozed"
+        return outside_reminder_hours(self.rules, self.wall(t))
+
+    def _fire(self, t: float) -> list[Reminder]:
+        rules = self.rules
+        assert self.spell is not None
+        spell_s = t - self.spell.start
+        fired: list[Reminder] = []
+        if self._sit_next_due is not None and t >= self._sit_next_due - EPS:
+            if self._held_back(t, "sit_too_long") is None:
+                fired.append(self._make("sit_too_long", t, spell_s, repeat=self._sit_count))
+                self._sit_count += 1
+                nxt = self._sit_next_due + rules.repeat_every_min * 60.0
+                # fired late (held back): the next one comes a full interval after this one
+                self._sit_next_due = nxt if nxt > t + EPS else t + rules.repeat_every_min * 60.0
+            else:
+                self.held_back += 1
+        after = {
+            "uneven_load": rules.uneven_after_s,
+            "crossed_legs": rules.crossed_after_s,
+            "slouching": rules.slouch_after_s,
+        }
+        cooldown = rules.cooldown_min * 60.0
+        for kind in POSTURE_KINDS:
+            if not self._cond_now[kind] or self._timers[kind].held(t) < after[kind] - EPS:
+                continue
+            last = self._last_fired.get(kind)
+            if last is not None and t - last < cooldown - EPS:
+                continue
+            if self._held_back(t, kind) is not None:
+                self.held_back += 1
+                continue
+            fired.append(self._make(kind, t, spell_s))
+        return fired
+
+    def _make(self, kind: str, t: float, spell_s: float, repeat: int = 0) -> Reminder:
+        # Only the CONTRACT section 6 fields go out: the message says the specifics.
+        if kind == "sit_too_long":
+            text = messages.message(kind, spell_s=spell_s, repeat=repeat)
+        elif kind == "uneven_load":
+            ls = self._left_share
+            side = None
+            if ls is not None and abs(ls - 0.5) >= self.rules.uneven_threshold - EPS:
+                side = "left" if ls > 0.5 else "right"
+            else:  # uneven by posture: the share is not telling, leave it out
+                ls = None
+                if self._posture in LEAN:
+                    side = "left" if self._posture == "lean_left" else "right"
+            text = messages.message(kind, side=side, left_share=ls)
+        else:
+            text = messages.message(kind, posture=self._posture)
+        self._last_fired[kind] = t
+        r = Reminder(
+            id=uuid.uuid4().hex,
+            cushion=self.cushion,
+            kind=kind,  # type: ignore[arg-type]
+            t=t,
+            at=self.wall(t).isoformat(),
+            message=text,
+            spell_s=spell_s,
+        )
+        self._recent[r.id] = r
+        while len(self._recent) > KEEP_REMINDERS:
+            self._recent.popitem(last=False)
+        log.info("%s: reminder %s at t=%.1f (spell %.0f s)", self.cushion, kind, t, spell_s)
+        return r
+
+    def _state(self, t: float) -> CushionState:
+        spell_start = None if self.spell is None else self.spell.start
+        return CushionState(
+            cushion=self.cushion,
+            t=t,
+            occupied=self.occupied,
+            posture=self._posture if self.occupied else "empty",
+            left_share=self._left_share if self.occupied else None,
+            spell_s=0.0 if spell_start is None else max(0.0, t - spell_start),
+            spell_start=spell_start,
+        )
