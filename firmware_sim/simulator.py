@@ -1,0 +1,166 @@
+"""The simulated cushion: a scenario played through the body model and the sensor model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Iterator
+
+import numpy as np
+
+from .body import EMPTY_POSE, ForceRenderer, Jitter, Person, Pose, components
+from .scenario import Scenario, Segment, load_scenario, pose_of
+from .sensor import Sensor, SensorParams
+
+FW_VERSION = "sim-1.0.0"
+BLEND_S = 2.0  # posture changes, sitting down and standing up take this long
+MAX_VALUES = (255, 4095, 65535)
+
+
+@dataclass(slots=True)
+class SimFrame:
+    t: float  # seconds since the start of the scenario
+    seq: int  # u16, wraps like the firmware's counter
+    cells: np.ndarray  # (rows, cols) uint16 raw readings
+    label: dict[str, Any]  # ground truth: occupied, posture, left_share
+
+
+class _OU:
+    """Ornstein-Uhlenbeck process: a value that wanders around 0 with a given spread and memory."""
+
+    def __init__(self, sd: float, tau_s: float, dt: float):
+        self.sd = sd
+        self.a = math.exp(-dt / tau_s)
+        self.b = sd * math.sqrt(1.0 - self.a * self.a)
+        self.x = 0.0
+
+    def step(self, z: float) -> float:
+        self.x = self.a * self.x + self.b * z
+        return self.x
+
+
+class Simulator:
+    """Plays `scenario` as a cushion of rows x cols cells scanned rate_hz times a second.
+
+    Grid, rate and max_value default to the scenario's [sensor] table, then 16x16, 10 Hz,
+    4095. `noise_level` scales every sensor imperfection (0.5 a good cushion, 2 a poor one);
+    `weight_kg`/`offset_cm` override the scenario's person (else drawn from the seed).
+    The same arguments always give the same frames.
+    """
+
+    def __init__(
+        self,
+        scenario: "Scenario | str",
+        rows: int | None = None,
+        cols: int | None = None,
+        rate_hz: float | None = None,
+        seed: int = 1,
+        max_value: int | None = None,
+        *,
+        cushion: str = "sim-1",
+        duration_s: float | None = None,
+        noise_level: float = 1.0,
+        weight_kg: float | None = None,
+        offset_cm: tuple[float, float] | None = None,
+        sensor_params: SensorParams | None = None,
+    ):
+        self.scenario = load_scenario(scenario)
+        sc = self.scenario.sensor
+        self.rows = int(rows if rows is not None else sc.get("rows", 16))
+        self.cols = int(cols if cols is not None else sc.get("cols", 16))
+        self.rate_hz = float(rate_hz if rate_hz is not None else sc.get("rate_hz", 10.0))
+        self.max_value = int(max_value if max_value is not None else sc.get("max_value", 4095))
+        if not (4 <= self.rows <= 64 and 4 <= self.cols <= 64):
+            raise ValueError(f"grid must be 4..64 x 4..64, got {self.rows}x{self.cols}")
+        if not 1.0 <= self.rate_hz <= 100.0:
+            raise ValueError(f"rate_hz must be in 1..100, got {self.rate_hz}")
+        if self.max_value not in MAX_VALUES:
+            raise ValueError(f"max_value must be one of {MAX_VALUES}, got {self.max_value}")
+        self.seed = int(seed)
+        self.cushion = cushion
+        ss = np.random.SeedSequence(self.seed)
+        self._seeds = ss.spawn(4)  # person, scenario, motion, sensor: independent streams
+        pr = self.scenario.person
+        self.person = Person.random(
+            np.random.default_rng(self._seeds[0]),
+            weight_kg=weight_kg if weight_kg is not None else pr.get("weight_kg"),
+            offset_cm=offset_cm if offset_cm is not None else pr.get("offset_cm"),
+            fidget=pr.get("fidget"),
+        )
+        self.segments: list[Segment] = self.scenario.expand(np.random.default_rng(self._seeds[1]))
+        total = sum(s.duration_s for s in self.segments)
+        self.duration_s = float(min(total, duration_s) if duration_s is not None else total)
+        if sensor_params is None:
+            known = {f.name for f in fields(SensorParams)}
+            kw = {k: float(v) for k, v in sc.items() if k in known}
+            sensor_params = SensorParams.scaled(noise_level, **kw)
+        self.sensor_params = sensor_params
+
+    @property
+    def n_frames(self) -> int:
+        return int(math.floor(self.duration_s * self.rate_hz + 1e-9))
+
+    def device_info(self) -> dict[str, Any]:
+        """The hello packet's JSON body (CONTRACT 2.1)."""
+        return {
+            "device": self.cushion,
+            "fw": FW_VERSION,
+            "rows": self.rows,
+            "cols": self.cols,
+            "max_value": self.max_value,
+            "rate_hz": self.rate_hz,
+        }
+
+    def new_sensor(self) -> Sensor:
+        return Sensor(
+            self.rows,
+            self.cols,
+            np.random.default_rng(self._seeds[3]),
+            self.sensor_params,
+            max_value=self.max_value,
+            rate_hz=self.rate_hz,
+        )
+
+    def frames(self) -> Iterator[SimFrame]:
+        """Every frame of the scenario, in order (a fresh, identical run on every call)."""
+        renderer = ForceRenderer(self.rows, self.cols)
+        sensor = self.new_sensor()
+        rng = np.random.default_rng(self._seeds[2])
+        dt = 1.0 / self.rate_hz
+        f = self.person.fidget
+        ou_x, ou_y = _OU(0.45 * f, 25.0, dt), _OU(0.35 * f, 25.0, dt)
+        ou_bal, ou_load = _OU(0.035 * f, 12.0, dt), _OU(0.012, 30.0, dt)
+        breath_period = float(rng.uniform(3.4, 5.0))
+        breath_phase = float(rng.uniform(0, 2 * math.pi))
+
+        starts = np.cumsum([0.0] + [s.duration_s for s in self.segments])
+        poses = [pose_of(s) for s in self.segments]
+        k = 0
+        prev_pose: Pose = EMPTY_POSE
+        for i in range(self.n_frames):
+            t = i * dt
+            while k + 1 < len(self.segments) and t >= starts[k + 1]:
+                prev_pose = poses[k]
+                k += 1
+            seg = self.segments[k]
+            a = (t - starts[k]) / BLEND_S
+            a = 1.0 if a >= 1.0 else a * a * (3.0 - 2.0 * a)  # smoothstep
+            pose = prev_pose.blend(poses[k], a) if k > 0 else poses[0]
+            z = rng.standard_normal(4)
+            breath = math.sin(2 * math.pi * t / breath_period + breath_phase)
+            jit = Jitter(
+                dx=ou_x.step(z[0]),
+                dy=ou_y.step(z[1]) + 0.25 * breath,
+                balance=ou_bal.step(z[2]),
+                load=ou_load.step(z[3]) + 0.01 * breath,
+            )
+            comp = components(self.person, pose, jit)
+            force, share = renderer.render_with_share(comp)
+            cells = sensor.read(force)
+            label = {
+                "occupied": seg.occupied,
+                "posture": seg.label_posture,
+                "left_share": round(share, 4) if (seg.occupied and share is not None) else None,
+            }
+            yield SimFrame(round(t, 6), i & 0xFFFF, cells, label)
+

@@ -1,0 +1,103 @@
+"""What the simulated firmware puts on the wire (CONTRACT sections 2, 3 and 4).
+
+This is the device's own encoder, written from the contract and not shared with the
+monitor's decoder, so a test that decodes these bytes with the monitor's codec checks
+both against the contract rather than against each other.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import numpy as np
+from cobs import cobs
+from crc import Calculator, Crc16
+
+MAGIC = b"SW"
+VERSION = 1
+TYPE_FRAME, TYPE_HELLO = 1, 2
+_HEADER = struct.Struct("<2sBBHIBBB")  # magic, version, type, seq, t_ms, rows, cols, bits
+_CRC = Calculator(Crc16.IBM_3740)  # CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection
+
+
+def crc16(data: bytes) -> int:
+    return _CRC.checksum(data)
+
+
+def bits_for(max_value: int) -> int:
+    """8 bits per cell for an 8-bit sensor, 16 for 12- and 16-bit ones (CONTRACT 2.1)."""
+    return 8 if max_value <= 255 else 16
+
+
+def packet(kind: int, seq: int, t_ms: int, rows: int, cols: int, bits: int, body: bytes) -> bytes:
+    """A decoded packet: header, body, CRC (no COBS, no terminator) - an MQTT payload."""
+    head = _HEADER.pack(MAGIC, VERSION, kind, seq & 0xFFFF, t_ms & 0xFFFFFFFF, rows, cols, bits)
+    data = head + body
+    return data + struct.pack("<H", crc16(data))
+
+
+def frame_packet(cells: np.ndarray, seq: int, t_ms: int, max_value: int = 4095) -> bytes:
+    rows, cols = cells.shape
+    bits = bits_for(max_value)
+    body = cells.astype("<u2" if bits == 16 else "u1").tobytes()
+    return packet(TYPE_FRAME, seq, t_ms, rows, cols, bits, body)
+
+
+def hello_packet(info: dict[str, Any], seq: int = 0, t_ms: int = 0) -> bytes:
+    body = json.dumps(info, separators=(",", ":")).encode()
+    return packet(TYPE_HELLO, seq, t_ms, 0, 0, 0, body)
+
+
+def cobs_frame(payload: bytes) -> bytes:
+    """COBS-encode a packet and add the 0x00 that ends it on a serial line."""
+    return cobs.encode(payload) + b"\x00"
+
+
+def text_line(cells: np.ndarray, sep: str = ",") -> bytes:
+    """CONTRACT 2.2: one line of rows*cols integers, row-major."""
+    return (sep.join(map(str, cells.ravel().tolist())) + "\n").encode()
+
+
+def json_frame(t: float, cells: np.ndarray, label: dict[str, Any] | None = None, seq: int | None = None) -> str:
+    """A CONTRACT section 4 frame object (also an MQTT frames payload)."""
+    obj: dict[str, Any] = {"t": round(float(t), 4), "cells": cells.tolist()}
+    if seq is not None:
+        obj["seq"] = int(seq)
+    if label is not None:
+        obj["label"] = label
+    return json.dumps(obj, separators=(",", ":"))
+
+
+class WireEncoder:
+    """Encodes frames for one codec: `binary` (COBS packets), `text` (lines) or `json` (lines)."""
+
+    CODECS = ("binary", "text", "json")
+
+    def __init__(self, codec: str, info: dict[str, Any]):
+        if codec not in self.CODECS:
+            raise ValueError(f"codec must be one of {self.CODECS}, got {codec!r}")
+        self.codec = codec
+        self.info = info
+        self.max_value = int(info["max_value"])
+
+    def hello(self) -> bytes:
+        """What a device sends when it (re)starts: the hello packet (binary only)."""
+        if self.codec == "binary":
+            return cobs_frame(hello_packet(self.info))
+        if self.codec == "text":
+            return f"# sitwell-sim {self.info['device']} {self.info['rows']}x{self.info['cols']}\n".encode()
+        return b""
+
+    def payload(self, cells: np.ndarray, seq: int, t: float, label: dict[str, Any] | None = None) -> bytes:
+        """One frame without stream framing (binary: the packet as MQTT carries it)."""
+        if self.codec == "binary":
+            return frame_packet(cells, seq, int(round(t * 1000)), self.max_value)
+        if self.codec == "text":
+            return text_line(cells)[:-1]
+        return json_frame(t, cells, label, seq).encode()
+
+    def frame(self, payload: bytes) -> bytes:
+        """Stream framing for a serial line: COBS + 0x00 for binary, a newline for lines."""
+        return cobs_frame(payload) if self.codec == "binary" else payload + b"\n"
