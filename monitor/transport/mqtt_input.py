@@ -1,0 +1,320 @@
+"""Frames from cushions over MQTT (CONTRACT §3).
+
+Subscribes (QoS 1) to `<prefix>/+/frames` and `<prefix>/+/status`, or to those of the
+configured cushions only. A frames payload is either one binary packet (CONTRACT §2.1,
+without COBS and the trailing 0x00: hello or frame) or one JSON frame object (§4 frame
+line; a §4 header object is accepted as the JSON form of a hello).
+
+Each cushion has its own state: grid and max_value (from its hello, else from its frames),
+its clock (device_ms unwrapped across the u32 wrap, or the JSON "t"; a clock that jumps
+back — a rebooted device — is continued, so frame time never runs backwards), its
+online/offline status and its health counters. Bad payloads are counted per cushion and
+reason and logged at debug level; nothing here raises into paho's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from ..codec.binary import FramePacket, HelloPacket, decode_packet, device_info_from_json
+from ..codec.errors import CodecError
+from ..codec.jsonframe import decode_json_frame, loads_limited
+from ..config import MqttConfig
+from ..model import DeviceInfo, Frame, valid_cushion_id
+from .base import Emit, FrameInput, InputHealth, LockedDropCounter
+from .mqtt_client import MqttConnection
+
+log = logging.getLogger(__name__)
+
+MAX_CUSHIONS = 256  # with a `+` subscription anyone on the broker could invent cushions
+DEFAULT_MAX_VALUE = 4095  # a 16-bit frame without a hello: most cushions are 12-bit ADCs
+U32_MS = 1 << 32
+BACK_TOLERANCE_S = 1.0  # a clock going back less than this is a stale frame, more a reboot
+
+
+class _CushionClock:
+    """Device time -> frame time that never runs backwards.
+
+    `device_ms` is a u32 and wraps after 49.7 days: a jump back by more than half the range
+    is a wrap. A smaller jump back of more than BACK_TOLERANCE_S is a device restart: time
+    continues from the last frame. Less than that is a stale or repeated frame (dropped).
+    """
+
+    def __init__(self) -> None:
+        self.last_raw: float | None = None
+        self.offset = 0.0
+        self.last_t: float | None = None
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def to_t(self, raw: float, wrap: float | None = None) -> float | None:
+        """Frame time for a raw device time (seconds), or None for a stale frame."""
+        if self.last_raw is not None and raw < self.last_raw:
+            back = self.last_raw - raw
+            if wrap is not None and back > wrap / 2:
+                self.offset += wrap
+            elif back > BACK_TOLERANCE_S:
+                log.info("mqtt: device clock went back %.1f s (restart?); continuing frame time", back)
+                self.offset = (self.last_t or 0.0) - raw
+            else:
+                return None
+        t = raw + self.offset
+        if self.last_t is not None and t < self.last_t:  # rounding after an offset change
+            t = self.last_t
+        self.last_raw, self.last_t = raw, t
+        return t
+
+
+class _Cushion:
+    """What the input keeps for one cushion."""
+
+    def __init__(self, cushion: str) -> None:
+        self.cushion = cushion
+        self.health = InputHealth(input="mqtt", cushion=cushion)
+        self.device: DeviceInfo | None = None  # from a hello / header
+        self.grid: tuple[int, int] | None = None  # announced, or the first frame's
+        self.max_value: int | None = None  # None: not announced, inferred per frame
+        self.seen_max = 0  # highest reading so far (to infer max_value without a hello)
+        self.status: str | None = None  # "online" / "offline" from <prefix>/<c>/status
+        self.clock = _CushionClock()
+        self.last_seq: int | None = None
+        self.mono0: float | None = None  # for JSON frames without "t"
+
+    def set_device(self, info: DeviceInfo) -> None:
+        self.device = info
+        self.grid = (info.rows, info.cols)
+        self.max_value = info.max_value
+        self.health.set_device(info)
+
+
+class MqttInput(FrameInput):
+    """Cushions on an MQTT broker; one `InputHealth` per cushion seen or configured."""
+
+    kind = "mqtt"
+
+    def __init__(self, config: MqttConfig, default_max_value: int = DEFAULT_MAX_VALUE) -> None:
+        if not config.host:
+            raise ValueError("mqtt.host is not set")
+        self.config = config
+        self.default_max_value = default_max_value
+        self.prefix = config.topic_prefix
+        self.conn = MqttConnection.shared(config)
+        self._lock = threading.Lock()
+        self._cushions: dict[str, _Cushion] = {}
+        for name in config.cushions:
+            self._cushions[name] = _Cushion(name)
+        # payloads that belong to no valid cushion (bad id, too many cushions)
+        self.drops = LockedDropCounter()
+        self._emit: Emit | None = None
+        self._broker_up = False
+        self._topics: list[str] = []
+        self._running = False
+
+    # ---- FrameInput ---------------------------------------------------------------
+    def start(self, emit: Emit) -> None:
+        if self._running:
+            return
+        self._emit = emit
+        self._running = True
+        names = self.config.cushions or ["+"]
+        self._topics = []
+        for name in names:
+            frames, status = f"{self.prefix}/{name}/frames", f"{self.prefix}/{name}/status"
+            self.conn.subscribe(frames, 1, self._on_frames)
+            self.conn.subscribe(status, 1, self._on_status)
+            self._topics += [frames, status]
+        self.conn.add_listener(self._on_connection)
+        self.conn.acquire()
+
+    def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        self.conn.remove_listener(self._on_connection)
+        for topic in self._topics:
+            # local only: the broker keeps the subscription in our persistent session,
+            # so frames sent while the daemon is down are queued for its return
+            self.conn.client.message_callback_remove(topic)
+        self.conn.release()
+        self._on_connection(False, "stopped")
+
+    def health(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cushions = sorted(self._cushions.values(), key=lambda c: c.cushion)
+        return [c.health.as_dict() for c in cushions]
+
+    # ---- connection and status -------------------------------------------------------
+    def _on_connection(self, connected: bool, error: str | None) -> None:
+        self._broker_up = connected
+        with self._lock:
+            cushions = list(self._cushions.values())
+        for c in cushions:
+            self._update_connected(c, error)
+
+    def _update_connected(self, c: _Cushion, error: str | None = None) -> None:
+        if not self._broker_up:
+            c.health.set_connected(False, error or self.conn.error or "broker not connected")
+        elif c.status == "offline":
+            c.health.set_connected(False, "cushion offline")
+        else:
+            c.health.set_connected(True)
+
+    def _cushion_for(self, topic: str) -> _Cushion | None:
+        rest = topic[len(self.prefix) + 1 :]
+        name = rest.split("/", 1)[0]
+        if not valid_cushion_id(name):
+            self.drops.drop("bad_cushion_id")
+            log.debug("mqtt: ignoring topic %r: bad cushion id", topic)
+            return None
+        with self._lock:
+            c = self._cushions.get(name)
+            if c is None:
+                if len(self._cushions) >= MAX_CUSHIONS:
+                    self.drops.drop("too_many_cushions")
+                    return None
+                c = self._cushions[name] = _Cushion(name)
+                log.info("mqtt: new cushion %s", name)
+                new = True
+            else:
+                new = False
+        if new:
+            self._update_connected(c)
+        return c
+
+    def _on_status(self, msg) -> None:
+        try:
+            c = self._cushion_for(msg.topic)
+            if c is None:
+                return
+            status = bytes(msg.payload[:16]).strip().lower().decode("ascii", "replace")
+            if status not in ("online", "offline"):
+                c.health.drop("bad_status")
+                return
+            if status != c.status:
+                log.info("mqtt: cushion %s is %s", c.cushion, status)
+                if status == "online" and c.status == "offline" and c.device is None:
+                    c.grid = None  # it may come back with another grid; the next frame says
+                c.status = status
+            self._update_connected(c)
+        except Exception:  # never into paho's thread
+            log.exception("mqtt: status message on %s", msg.topic)
+
+    # ---- frames ---------------------------------------------------------------------
+    def _on_frames(self, msg) -> None:
+        c: _Cushion | None = None
+        try:
+            c = self._cushion_for(msg.topic)
+            if c is None:
+                return
+            payload = msg.payload
+            if len(payload) > self.config.max_payload:
+                self._drop(c, "oversize", f"{len(payload)} bytes")
+                return
+            if payload[:2] == b"SW":
+                frame = self._binary(c, payload)
+            elif payload.lstrip()[:1] == b"{":
+                frame = self._json(c, payload)
+            else:
+                self._drop(c, "unknown_format", repr(bytes(payload[:8])))
+                return
+            if frame is not None and self._emit is not None and self._running:
+                c.health.frame()
+                if c.status is None:
+                    self._update_connected(c)
+                self._emit(frame)
+        except CodecError as exc:
+            if c is not None:
+                self._drop(c, exc.reason, exc.detail)
+        except Exception:  # a bug here must cost one frame, not the input
+            log.exception("mqtt: frame on %s", msg.topic)
+            if c is not None:
+                c.health.drop("internal_error")
+
+    def _drop(self, c: _Cushion, reason: str, detail: str = "") -> None:
+        c.health.drop(reason)
+        log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
+
+    def _binary(self, c: _Cushion, payload: bytes) -> Frame | None:
+        pkt = decode_packet(payload)
+        if isinstance(pkt, HelloPacket):
+            self._hello(c, pkt.info)
+            return None
+        assert isinstance(pkt, FramePacket)
+        self._check_grid(c, pkt.rows, pkt.cols)
+        max_value = self._max_value(c, pkt.cells, 255 if pkt.bits == 8 else None)
+        if c.last_seq == pkt.seq and c.clock.last_raw == pkt.device_ms / 1000.0:
+            raise CodecError("duplicate", f"seq {pkt.seq}")  # a QoS 1 redelivery
+        t = c.clock.to_t(pkt.device_ms / 1000.0, wrap=U32_MS / 1000.0)
+        if t is None:
+            raise CodecError("stale", f"device_ms {pkt.device_ms}")
+        c.last_seq = pkt.seq
+        return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
+
+    def _json(self, c: _Cushion, payload: bytes) -> Frame | None:
+        head = bytes(payload[:256])
+        if b'"header"' in head and b'"cells"' not in payload:
+            self._json_header(c, payload)
+            return None
+        jf = decode_json_frame(
+            payload,
+            max_value=c.max_value if c.max_value is not None else 65535,
+            rows=c.grid[0] if c.grid else None,
+            cols=c.grid[1] if c.grid else None,
+            max_bytes=self.config.max_payload,
+        )
+        self._check_grid(c, *jf.cells.shape)
+        max_value = self._max_value(c, jf.cells, None)
+        if jf.t is None:
+            now = time.monotonic()
+            if c.mono0 is None:
+                c.mono0 = now
+            raw = now - c.mono0
+        else:
+            raw = jf.t
+        if jf.seq is not None and c.last_seq == jf.seq and c.clock.last_raw == raw:
+            raise CodecError("duplicate", f"seq {jf.seq}")
+        t = c.clock.to_t(raw)
+        if t is None:
+            raise CodecError("stale", f"t {raw}")
+        c.last_seq = jf.seq
+        return Frame(c.cushion, t, jf.cells, max_value, jf.seq)
+
+    def _json_header(self, c: _Cushion, payload: bytes) -> None:
+        obj = loads_limited(payload, max_bytes=self.config.max_payload, max_depth=4)
+        if not isinstance(obj, dict) or obj.get("type") != "header":
+            raise CodecError("bad_frame", "not a frame or header object")
+        try:
+            info = device_info_from_json(obj)
+        except CodecError as exc:
+            raise CodecError("bad_header", exc.detail) from None
+        self._hello(c, info)
+
+    def _hello(self, c: _Cushion, info: DeviceInfo) -> None:
+        if c.device != info:
+            log.info("mqtt: cushion %s: %s %dx%d, max %d", c.cushion, info.device, info.rows, info.cols,
+                     info.max_value)
+        c.set_device(info)
+
+    def _check_grid(self, c: _Cushion, rows: int, cols: int) -> None:
+        if c.grid is None:
+            c.grid = (rows, cols)
+        elif c.grid != (rows, cols):
+            raise CodecError("bad_grid", f"{rows}x{cols}, the cushion has {c.grid[0]}x{c.grid[1]}")
+
+    def _max_value(self, c: _Cushion, cells: np.ndarray, bits_max: int | None) -> int:
+        """Announced max_value (readings above it are dropped), else inferred and sticky."""
+        top = int(cells.max()) if cells.size else 0
+        if c.max_value is not None:
+            if top > c.max_value:
+                raise CodecError("out_of_range", f"reading {top} above max_value {c.max_value}")
+            return c.max_value
+        if bits_max is not None:
+            return bits_max
+        c.seen_max = max(c.seen_max, top)
+        return self.default_max_value if c.seen_max <= self.default_max_value else 65535
