@@ -1,0 +1,262 @@
+"""Calibration: raw readings -> load in full-scale units, offsets removed, bad cells masked.
+
+Raw cells carry a per-cell offset, noise, dead cells (stuck at 0) and sometimes stuck cells
+(one value for ever). `Calibrator` learns all of it from the stream itself, so a cushion works
+from its first minute without a manual step:
+
+* offsets (tare): a first estimate from the first frames, then an exponential average over
+  frames that look empty (little structured load), so slow drift is followed whenever the seat
+  is free. A frame-wide common-mode floor (a low percentile of the tared frame) is removed from
+  every frame, so a uniform drift during a long spell does not read as load either.
+* noise floor: the spread of each cell around its offset on empty frames.
+* dead cells: a cell that has read exactly 0 for a while although the cushion is alive.
+  Stuck cells: a cell that has read one non-zero value for a long while, or whose learnt
+  offset is near full scale. Both are masked and filled from their trusted neighbours.
+
+`state_dict()` / `load_state()` let the daemon keep calibration per cushion across restarts;
+`calibrate_from_frames()` is the explicit `sitwell calibrate` (frames of an empty seat).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+import numpy as np
+
+from .model import CalibratedFrame, Frame
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+
+# A cell reading exactly 0 this long is dead; one reading one other value this long is stuck.
+DEAD_AFTER_S = 5.0
+STUCK_AFTER_S = 60.0
+# How fast the tare follows an empty seat (seconds), and how long the start-up estimate runs.
+TARE_TAU_S = 20.0
+WARMUP_S = 2.0
+# Mean tared load per cell (full-scale units) below which a frame may be an empty seat.
+# A seated adult reads ~0.03-0.06, a 5 kg bag ~0.004 (docs/accuracy.md); the tare only
+# learns from frames well under the occupancy threshold.
+EMPTY_MEAN_LOAD = 0.006
+# Common-mode floor: this percentile of the tared cells. A body covers well under half a
+# seat's cells, so this percentile is off the body: noise, or a uniform drift.
+FLOOR_PERCENTILE = 15.0
+# Per-cell noise (full-scale units) assumed before any has been measured.
+DEFAULT_NOISE = 0.003
+
+
+class Calibrator:
+    """Per-cushion calibration state; `process(frame)` is cheap and allocation-light."""
+
+    def __init__(self, rows: int, cols: int, max_value: int) -> None:
+        self.rows, self.cols, self.max_value = int(rows), int(cols), int(max_value)
+        shape = (self.rows, self.cols)
+        self.scale = np.float32(1.0 / max(1, self.max_value))
+        self.offset = np.zeros(shape, np.float32)  # full-scale units
+        self.noise_var = np.full(shape, DEFAULT_NOISE**2, np.float32)
+        self.noise = DEFAULT_NOISE  # median per-cell noise (full-scale units)
+        self.zero_run_s = np.zeros(shape, np.float32)
+        self.same_run_s = np.zeros(shape, np.float32)
+        self.mask = np.ones(shape, bool)
+        self.tared_s = 0.0  # seconds of empty frames the tare has learnt from
+        self.empty_s = 0.0
+        self._warm: list[np.ndarray] = []
+        self._warm_t0: float | None = None
+        self._ready = False
+        self._last_raw: np.ndarray | None = None
+        self._last_t: float | None = None
+        self._nbr_count = _neighbour_sum(np.ones(shape, np.float32))
+        self._n_cells = self.rows * self.cols
+        self._k_floor = max(0, int(round(FLOOR_PERCENTILE / 100.0 * (self._n_cells - 1))))
+
+    # ---- the per-frame path -------------------------------------------------------------
+
+    def process(self, frame: Frame) -> CalibratedFrame:
+        raw = np.asarray(frame.cells)
+        if raw.shape != (self.rows, self.cols):
+            raise ValueError(f"frame is {raw.shape}, calibrator is {(self.rows, self.cols)}")
+        scaled = raw.astype(np.float32) * self.scale
+        dt = self._step(frame.t)
+        if not self._ready:
+            self._warm_up(frame.t, scaled)
+        self._track_bad_cells(raw, dt)
+        load = scaled - self.offset
+        # Common-mode floor: removes a uniform drift the tare has not caught up with.
+        floor = float(np.partition(load, self._k_floor, axis=None)[self._k_floor])
+        if floor > 0.0:
+            load -= floor
+        if not self.mask.all():
+            load = fill_masked(load, self.mask, self._nbr_count)
+        self._learn_tare(scaled, load, dt)
+        return CalibratedFrame(cushion=frame.cushion, t=frame.t, load=load, mask=self.mask.copy(), raw=raw)
+
+    def _step(self, t: float) -> float:
+        """Seconds since the previous frame, bounded so a gap in the input does not jump state."""
+        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 1.0)
+        self._last_t = t
+        return dt
+
+    def _warm_up(self, t: float, scaled: np.ndarray) -> None:
+        """First estimate of the offsets from the first frames, whoever sits there.
+
+        If the first frames look empty, each cell's median is its offset. If someone already
+        sits, the cells under them cannot be known yet: every cell gets the median of the
+        frame's low cells, the tare refines it at the first empty moment.
+        """
+        if self._warm_t0 is None:
+            self._warm_t0 = t
+        self._warm.append(scaled.copy())
+        if len(self._warm) == 1:  # until the estimate below: a uniform offset from this frame
+            self.offset[:] = np.float32(np.percentile(scaled, 25))
+        if t - self._warm_t0 < WARMUP_S and len(self._warm) < 200:
+            return
+        stack = np.stack(self._warm)
+        med = np.median(stack, axis=0)
+        low = float(np.percentile(med, 25))
+        if float((med - low).mean()) < EMPTY_MEAN_LOAD:
+            self.offset[:] = med
+            dev = stack - med
+            if len(stack) >= 3:
+                self.noise_var[:] = np.maximum((dev * dev).mean(axis=0), 1e-8)
+        else:
+            self.offset[:] = low
+        self._update_noise()
+        self._warm = []
+        self._ready = True
+
+    def _track_bad_cells(self, raw: np.ndarray, dt: float) -> None:
+        zero = raw == 0
+        self.zero_run_s = np.where(zero, self.zero_run_s + dt, 0.0).astype(np.float32, copy=False)
+        if self._last_raw is not None:
+            same = (raw == self._last_raw) & ~zero
+            self.same_run_s = np.where(same, self.same_run_s + dt, 0.0).astype(np.float32, copy=False)
+        self._last_raw = raw.copy()
+        # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
+        alive = not bool(zero.all())
+        dead = (self.zero_run_s >= DEAD_AFTER_S) & alive
+        stuck = (self.same_run_s >= STUCK_AFTER_S) | (self.offset > 0.5)
+        mask = ~(dead | stuck)
+        if not mask.any():  # nothing trusted: better the raw cells than nothing
+            mask[:] = True
+        if not np.array_equal(mask, self.mask):
+            log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)
+            self.mask = mask
+
+    def _learn_tare(self, scaled: np.ndarray, load: np.ndarray, dt: float) -> None:
+        """Follow the offsets while the seat is empty; a sitter or a bag is never tared away."""
+        if not self._ready or dt <= 0.0:
+            return
+        trusted = self.mask
+        mean_load = float(load[trusted].mean()) if trusted.any() else 0.0
+        if mean_load >= EMPTY_MEAN_LOAD or float(load.max()) > 20.0 * max(self.noise, 1e-4) + 0.02:
+            self.empty_s = 0.0
+            return
+        self.empty_s += dt
+        if self.empty_s < 1.0:  # not the tail of a sitter getting up
+            return
+        a = np.float32(min(1.0, dt / (TARE_TAU_S if self.tared_s > 10.0 else 2.0)))
+        dev = scaled - self.offset
+        # Cells far above their noise are something lying there; leave their offset alone.
+        quiet = (np.abs(dev) < 6.0 * np.sqrt(self.noise_var) + 0.002) & trusted
+        self.offset += np.where(quiet, a * dev, 0.0).astype(np.float32)
+        self.noise_var += np.where(quiet, a * (dev * dev - self.noise_var), 0.0).astype(np.float32)
+        self.tared_s += dt
+        self._update_noise()
+
+    def _update_noise(self) -> None:
+        self.noise = float(np.sqrt(np.median(self.noise_var)))
+
+    # ---- persistence and explicit calibration --------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "rows": self.rows,
+            "cols": self.cols,
+            "max_value": self.max_value,
+            "offset": self.offset.round(6).tolist(),
+            "noise_var": self.noise_var.tolist(),
+            "mask": self.mask.tolist(),
+            "tared_s": self.tared_s,
+        }
+
+    def load_state(self, d: dict[str, Any]) -> bool:
+        """Take a saved state if it fits this cushion; returns False (and keeps learning) if not."""
+        try:
+            if (d.get("version"), d["rows"], d["cols"], d["max_value"]) != (
+                STATE_VERSION, self.rows, self.cols, self.max_value,
+            ):
+                log.warning("calibration state does not fit this cushion; learning afresh")
+                return False
+            offset = np.asarray(d["offset"], np.float32)
+            noise_var = np.asarray(d["noise_var"], np.float32)
+            mask = np.asarray(d["mask"], bool)
+            if offset.shape != self.offset.shape or noise_var.shape != offset.shape or mask.shape != offset.shape:
+                raise ValueError("shape")
+            if not (np.isfinite(offset).all() and np.isfinite(noise_var).all()):
+                raise ValueError("not finite")
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("calibration state unreadable (%s); learning afresh", exc)
+            return False
+        self.offset[:] = offset
+        self.noise_var[:] = np.maximum(noise_var, 1e-8)
+        self.mask = mask.copy()
+        self.tared_s = float(d.get("tared_s", 0.0))
+        self._update_noise()
+        self._ready = True
+        self._warm = []
+        return True
+
+
+def calibrate_from_frames(frames: Iterable[Frame], rows: int | None = None, cols: int | None = None,
+                          max_value: int | None = None) -> Calibrator:
+    """Explicit calibration (`sitwell calibrate`): frames of an empty seat set offsets and noise.
+
+    Dead cells are the ones that read 0 in every frame while others do not; stuck cells the ones
+    that never change while others do.
+    """
+    stack = []
+    mv = max_value
+    for f in frames:
+        stack.append(np.asarray(f.cells))
+        if mv is None:
+            mv = f.max_value
+    if not stack:
+        raise ValueError("no frames to calibrate from")
+    raw = np.stack(stack)
+    r, c = raw.shape[1:]
+    cal = Calibrator(rows or r, cols or c, int(mv or 4095))
+    scaled = raw.astype(np.float32) * cal.scale
+    cal.offset[:] = np.median(scaled, axis=0)
+    if len(raw) >= 3:
+        dev = scaled - cal.offset
+        cal.noise_var[:] = np.maximum((dev * dev).mean(axis=0), 1e-8)
+    alive = bool((raw != 0).any())
+    dead = (raw == 0).all(axis=0) & alive & (len(raw) >= 3)
+    varies = (raw != raw[0]).any(axis=0)
+    stuck = (~varies & (raw[0] != 0) & bool(varies.any()) & (len(raw) >= 3)) | (cal.offset > 0.5)
+    cal.mask = ~(dead | stuck)
+    if not cal.mask.any():
+        cal.mask[:] = True
+    cal.tared_s = float(len(raw))
+    cal._update_noise()
+    cal._ready = True
+    return cal
+
+
+def _neighbour_sum(a: np.ndarray) -> np.ndarray:
+    """Sum of the 8 neighbours of every cell (zero outside the grid)."""
+    p = np.pad(a, 1)
+    return (p[:-2, :-2] + p[:-2, 1:-1] + p[:-2, 2:] + p[1:-1, :-2] + p[1:-1, 2:]
+            + p[2:, :-2] + p[2:, 1:-1] + p[2:, 2:])
+
+
+def fill_masked(load: np.ndarray, mask: np.ndarray, nbr_count: np.ndarray | None = None) -> np.ndarray:
+    """Replace untrusted cells by the mean of their trusted 8-neighbours (0 if none)."""
+    m = mask.astype(np.float32)
+    num = _neighbour_sum(load * m)
+    den = _neighbour_sum(m)
+    filled = np.where(den > 0, num / np.maximum(den, 1.0), 0.0).astype(np.float32)
+    return np.where(mask, load, filled).astype(np.float32)
