@@ -1,0 +1,254 @@
+"""The dashboard: a FastAPI app over the daemon's `Runtime` (CONTRACT section 8).
+
+The web layer never reaches into inputs, analysis or the store: everything goes through
+`monitor.runtime.Runtime`. Runtime calls are made on the event loop (the routes are
+`async def`) because the daemon's state and its SQLite connection live on that loop.
+See docs/api.md for every endpoint, the SSE events and the auth rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from sse_starlette.sse import EventSourceResponse
+
+from monitor.runtime import Runtime
+
+from .auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
+from .schemas import CushionStatus, DayStats, ErrorMessage, Healthz, Reminder, SnoozeResult, TimelineItem
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+CUSHION_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+SSE_PING_S = 10
+STREAM_EVENTS = ("state", "reminder", "reminder_update", "health")
+
+# A strict CSP: the page loads nothing from anywhere but itself (no CDN, no inline script).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+CushionQuery = Annotated[str | None, Query(pattern=CUSHION_PATTERN, description="cushion id")]
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorMessage}, 422: {"model": ErrorMessage}}
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays from the analysis layer, datetimes from the store
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def sse_data(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), default=_json_default)
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    """A `since` without an offset is taken as UTC (documented in docs/api.md)."""
+    if when is not None and when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc)
+    return when
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
+        parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    token: str | None = None,
+    require_token: bool = False,
+    allowed_hosts: list[str] | None = None,
+) -> FastAPI:
+    """The dashboard app for one running daemon.
+
+    require_token: state-changing requests and /api/stream need `token` (set it when
+    listening on anything but loopback). allowed_hosts: Host names served; default
+    loopback names only when no token is required (DNS-rebinding guard), any otherwise.
+    """
+    if require_token and not token:
+        # Never serve an open dashboard on a non-loopback address: make up a token and say so.
+        token = secrets.token_urlsafe(24)
+        log.warning("no dashboard token configured; using a one-time token: open /?token=%s", token)
+    if allowed_hosts is None and not require_token:
+        allowed_hosts = sorted(LOOPBACK_HOSTS)
+
+    app = FastAPI(
+        title="sitwell dashboard",
+        version="1",
+        description="Live posture, sitting spells and reminders from the sitwell daemon.",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.token = token  # the daemon prints the log-in link from this
+    app.add_middleware(GuardMiddleware, token=token, require_token=require_token, allowed_hosts=allowed_hosts)
+    app.add_middleware(HeadersMiddleware, headers=SECURITY_HEADERS)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        return JSONResponse(
+            status_code=422,
+            content={"detail": json.loads(sse_data(errors)), "message": _validation_message(errors)},
+        )
+
+    # ---- health and status -------------------------------------------------------------
+
+    @app.get("/healthz", response_model=Healthz, tags=["status"])
+    async def healthz() -> dict[str, Any]:
+        """`{"status":"ok"}` while the daemon runs, with per-input health."""
+        return runtime.health()
+
+    @app.get("/api/status", response_model=list[CushionStatus], tags=["status"])
+    async def status() -> list[dict[str, Any]]:
+        """One entry per known cushion."""
+        return runtime.status()
+
+    @app.get("/api/session", tags=["status"])
+    async def session(request: Request) -> dict[str, bool]:
+        """Whether state changes need the token, and whether this request carried a valid one."""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        presented, _ = presented_token(request.scope, headers, allow_query=False)
+        return {"require_token": require_token, "token_ok": (not require_token) or tokens_equal(presented, token)}
+
+    @app.get("/api/frame/{cushion}", tags=["status"], responses=ERRORS)
+    async def frame(cushion: Annotated[str, PathParam(pattern=CUSHION_PATTERN)]) -> dict[str, Any]:
+        """The latest calibrated frame of one cushion (same shape as the `frame` of a state event)."""
+        latest = runtime.latest_frame(cushion)
+        if latest is None:
+            raise HTTPException(404, f"no frame from cushion {cushion!r}")
+        return json.loads(sse_data(latest))
+
+    # ---- reminders -----------------------------------------------------------------------
+
+    @app.get("/api/reminders", response_model=list[Reminder], tags=["reminders"], responses=ERRORS)
+    async def reminders(
+        since: Annotated[datetime | None, Query(description="ISO-8601; without an offset, UTC")] = None,
+        cushion: CushionQuery = None,
+    ) -> list[dict[str, Any]]:
+        """Reminders, newest first."""
+        return runtime.reminders(since=_aware(since), cushion=cushion)
+
+    @app.post("/api/reminders/{reminder_id}/ack", response_model=Reminder, tags=["reminders"], responses=ERRORS)
+    async def acknowledge(reminder_id: Annotated[str, PathParam(max_length=128)]) -> dict[str, Any]:
+        """Acknowledge one reminder; returns it updated."""
+        updated = runtime.acknowledge(reminder_id)
+        if updated is None:
+            raise HTTPException(404, f"no reminder {reminder_id!r}")
+        return updated
+
+    @app.post(
+        "/api/reminders/{reminder_id}/snooze", response_model=SnoozeResult, tags=["reminders"], responses=ERRORS
+    )
+    async def snooze(
+        reminder_id: Annotated[str, PathParam(max_length=128)],
+        minutes: Annotated[int, Query(ge=1, le=240, description="1 to 240")],
+    ) -> dict[str, Any]:
+        """No reminder of this reminder's kind on its cushion for `minutes`."""
+        result = runtime.snooze(reminder_id, minutes)
+        if result is None:
+            raise HTTPException(404, f"no reminder {reminder_id!r}")
+        return result
+
+    # ---- live stream -----------------------------------------------------------------------
+
+    @app.get("/api/stream", tags=["live"])
+    async def stream(request: Request, cushion: CushionQuery = None) -> EventSourceResponse:
+        """Server-Sent Events: `state`, `reminder`, `reminder_update`, `health` (docs/api.md)."""
+
+        async def events():
+            # Subscribe when the stream really starts; unsubscribe however it ends: client
+            # gone (sse-starlette cancels this generator), server shutdown, or an error.
+            queue = runtime.subscribe()
+            try:
+                while True:
+                    name, payload = await queue.get()
+                    if name not in STREAM_EVENTS:
+                        continue
+                    if cushion and isinstance(payload, dict) and payload.get("cushion") not in (None, cushion):
+                        continue
+                    yield {"event": name, "data": sse_data(payload)}
+            finally:
+                runtime.unsubscribe(queue)
+
+        return EventSourceResponse(events(), ping=SSE_PING_S, headers={"Cache-Control": "no-store"})
+
+    # ---- history ---------------------------------------------------------------------------
+
+    @app.get("/api/stats/daily", response_model=list[DayStats], tags=["history"], responses=ERRORS)
+    async def stats_daily(
+        days: Annotated[int, Query(ge=1, le=366)] = 7,
+        cushion: CushionQuery = None,
+    ) -> list[dict[str, Any]]:
+        """Per day, oldest first: minutes seated, spells, longest spell, breaks, posture shares, reminders."""
+        return runtime.daily_stats(days, cushion=cushion)
+
+    @app.get("/api/timeline", response_model=list[TimelineItem], tags=["history"], responses=ERRORS)
+    async def timeline(
+        cushion: CushionQuery = None,
+        day: Annotated[date | None, Query(description="YYYY-MM-DD; default today")] = None,
+    ) -> list[dict[str, Any]]:
+        """One day's spells and breaks, with posture segments inside each spell."""
+        return runtime.timeline(cushion=cushion, day=day.isoformat() if day else None)
+
+    # ---- settings --------------------------------------------------------------------------
+
+    @app.get("/api/settings", tags=["settings"])
+    async def get_settings() -> dict[str, Any]:
+        """The user-editable settings: `rules` and `analysis` sections."""
+        return runtime.settings()
+
+    @app.put("/api/settings", tags=["settings"], responses=ERRORS)
+    async def put_settings(
+        patch: Annotated[dict[str, Any], Body(examples=[{"rules": {"sit_limit_min": 30}}])],
+    ) -> dict[str, Any]:
+        """Change settings (a partial object); applied at once. 422 with a message when invalid."""
+        try:
+            return runtime.update_settings(patch)
+        except ValidationError as exc:
+            message = _validation_message(exc.errors())
+            raise HTTPException(422, message) from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    # ---- the page --------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request, token_param: Annotated[str | None, Query(alias="token")] = None) -> Response:
+        if token_param is not None:
+            # Log-in link: set the cookie, then drop the token from the address bar.
+            if require_token and not tokens_equal(token_param, token):
+                return JSONResponse({"detail": "wrong access token"}, status_code=403)
+            response = RedirectResponse("/", status_code=303)
+            if require_token:
+                response.headers["set-cookie"] = login_cookie_header(token_param, request.url.scheme == "https")
+            return response
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
