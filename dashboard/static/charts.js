@@ -1,0 +1,170 @@
+// History charts as inline SVG: today's timeline and the last days' totals.
+
+import { POSTURE_COLOURS, POSTURE_WORDS, clockTime, el, minutes, postureWords, toDate } from "./format.js";
+
+// drawn in CSS pixels of the container so labels stay readable on a phone
+const width = (container) => Math.max(300, Math.round(container.clientWidth || 1000));
+
+function empty(container, text) {
+  container.replaceChildren(el("p", { class: "muted", text }));
+}
+
+// items: [{type: "spell"|"break", start, end|null, seconds, posture?, segments?: [{start, end, posture}]}]
+export function drawTimeline(container, items, now = new Date()) {
+  const W = width(container);
+  const spans = [];
+  for (const item of items || []) {
+    const start = toDate(item.start);
+    const end = toDate(item.end) || now;
+    if (!start || end <= start) continue;
+    if (item.type === "break") {
+      spans.push({ start, end, kind: "break" });
+      continue;
+    }
+    const segments = Array.isArray(item.segments) && item.segments.length ? item.segments : [item];
+    for (const seg of segments) {
+      const s = toDate(seg.start) || start;
+      const e = toDate(seg.end) || end;
+      if (e > s) spans.push({ start: s, end: e, kind: "spell", posture: seg.posture || item.posture || "upright" });
+    }
+  }
+  if (!spans.length) {
+    empty(container, "No sitting recorded yet today.");
+    return;
+  }
+  const first = new Date(Math.min(...spans.map((s) => s.start.getTime())));
+  const last = new Date(Math.max(now.getTime(), ...spans.map((s) => s.end.getTime())));
+  const t0 = new Date(first);
+  t0.setMinutes(0, 0, 0);
+  const t1 = new Date(Math.max(last.getTime(), t0.getTime() + 3600e3));
+  const span = t1 - t0;
+  const x = (d) => ((d - t0) / span) * W;
+
+  const svg = el("svg", {
+    viewBox: `0 0 ${W} 70`,
+    class: "timeline-svg",
+    role: "img",
+    "aria-label": `Sitting spells and breaks from ${clockTime(t0)} to ${clockTime(t1)}`,
+  });
+  svg.append(el("rect", { x: 0, y: 10, width: W, height: 30, class: "track" }));
+  for (const s of spans) {
+    const width = Math.max(1, x(s.end) - x(s.start));
+    const label =
+      s.kind === "break"
+        ? `Break ${clockTime(s.start)}–${clockTime(s.end)}`
+        : `${postureWords(s.posture)} ${clockTime(s.start)}–${clockTime(s.end)}`;
+    const rect =
+      s.kind === "break"
+        ? el("rect", { x: x(s.start), y: 20, width, height: 10, class: "break", "data-kind": "break" })
+        : el("rect", {
+            x: x(s.start),
+            y: 10,
+            width,
+            height: 30,
+            fill: POSTURE_COLOURS[s.posture] || POSTURE_COLOURS.upright,
+            "data-kind": "spell",
+            "data-posture": s.posture,
+          });
+    rect.append(el("title", { text: label }));
+    svg.append(rect);
+  }
+  const stepH = span > 10 * 3600e3 ? 2 : 1;
+  for (let t = new Date(t0); t <= t1; t = new Date(t.getTime() + stepH * 3600e3)) {
+    svg.append(el("line", { x1: x(t), x2: x(t), y1: 40, y2: 46, class: "tick" }));
+    svg.append(el("text", { x: Math.min(W - 32, Math.max(32, x(t))), y: 62, class: "tick-label", text: clockTime(t) }));
+  }
+  container.replaceChildren(svg);
+}
+
+export function drawLegend(list) {
+  list.replaceChildren(
+    ...Object.keys(POSTURE_WORDS)
+      .filter((p) => p !== "empty")
+      .map((p) => {
+        const swatch = el("span", { class: "swatch" });
+        swatch.style.background = POSTURE_COLOURS[p];
+        return el("li", {}, swatch, POSTURE_WORDS[p]);
+      }),
+    el("li", {}, el("span", { class: "swatch break-swatch" }), "Break"),
+  );
+}
+
+function num(...values) {
+  for (const v of values) if (typeof v === "number" && isFinite(v)) return v;
+  return null;
+}
+
+// day: {day, minutes_seated, spells, longest_spell_min | longest_spell_s, breaks,
+//       posture_share: {posture: fraction}, reminders_sent, reminders_acknowledged}
+export function dayFigures(day) {
+  const longest = num(day.longest_spell_min, day.longest_spell_s != null ? day.longest_spell_s / 60 : null);
+  return {
+    day: day.day || day.date || "",
+    seated: num(day.minutes_seated, day.seated_min, day.seated_s != null ? day.seated_s / 60 : null) || 0,
+    longest,
+    breaks: num(day.breaks) ?? 0,
+    shares: day.posture_share || day.posture_shares || {},
+    sent: num(day.reminders_sent, day.reminders) ?? 0,
+    acked: num(day.reminders_acknowledged, day.reminders_acked) ?? 0,
+  };
+}
+
+function dayLabel(iso) {
+  const d = new Date(iso + "T12:00:00");
+  return isNaN(d.getTime()) ? iso : d.toLocaleDateString([], { weekday: "short", day: "numeric" });
+}
+
+export function drawWeek(chart, tbody, days) {
+  const W = width(chart);
+  const rows = (days || []).map(dayFigures);
+  if (!rows.length) {
+    empty(chart, "No history yet.");
+    tbody.replaceChildren();
+    return;
+  }
+  const H = 160;
+  const TOP = 22; // room for the value above the tallest bar
+  const max = Math.max(60, ...rows.map((r) => r.seated));
+  const bw = W / rows.length;
+  const svg = el("svg", { viewBox: `0 ${-TOP} ${W} ${H + 30 + TOP}`, class: "week-svg", role: "img",
+    "aria-label": "Minutes seated per day" });
+  rows.forEach((r, i) => {
+    const h = (r.seated / max) * H;
+    const bar = el("rect", { x: i * bw + bw * 0.2, y: H - h, width: bw * 0.6, height: Math.max(h, 0.5),
+      class: "bar", "data-day": r.day });
+    bar.append(el("title", { text: `${dayLabel(r.day)}: ${minutes(r.seated)} seated` }));
+    svg.append(bar);
+    svg.append(el("text", { x: i * bw + bw / 2, y: H - h - 6, class: "bar-value", text: minutes(r.seated) }));
+    svg.append(el("text", { x: i * bw + bw / 2, y: H + 22, class: "tick-label", text: dayLabel(r.day) }));
+  });
+  chart.replaceChildren(svg);
+
+  tbody.replaceChildren(
+    ...rows
+      .slice()
+      .reverse()
+      .map((r) => {
+        const shares = el("div", { class: "shares" });
+        const entries = Object.entries(r.shares).filter(([p, v]) => p !== "empty" && v > 0);
+        const total = entries.reduce((a, [, v]) => a + v, 0) || 1;
+        for (const [p, v] of entries) {
+          const part = el("span", { title: `${postureWords(p)} ${Math.round((v / total) * 100)}%` });
+          part.style.width = `${(v / total) * 100}%`;
+          part.style.background = POSTURE_COLOURS[p] || "#888";
+          shares.append(part);
+        }
+        const top = entries.sort((a, b) => b[1] - a[1])[0];
+        const shareText = top ? `${postureWords(top[0])} ${Math.round((top[1] / total) * 100)}%` : "–";
+        return el(
+          "tr",
+          { "data-day": r.day },
+          el("th", { scope: "row", text: dayLabel(r.day) }),
+          el("td", { text: minutes(r.seated) }),
+          el("td", { text: r.longest == null ? "–" : minutes(r.longest) }),
+          el("td", { text: String(r.breaks) }),
+          el("td", {}, shares, el("span", { class: "muted small", text: shareText })),
+          el("td", { text: `${r.acked} of ${r.sent}` }),
+        );
+      }),
+  );
+}

@@ -1,0 +1,118 @@
+// The settings form: GET /api/settings fills it, PUT /api/settings saves a partial patch.
+// The browser checks ranges first (clear messages, no round trip); the daemon validates
+// again and its 422 message is shown as is.
+
+const FIELDS = {
+  sit_limit_min: { id: "set-sit-limit", min: 5, max: 120, name: "The sit limit" },
+  min_break_min: { id: "set-min-break", min: 10 / 60, max: 60, name: "The break length" },
+  sensitivity: { id: "set-sensitivity", min: 0.25, max: 4, name: "The sensitivity" },
+};
+
+export class Settings {
+  constructor(form, api, onAuthError) {
+    this.form = form;
+    this.api = api;
+    this.onAuthError = onAuthError;
+    this.status = document.getElementById("settings-status");
+    this.always = document.getElementById("set-always");
+    this.from = document.getElementById("set-hours-from");
+    this.to = document.getElementById("set-hours-to");
+    this.dnd = document.getElementById("set-dnd");
+    this.always.addEventListener("change", () => this.syncHours());
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.save();
+    });
+  }
+
+  input(key) {
+    return document.getElementById(FIELDS[key].id);
+  }
+
+  say(text, kind) {
+    this.status.textContent = text;
+    this.status.dataset.kind = kind;
+  }
+
+  syncHours() {
+    this.from.disabled = this.to.disabled = this.always.checked;
+  }
+
+  fill(s) {
+    const rules = s.rules || {};
+    const analysis = s.analysis || {};
+    this.input("sit_limit_min").value = rules.sit_limit_min ?? "";
+    this.input("min_break_min").value = rules.min_break_s != null ? +(rules.min_break_s / 60).toFixed(2) : "";
+    this.input("sensitivity").value = analysis.sensitivity ?? "";
+    const hours = rules.working_hours;
+    this.always.checked = !hours;
+    if (hours) {
+      const [a, b] = hours.split("-");
+      this.from.value = a.trim().padStart(5, "0");
+      this.to.value = b.trim().padStart(5, "0");
+    }
+    this.dnd.checked = !!rules.do_not_disturb;
+    this.syncHours();
+  }
+
+  async load() {
+    try {
+      this.fill(await this.api.get("/api/settings"));
+    } catch (err) {
+      this.say(`Could not load the settings: ${err.message}`, "error");
+    }
+  }
+
+  // -> [patch, null] or [null, message]
+  collect() {
+    const values = {};
+    for (const [key, f] of Object.entries(FIELDS)) {
+      const el = this.input(key);
+      const v = Number(el.value);
+      const bad = el.value.trim() === "" || !isFinite(v) || v < f.min - 1e-9 || v > f.max + 1e-9;
+      el.setAttribute("aria-invalid", String(bad));
+      if (bad) {
+        el.focus();
+        const lo = +f.min.toFixed(2);
+        return [null, `${f.name} must be a number from ${lo} to ${f.max}.`];
+      }
+      values[key] = v;
+    }
+    let hours = null;
+    if (!this.always.checked) {
+      if (!this.from.value || !this.to.value || this.from.value >= this.to.value) {
+        this.from.focus();
+        return [null, "Working hours must start before they end (or tick “Any time”)."];
+      }
+      hours = `${this.from.value}-${this.to.value}`;
+    }
+    return [
+      {
+        rules: {
+          sit_limit_min: values.sit_limit_min,
+          min_break_s: Math.round(values.min_break_min * 60),
+          working_hours: hours,
+          do_not_disturb: this.dnd.checked,
+        },
+        analysis: { sensitivity: values.sensitivity },
+      },
+      null,
+    ];
+  }
+
+  async save() {
+    const [patch, problem] = this.collect();
+    if (problem) {
+      this.say(problem, "error");
+      return;
+    }
+    this.say("Saving…", "busy");
+    try {
+      this.fill(await this.api.request("PUT", "/api/settings", patch));
+      this.say("Saved. Applied now.", "ok");
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) this.onAuthError(err);
+      this.say(err.message, "error");
+    }
+  }
+}
