@@ -190,6 +190,8 @@ class Components:
 BONE_SHARE, TISSUE_SHARE, THIGH_SHARE = 0.12, 0.19, 0.19
 SACRUM_SHARE = 0.12
 BONE_Y_CM = 29.0  # sit-bone centres from the front edge for a centred sitter
+BONE_Y_MAX_CM = 34.5
+SACRUM_Y_MAX_CM = 38.5
 PLATEAU_SOFT_CM = 3.0  # cm over which a plateau's edge fades (thigh contact, a bag)
 
 
@@ -202,7 +204,8 @@ def components(person: Person, pose: Pose, jitter: Jitter | None = None) -> Comp
         load_n = person.weight_kg * G * pose.seat_frac * (1.0 + j.load)
         sp = person.spread
         cx = SEAT_CM / 2 + person.offset_x + j.dx
-        by = BONE_Y_CM + person.offset_y + pose.bone_dy + j.dy
+        # the backrest stops the pelvis: sit bones no further back than BONE_Y_MAX_CM
+        by = min(BONE_Y_CM + person.offset_y + pose.bone_dy, BONE_Y_MAX_CM) + j.dy
         half = person.bone_spacing / 2
         xl, xr = cx - half, cx + half
         midline = cx
@@ -231,7 +234,7 @@ def components(person: Person, pose: Pose, jitter: Jitter | None = None) -> Comp
             front = 3.0 + cut
             rows.append((k * THIGH_SHARE * t, GAUSS, x, 3.3 * sp, PLATEAU, front, max(front + 2.0, thigh_back)))
         if pose.sacrum > 1e-4:
-            rows.append((k * SACRUM_SHARE * pose.sacrum, GAUSS, cx, 2.4 * sp, GAUSS, by + 7.0, 2.2 * sp))
+            rows.append((k * SACRUM_SHARE * pose.sacrum, GAUSS, cx, 2.4 * sp, GAUSS, min(by + 7.0, SACRUM_Y_MAX_CM), 2.2 * sp))
     if pose.bag_kg > 1e-4:
         # a bag: a soft slab with two firmer spots (its contents), off the seat centre
         f = pose.bag_kg * G

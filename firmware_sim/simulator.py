@@ -156,6 +156,9 @@ class Simulator:
             )
             comp = components(self.person, pose, jit)
             force, share = renderer.render_with_share(comp)
+            if share is None and seg.occupied:
+                # the first instant of sitting down: no load yet, label with the pose being taken
+                share = renderer.render_with_share(components(self.person, poses[k], jit))[1]
             cells = sensor.read(force)
             label = {
                 "occupied": seg.occupied,

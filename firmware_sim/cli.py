@@ -1,0 +1,156 @@
+"""`sitwell sim` (also `python -m firmware_sim`): play a simulated cushion to a destination."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from .faults import FaultSpecError, parse_faults
+from .outputs import (
+    FileStreamOutput,
+    MqttOutput,
+    Output,
+    Player,
+    PtyOutput,
+    RecordingOutput,
+    SerialOutput,
+    ensure_parent,
+    parse_host_port,
+)
+from .scenario import ScenarioError, builtin_names
+from .simulator import Simulator
+
+log = logging.getLogger("firmware_sim")
+
+EPILOG = """\b
+Destinations (pick one; default --out -):
+  --out -|FILE[.jsonl[.gz]]  a recording (CONTRACT section 4) with ground-truth labels;
+                             with --codec binary|text, raw wire bytes instead
+  --pty [--link PATH]        a new pseudo-terminal; its slave path is printed on stdout
+  --serial PORT [--baud N]   a serial port or pyserial URL
+  --mqtt HOST[:PORT]         frames to sitwell/<cushion>/frames, status online/offline
+\b
+Pacing: files play as fast as possible, everything else in real time;
+--speed X plays X times faster, --fast as fast as possible.
+\b
+Faults (--faults, comma separated; P is a probability per frame):
+  crc=P  drop=P (per byte; MQTT: per message)  truncate=P  garbage=P  burst=P
+  disconnect@T[:D] (at scenario second T, for D s, default 3)
+  clockjump@T[:J]  (device clock jumps J s, default +30)
+  e.g. --faults "crc=0.01,drop=0.001,garbage=0.01,disconnect@60"
+\b
+Examples:
+  sitwell sim --scenario tour --out tour.jsonl.gz
+  sitwell sim --scenario demo --pty --link /tmp/cushion --speed 60
+  sitwell sim --scenario workday --seed 7 --mqtt localhost:1883 --cushion desk-1
+"""
+
+
+def _scenario_help() -> str:
+    try:
+        names = ", ".join(builtin_names())
+    except Exception:  # a broken install should still show --help
+        names = "workday, tour, ..."
+    return f"Named scenario ({names}) or a scenario .toml file."
+
+
+@click.command("sim", epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--scenario", default="tour", show_default=True, help=_scenario_help())
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same frames (person, day, noise).")
+@click.option("--rows", type=click.IntRange(4, 64), help="Grid rows (default: the scenario's, else 16).")
+@click.option("--cols", type=click.IntRange(4, 64), help="Grid columns (default: the scenario's, else 16).")
+@click.option("--rate", "rate_hz", type=click.FloatRange(1, 100), help="Frames per second (default: scenario's, else 10).")
+@click.option("--max-value", type=click.Choice(["255", "4095", "65535"]), help="Sensor full scale (default 4095).")
+@click.option("--noise", "noise_level", type=click.FloatRange(0, 10), default=1.0, show_default=True,
+              help="Scale every sensor imperfection (noise, gain spread, dead cells, drift).")
+@click.option("--weight", "weight_kg", type=click.FloatRange(30, 200), help="The sitter's weight in kg (default: the scenario's or random 45-120).")
+@click.option("--out", "out", metavar="-|FILE", help="Write a recording (or wire bytes with --codec) to a file or stdout.")
+@click.option("--pty", "use_pty", is_flag=True, help="Create a pseudo-terminal and print its slave path.")
+@click.option("--link", metavar="PATH", help="With --pty: keep a symlink at PATH pointing to the current pty.")
+@click.option("--serial", "serial_port", metavar="PORT", help="Write to a serial port or pyserial URL.")
+@click.option("--baud", type=int, default=115200, show_default=True, help="Serial speed.")
+@click.option("--codec", type=click.Choice(["binary", "text", "json"]),
+              help="Wire codec: binary (default for ports and MQTT), text, json (JSON frame lines / MQTT JSON).")
+@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Publish to an MQTT broker (default port 1883).")
+@click.option("--topic-prefix", default="sitwell", show_default=True, help="MQTT topic prefix.")
+@click.option("--cushion", default="sim-1", show_default=True, help="Cushion id (hello packet, MQTT topic, header).")
+@click.option("--speed", type=click.FloatRange(min=0.001), help="Play X times faster than real time.")
+@click.option("--fast", is_flag=True, help="As fast as possible (default for files).")
+@click.option("--faults", "faults_spec", metavar="SPEC", help="Inject faults; see below.")
+@click.option("--duration", type=click.FloatRange(min=0.1), help="Stop after this many scenario seconds.")
+@click.option("--no-labels", is_flag=True, help="Recordings without ground-truth labels.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
+def sim(
+    scenario, seed, rows, cols, rate_hz, max_value, noise_level, weight_kg, out, use_pty, link, serial_port, baud,
+    codec, mqtt_host, topic_prefix, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
+) -> None:
+    """Play a simulated seat-pressure cushion: a scenario of a person sitting, standing and
+    changing posture, as the cushion's firmware would send it."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=log_level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    else:
+        logging.getLogger().setLevel(log_level)
+    chosen = [n for n, v in (("--out", out), ("--pty", use_pty), ("--serial", serial_port), ("--mqtt", mqtt_host)) if v]
+    if len(chosen) > 1:
+        raise click.UsageError(f"pick one destination, got {' and '.join(chosen)}")
+    if link and not use_pty:
+        raise click.UsageError("--link only goes with --pty")
+    if speed is not None and fast:
+        raise click.UsageError("--speed and --fast exclude each other")
+    try:
+        faults = parse_faults(faults_spec)
+    except FaultSpecError as e:
+        raise click.BadParameter(str(e), param_hint="--faults") from None
+    try:
+        simulator = Simulator(
+            scenario, rows=rows, cols=cols, rate_hz=rate_hz, seed=seed,
+            max_value=int(max_value) if max_value else None, cushion=cushion, duration_s=duration,
+            noise_level=noise_level, weight_kg=weight_kg,
+        )
+    except (ScenarioError, ValueError) as e:
+        raise click.BadParameter(str(e), param_hint="--scenario") from None
+
+    output: Output
+    if use_pty:
+        output = PtyOutput(codec or "binary", link=link, announce=lambda p: click.echo(p) or sys.stdout.flush())
+    elif serial_port:
+        output = SerialOutput(serial_port, baud, codec or "binary")
+    elif mqtt_host:
+        host, port = parse_host_port(mqtt_host)
+        if codec == "text":
+            raise click.BadParameter("MQTT carries binary packets or JSON frames", param_hint="--codec")
+        output = MqttOutput(host, port, cushion, codec or "binary", prefix=topic_prefix)
+    else:
+        target = out or "-"
+        ensure_parent(target)
+        output = RecordingOutput(target, cushion, labels=not no_labels) if codec is None else FileStreamOutput(target, codec)
+
+    pace = None if fast else (speed if speed is not None else (1.0 if output.paced_by_default else None))
+    player = Player(simulator, output, faults, speed=pace)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, lambda *_: stop.set())
+        except ValueError:  # not the main thread (e.g. embedded): Ctrl-C handling stays default
+            pass
+    log.info(
+        "scenario %r seed %d: %dx%d at %g Hz, %.0f s, person %.0f kg; %s",
+        simulator.scenario.name, seed, simulator.rows, simulator.cols, simulator.rate_hz,
+        simulator.duration_s, simulator.person.weight_kg,
+        "as fast as possible" if pace is None else f"speed x{pace:g}",
+    )
+    try:
+        player.run(stop)
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): not an error; keep Python from complaining at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    except OSError as e:
+        raise click.ClickException(f"{output.name}: {e}") from None
+    if faults.any:
+        click.echo(f"faults injected: {player.faults.summary()}", err=True)

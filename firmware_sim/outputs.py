@@ -1,0 +1,421 @@
+"""Where the simulated cushion sends its frames, and the loop that paces them.
+
+Outputs: a recording file or stdout (CONTRACT section 4, or raw wire bytes), a serial
+port, a pseudo-terminal the simulator creates (its slave path is printed), or an MQTT
+broker (section 3). `Player` plays a Simulator into one output in real time, X times
+faster, or as fast as possible, with faults injected on the way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import select
+import socket
+import sys
+import termios
+import time
+import tty
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from .faults import FaultInjector, FaultSpec
+from .recording import header as recording_header
+from .simulator import SimFrame, Simulator
+from .wire import WireEncoder
+
+log = logging.getLogger(__name__)
+
+
+class Output:
+    """One destination. `send` gets each frame; `disconnect`/`reconnect` model a lost link."""
+
+    name = "output"
+    paced_by_default = True  # files go as fast as possible, devices in real time
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        self.sim, self.faults = sim, faults
+
+    def send(self, frame: SimFrame, t_dev: float) -> None:
+        raise NotImplementedError
+
+    def disconnect(self) -> None:
+        pass
+
+    def reconnect(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingOutput(Output):
+    """CONTRACT section 4 JSON Lines (gzipped for *.gz) to a file, or to stdout for "-"."""
+
+    name = "recording"
+
+    def __init__(self, target: str, cushion: str, labels: bool = True):
+        self.target, self.cushion, self.labels = target, cushion, labels
+        self.paced_by_default = target == "-"
+        self.fh: IO[str] | None = None
+        self._enc = json.JSONEncoder(separators=(",", ":")).encode
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        super().open(sim, faults)
+        if self.target == "-":
+            self.fh = sys.stdout
+        elif self.target.endswith(".gz"):
+            self.fh = gzip.open(self.target, "wt", encoding="utf-8", compresslevel=4)
+        else:
+            self.fh = open(self.target, "w", encoding="utf-8")
+        self.fh.write(self._enc(recording_header(sim, self.cushion)) + "\n")
+
+    def send(self, frame: SimFrame, t_dev: float) -> None:
+        assert self.fh is not None
+        line = '{"t":' + repr(round(t_dev, 4)) + ',"cells":' + self._enc(frame.cells.tolist())
+        if self.labels:
+            line += ',"label":' + self._enc(frame.label)
+        self.fh.write(line + "}\n")
+        if self.paced_by_default:
+            self.fh.flush()
+
+    def close(self) -> None:
+        if self.fh is not None and self.fh is not sys.stdout:
+            self.fh.close()
+        elif self.fh is not None:
+            self.fh.flush()
+
+
+class StreamOutput(Output):
+    """Wire bytes (binary COBS packets, text lines or JSON lines) to a byte stream."""
+
+    name = "stream"
+
+    def __init__(self, codec: str):
+        self.codec = codec
+        self.enc: WireEncoder | None = None
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        super().open(sim, faults)
+        self.enc = WireEncoder(self.codec, sim.device_info())
+        self.write(self.enc.hello())
+
+    def encode(self, frame: SimFrame, t_dev: float) -> bytes:
+        assert self.enc is not None
+        binary = self.codec == "binary"
+        payload = self.enc.payload(frame.cells, frame.seq, t_dev, frame.label if self.codec == "json" else None)
+        payload = self.faults.corrupt_payload(payload, binary)
+        return self.faults.stream(self.enc.frame(payload), binary)
+
+    def send(self, frame: SimFrame, t_dev: float) -> None:
+        self.write(self.encode(frame, t_dev))
+
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class FileStreamOutput(StreamOutput):
+    """Raw wire bytes to a file or stdout (for piping into other tools)."""
+
+    name = "file"
+
+    def __init__(self, target: str, codec: str):
+        super().__init__(codec)
+        self.target = target
+        self.paced_by_default = target == "-"
+        self.fh: Any = None
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        if self.target == "-":
+            self.fh = sys.stdout.buffer
+        elif self.target.endswith(".gz"):
+            self.fh = gzip.open(self.target, "wb", compresslevel=4)
+        else:
+            self.fh = open(self.target, "wb")
+        super().open(sim, faults)
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+        if self.paced_by_default:
+            self.fh.flush()
+
+    def close(self) -> None:
+        if self.fh is not None and self.target != "-":
+            self.fh.close()
+        elif self.fh is not None:
+            self.fh.flush()
+
+
+class PtyOutput(StreamOutput):
+    """A pseudo-terminal the simulator owns: readers open its slave like a USB serial port.
+
+    Like a UART with nobody listening, bytes nobody reads are lost (counted as
+    `unread_bytes`), so a real-time run never stalls. A disconnect closes the pty (readers
+    get an I/O error) and a reconnect makes a new one; `link`, when given, is a symlink
+    kept pointing at the current slave so readers can find it again.
+    """
+
+    name = "pty"
+
+    def __init__(self, codec: str, link: str | None = None, announce: Any = None):
+        super().__init__(codec)
+        self.link = link
+        self.announce = announce  # called with the slave path each time a pty is made
+        self.master = self.slave = -1
+        self.path = ""
+        self.unread_bytes = 0
+        self.block_s = 0.5  # how long a write may wait for a slow reader
+
+    def _make(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave, termios.TCSANOW)  # binary-clean: no echo, no newline mangling
+        tty.setraw(self.master, termios.TCSANOW)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+        if self.link:
+            tmp = f"{self.link}.tmp{os.getpid()}"
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            os.symlink(self.path, tmp)
+            os.replace(tmp, self.link)
+        log.info("pty ready: %s%s", self.path, f" (link {self.link})" if self.link else "")
+        if self.announce:
+            self.announce(self.path)
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        self._make()
+        super().open(sim, faults)
+
+    def write(self, data: bytes) -> None:
+        if self.master < 0:
+            return
+        view = memoryview(data)
+        deadline = time.monotonic() + self.block_s
+        while view:
+            try:
+                n = os.write(self.master, view)
+                view = view[n:]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:  # the other side is gone; a real UART would not notice either
+                break
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [self.master], [], left)[1]:
+                break
+        if view:
+            self.unread_bytes += len(view)
+            # nobody reads: stop waiting until a reader drains the buffer again
+            self.block_s = 0.0
+        else:
+            self.block_s = 0.5
+
+    def _close_fds(self) -> None:
+        for fd in (self.master, self.slave):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.master = self.slave = -1
+
+    def disconnect(self) -> None:
+        log.info("fault: pty %s disconnected", self.path)
+        self._close_fds()
+
+    def reconnect(self) -> None:
+        self._make()
+        self.write(self.enc.hello() if self.enc else b"")
+
+    def close(self) -> None:
+        if self.unread_bytes:
+            log.info("pty: %d bytes were written while nobody read them (lost)", self.unread_bytes)
+        self._close_fds()
+        if self.link and os.path.islink(self.link):
+            os.unlink(self.link)
+
+
+class SerialOutput(StreamOutput):
+    """A real serial port (or any pyserial URL), e.g. one end of a null-modem pair."""
+
+    name = "serial"
+
+    def __init__(self, port: str, baud: int, codec: str):
+        super().__init__(codec)
+        self.port, self.baud = port, baud
+        self.ser: Any = None
+
+    def _open_port(self) -> None:
+        import serial
+
+        self.ser = serial.serial_for_url(self.port, baudrate=self.baud, write_timeout=2.0)
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        self._open_port()
+        bytes_per_s = sim.rate_hz * (13 + 2 + sim.rows * sim.cols * (2 if sim.max_value > 255 else 1)) * 1.01
+        if bytes_per_s * 10 > self.baud:
+            log.warning(
+                "%.0f bytes/s at %d baud: the link is too slow for %dx%d at %g Hz; frames will lag",
+                bytes_per_s, self.baud, sim.rows, sim.cols, sim.rate_hz,
+            )
+        super().open(sim, faults)
+
+    def write(self, data: bytes) -> None:
+        if self.ser is None:
+            return
+        try:
+            self.ser.write(data)
+        except Exception as e:  # a write timeout or a vanished port: keep playing
+            log.warning("serial write failed: %s", e)
+
+    def disconnect(self) -> None:
+        if self.ser is not None:
+            self.ser.close()
+            self.ser = None
+
+    def reconnect(self) -> None:
+        self._open_port()
+        self.write(self.enc.hello() if self.enc else b"")
+
+    def close(self) -> None:
+        if self.ser is not None:
+            self.ser.flush()
+            self.ser.close()
+
+
+class MqttOutput(Output):
+    """CONTRACT section 3: frames to <prefix>/<cushion>/frames, status online/offline (will)."""
+
+    name = "mqtt"
+
+    def __init__(self, host: str, port: int, cushion: str, codec: str = "binary", prefix: str = "sitwell", qos: int = 0):
+        if codec not in ("binary", "json"):
+            raise ValueError("MQTT frames are binary packets or JSON frame objects: --codec binary|json")
+        self.host, self.port, self.cushion, self.codec = host, port, cushion, codec
+        self.qos = qos
+        self.frames_topic = f"{prefix}/{cushion}/frames"
+        self.status_topic = f"{prefix}/{cushion}/status"
+        self.client: Any = None
+        self.enc: WireEncoder | None = None
+
+    def _connect(self) -> None:
+        import paho.mqtt.client as mqtt
+
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sitwell-sim-{self.cushion}-{os.getpid()}")
+        c.will_set(self.status_topic, "offline", qos=1, retain=True)
+        c.max_queued_messages_set(0)
+        c.connect(self.host, self.port, keepalive=30)
+        c.loop_start()
+        c.publish(self.status_topic, "online", qos=1, retain=True).wait_for_publish(5.0)
+        self.client = c
+        log.info("mqtt: connected to %s:%d as %s", self.host, self.port, self.cushion)
+
+    def open(self, sim: Simulator, faults: FaultInjector) -> None:
+        super().open(sim, faults)
+        self.enc = WireEncoder(self.codec, sim.device_info() | {"device": self.cushion})
+        self._connect()
+
+    def send(self, frame: SimFrame, t_dev: float) -> None:
+        if self.client is None or self.enc is None:
+            return
+        payload = self.enc.payload(frame.cells, frame.seq, t_dev, frame.label if self.codec == "json" else None)
+        payload = self.faults.corrupt_payload(payload, self.codec == "binary")
+        for p in self.faults.message(payload):
+            self.client.publish(self.frames_topic, p, qos=self.qos)
+
+    def disconnect(self) -> None:
+        """Lose the connection without a DISCONNECT packet, so the broker sends the will."""
+        c, self.client = self.client, None
+        if c is None:
+            return
+        c.loop_stop()
+        sock = c.socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        log.info("fault: mqtt connection dropped")
+
+    def reconnect(self) -> None:
+        self._connect()
+
+    def close(self) -> None:
+        c = self.client
+        if c is None:
+            return
+        # a device switched off cleanly says so; the will covers unclean ends
+        c.publish(self.status_topic, "offline", qos=1, retain=True).wait_for_publish(5.0)
+        c.disconnect()
+        c.loop_stop()
+
+
+class Player:
+    """Plays a Simulator into an Output: pacing, faults, disconnects; returns frames sent."""
+
+    def __init__(self, sim: Simulator, output: Output, faults: FaultSpec | None = None, speed: float | None = 1.0, seed: int | None = None):
+        self.sim, self.output = sim, output
+        self.speed = speed  # None: as fast as possible
+        rng = np.random.default_rng(np.random.SeedSequence(sim.seed if seed is None else seed).spawn(5)[4])
+        self.faults = FaultInjector(faults or FaultSpec(), rng, sim.max_value)
+        self.sent = 0
+        self.skipped = 0
+
+    def run(self, stop: Any = None) -> int:
+        out = self.output
+        out.open(self.sim, self.faults)
+        wall0 = time.monotonic()
+        down_until = -1.0
+        down_wall = 0.0
+        try:
+            for frame in self.sim.frames():
+                if stop is not None and stop.is_set():
+                    break
+                if self.speed is not None:
+                    delay = wall0 + frame.t / self.speed - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                d = self.faults.disconnect_due(frame.t)
+                if d is not None:
+                    out.disconnect()
+                    down_until, down_wall = frame.t + d, time.monotonic()
+                if frame.t < down_until:
+                    self.skipped += 1
+                    continue
+                if down_until >= 0:
+                    # as fast as possible still leaves readers a moment to notice the drop
+                    rest = 0.5 - (time.monotonic() - down_wall)
+                    if rest > 0:
+                        time.sleep(rest)
+                    out.reconnect()
+                    down_until = -1.0
+                t_dev = self.faults.device_time(frame.t)
+                cells = self.faults.cells(frame.cells, frame.t)
+                if cells is not frame.cells:
+                    frame = SimFrame(frame.t, frame.seq, cells, frame.label)
+                out.send(frame, t_dev)
+                self.sent += 1
+        finally:
+            out.close()
+        log.info(
+            "played %d frames (%.0f s of scenario %r) to %s; faults: %s",
+            self.sent, self.sim.duration_s, self.sim.scenario.name, out.name, self.faults.summary(),
+        )
+        return self.sent
+
+
+def parse_host_port(value: str, default_port: int = 1883) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if sep and port.isdigit() and host and not host.endswith(":"):
+        return host.strip("[]"), int(port)
+    return value.strip("[]"), default_port
+
+
+def ensure_parent(path: str) -> None:
+    if path != "-":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
