@@ -1,0 +1,233 @@
+"""Serial input: a cushion on a serial port, a pty or any pyserial URL (loop://, socket://).
+
+One reader thread per port: open, read, decode (binary, text or detected), emit Frames.
+A port that vanishes (USB unplugged, pty closed) marks the input disconnected, is logged
+once, and is reopened with exponential backoff up to `reconnect_max_s`; reading resumes
+without a restart. Bad bytes never stop the thread: decoders count them by reason.
+
+Frame time `t`:
+- binary: the device clock (u32 ms) unwrapped across its 49.7-day wrap, in seconds. A
+  clock that jumps back (the board rebooted) is rebased so `t` never goes backwards —
+  the tracker's rules run on frame time and must not see time reverse.
+- text: host monotonic seconds since the input started (text lines carry no time).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Literal
+
+import numpy as np
+import serial
+
+from ..codec.binary import BinaryDecoder, FramePacket, HelloPacket
+from ..codec.detect import CodecDetector
+from ..codec.text import TextDecoder
+from ..model import DeviceInfo, Frame
+from .base import Emit, FrameInput, InputHealth
+
+log = logging.getLogger(__name__)
+
+CodecName = Literal["binary", "text", "detect"]
+READ_TIMEOUT_S = 0.1  # how long a read may block: bounds stop() latency
+READ_CHUNK = 65536
+FIRST_RETRY_S = 0.25
+
+
+class DeviceClock:
+    """u32 device milliseconds -> non-decreasing seconds."""
+
+    WRAP = 1 << 32
+
+    def __init__(self) -> None:
+        self._last_ms: int | None = None
+        self._total_ms = 0  # unwrapped ms of the last packet
+
+    def seconds(self, device_ms: int) -> float:
+        # Kept across reconnects: a USB glitch continues the same clock (the step is
+        # forward); a rebooted board's clock starts again near 0 (a backward step).
+        if self._last_ms is None:
+            self._total_ms = device_ms
+        else:
+            step = (device_ms - self._last_ms) % self.WRAP
+            if step < self.WRAP // 2:
+                self._total_ms += step  # forward, possibly across the wrap
+            else:
+                log.info("serial: device clock went back %d ms (reboot?); keeping time monotonic",
+                         self.WRAP - step)
+        self._last_ms = device_ms
+        return self._total_ms / 1000.0
+
+
+class SerialInput(FrameInput):
+    kind = "serial"
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = 115200,
+        codec: CodecName = "detect",
+        rows: int = 16,
+        cols: int = 16,
+        max_value: int = 4095,
+        cushion: str = "cushion-1",
+        reconnect_max_s: float = 10.0,
+    ) -> None:
+        if codec not in ("binary", "text", "detect"):
+            raise ValueError(f"codec must be binary, text or detect, not {codec!r}")
+        self.port = port
+        self.baud = baud
+        self.codec_setting: CodecName = codec
+        self.rows, self.cols, self.max_value = rows, cols, max_value
+        self.cushion = cushion
+        self.reconnect_max_s = reconnect_max_s
+        self._health = InputHealth(input=f"serial:{port}", cushion=cushion)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._serial: serial.SerialBase | None = None
+        self._emit: Emit | None = None
+        self._clock = DeviceClock()
+        self._t0 = time.monotonic()
+        self._hello: DeviceInfo | None = None
+        self._codec: str | None = None  # the codec in use on this connection
+        self._detector: CodecDetector | None = None
+        self._binary: BinaryDecoder | None = None
+        self._text: TextDecoder | None = None
+
+    # --- FrameInput ---------------------------------------------------------------------
+
+    def start(self, emit: Emit) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._emit = emit
+        self._stop.clear()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name=f"serial:{self.port}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        ser = self._serial
+        if ser is not None:
+            try:
+                ser.cancel_read()  # wakes a blocked read where the platform supports it
+            except Exception:  # noqa: BLE001 - not every URL handler implements it
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            if self._thread.is_alive():
+                log.warning("serial: reader for %s did not stop within 1 s", self.port)
+            self._thread = None
+
+    def health(self) -> list[dict[str, Any]]:
+        d = self._health.as_dict()
+        d["codec"] = self._codec or self.codec_setting
+        return [d]
+
+    # --- reader thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = FIRST_RETRY_S
+        failing = False  # log an outage once, not on every retry
+        while not self._stop.is_set():
+            try:
+                ser = serial.serial_for_url(self.port, baudrate=self.baud, timeout=READ_TIMEOUT_S)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self._health.set_connected(False, f"cannot open {self.port}: {exc}")
+                if not failing:
+                    log.warning("serial: cannot open %s (%s); retrying up to every %.0f s",
+                                self.port, exc, self.reconnect_max_s)
+                    failing = True
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.reconnect_max_s)
+                continue
+            self._serial = ser
+            self._on_connect()
+            log.info("serial: %s open (%s codec)", self.port, self.codec_setting)
+            failing = False
+            delay = FIRST_RETRY_S
+            error = self._read_until_gone(ser)
+            self._serial = None
+            try:
+                ser.close()
+            except Exception:  # noqa: BLE001 - the device may already be gone
+                pass
+            if error is not None:
+                self._health.set_connected(False, error)
+                log.warning("serial: %s lost (%s); reconnecting", self.port, error)
+                failing = True
+                self._stop.wait(FIRST_RETRY_S)
+        self._health.set_connected(False, "stopped")
+
+    def _on_connect(self) -> None:
+        # A partial packet or line from the last connection must not join the next one,
+        # and a replugged device may speak another codec or have rebooted.
+        self._codec = None if self.codec_setting == "detect" else self.codec_setting
+        self._detector = CodecDetector() if self._codec is None else None
+        self._binary = BinaryDecoder(self._health.drops)
+        self._text = TextDecoder(self.rows, self.cols, self.max_value, self._health.drops)
+        self._health.set_connected(True)
+
+    def _read_until_gone(self, ser: serial.SerialBase) -> str | None:
+        """Read and decode until stop (None) or the device fails (its error text)."""
+        while not self._stop.is_set():
+            try:
+                waiting = ser.in_waiting
+                data = ser.read(min(waiting, READ_CHUNK) if waiting else 1)
+            except (serial.SerialException, OSError) as exc:
+                return str(exc) or type(exc).__name__
+            except TypeError:  # pyserial raises it from read() when closed under it
+                return "port closed"
+            if data:
+                self._handle_bytes(data)
+        return None
+
+    def _handle_bytes(self, data: bytes) -> None:
+        if self._codec is None:
+            assert self._detector is not None
+            codec = self._detector.feed(data)
+            if codec is None:
+                return
+            self._codec = codec
+            log.info("serial: %s speaks the %s codec", self.port, codec)
+            data = self._detector.buffered
+            self._detector = None
+        if self._codec == "binary":
+            assert self._binary is not None
+            for pkt in self._binary.feed(data):
+                if isinstance(pkt, FramePacket):
+                    self._emit_frame(self._clock.seconds(pkt.device_ms), pkt.cells, self._binary_max(pkt), pkt.seq)
+                elif isinstance(pkt, HelloPacket):
+                    self._on_hello(pkt)
+        else:
+            assert self._text is not None
+            for tf in self._text.feed(data):
+                self._emit_frame(time.monotonic() - self._t0, tf.cells, tf.max_value, None)
+
+    def _on_hello(self, pkt: HelloPacket) -> None:
+        info = pkt.info
+        if info != self._hello:
+            log.info("serial: %s is %s fw %s, %dx%d, max %d", self.port, info.device, info.fw,
+                     info.rows, info.cols, info.max_value)
+        self._hello = info
+        self._health.set_device(info)
+
+    def _binary_max(self, pkt: FramePacket) -> int:
+        hello = self._hello
+        if hello is not None and (hello.rows, hello.cols) == (pkt.rows, pkt.cols):
+            return hello.max_value
+        if pkt.bits == 8:
+            return min(self.max_value, 255)
+        return self.max_value
+
+    def _emit_frame(self, t: float, cells: np.ndarray, max_value: int, seq: int | None) -> None:
+        self._health.frame()
+        emit = self._emit
+        if emit is None:
+            return
+        try:
+            emit(Frame(cushion=self.cushion, t=t, cells=cells, max_value=max_value, seq=seq))
+        except Exception:  # noqa: BLE001 - a consumer bug must not kill the reader
+            log.exception("serial: emit failed")
