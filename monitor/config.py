@@ -134,6 +134,10 @@ class AnalysisConfig(Section):
     occupancy_kg: float = Field(8.0, ge=2, le=40, description="rough body-load threshold")
 
 
+class NotifyConfig(Section):
+    desktop: bool = Field(False, description="also show reminders as desktop notifications (notify-send)")
+
+
 class Settings(BaseSettings):
     """Everything sitwell reads at start."""
 
@@ -156,6 +160,7 @@ class Settings(BaseSettings):
     store: StoreConfig = Field(default_factory=StoreConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     _toml_file: Path | None = None
 
