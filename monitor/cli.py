@@ -160,6 +160,16 @@ def _add_optional_commands() -> None:
         main.add_command(report_command, "report")
     except ImportError as exc:  # pragma: no cover
         log.debug("report command unavailable: %s", exc)
+    try:  # workstation commands (docs/workstation.md)
+        from .config_cli import config_group
+        from .doctor import doctor_command
+        from .service import service_group
+        from .status_cli import dnd_command, status_command
+
+        for command in (service_group, config_group, doctor_command, status_command, dnd_command):
+            main.add_command(command)
+    except ImportError as exc:  # pragma: no cover
+        log.debug("workstation commands unavailable: %s", exc)
 
 
 _add_optional_commands()
