@@ -1,0 +1,324 @@
+"""firmware_sim outputs: recordings, the CLI, a real pty read by pyserial, a serial port, MQTT."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from firmware_sim import Scenario, Segment, Simulator, load_scenario, write_recording
+from firmware_sim.cli import sim as sim_command
+from firmware_sim.faults import parse_faults
+from firmware_sim.outputs import MqttOutput, Player, PtyOutput, SerialOutput
+from monitor.codec.binary import BinaryDecoder, FramePacket, HelloPacket, decode_packet
+from monitor.model import DropCounter
+from monitor.recording import RecordingReader
+
+PY = sys.executable
+
+
+def short(seconds: float = 6.0) -> Scenario:
+    return Scenario("short", segments=[Segment("away", 2), Segment("sit", seconds, "lean_left")], person={"weight_kg": 70})
+
+
+@pytest.mark.parametrize("name", ["rec.jsonl", "rec.jsonl.gz"])
+def test_write_recording_reads_back_with_the_monitor(tmp_path, name):
+    sim = Simulator(short(), rows=12, cols=20, rate_hz=10, seed=1)
+    path = tmp_path / name
+    assert write_recording(sim, path, cushion="desk-2") == 80
+    raw = path.read_bytes()
+    assert (raw[:2] == b"\x1f\x8b") == name.endswith(".gz")
+    text = gzip.decompress(raw).decode() if name.endswith(".gz") else raw.decode()
+    lines = text.splitlines()
+    head = json.loads(lines[0])
+    assert head["type"] == "header" and head["format"] == "sitwell-recording" and head["version"] == 1
+    assert (head["cushion"], head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == ("desk-2", 12, 20, 4095, 10.0)
+    first = json.loads(lines[1])
+    assert first["label"] == {"occupied": False, "posture": "empty", "left_share": None}
+    assert json.loads(lines[-1])["label"]["posture"] == "lean_left"
+    expected = list(sim.frames())
+    with RecordingReader(path) as reader:
+        frames = list(reader)
+    assert len(frames) == 80
+    assert all(np.array_equal(f.cells, e.cells) and f.t == pytest.approx(e.t) for f, e in zip(frames, expected))
+
+
+def test_write_recording_to_open_files():
+    sim = Simulator(short(2), rows=4, cols=4, seed=1)
+    buf = io.BytesIO()
+    assert write_recording(sim, buf, gz=True) == 40
+    assert gzip.decompress(buf.getvalue()).decode().count("\n") == 41
+    sbuf = io.StringIO()
+    write_recording(sim, sbuf)
+    assert sbuf.getvalue() == gzip.decompress(buf.getvalue()).decode()
+
+
+def test_a_day_is_written_quickly(tmp_path):
+    """As fast as possible: an hour of 16x16 at 10 Hz in well under a minute."""
+    sim = Simulator("workday", seed=2, duration_s=600)
+    t0 = time.perf_counter()
+    n = write_recording(sim, tmp_path / "day.jsonl.gz")
+    rate = n / (time.perf_counter() - t0)
+    assert n == 6000
+    assert rate > 1500, f"only {rate:.0f} frames/s"
+
+
+def test_builtin_scenarios():
+    names = {"workday", "long-spell", "fidgety", "tour", "demo"}
+    for name in names:
+        assert load_scenario(name).name == name
+    tour = Simulator("tour")
+    seated = [s.posture for s in tour.segments if s.kind == "sit"]
+    assert set(seated) == {"upright", "lean_left", "lean_right", "cross_left", "cross_right", "slouch", "forward"}
+    assert tour.segments[-2].kind == "object"
+    demo = Simulator("demo")
+    sitting = sum(s.duration_s for s in demo.segments if s.kind == "sit")
+    assert 25 * 60 < sitting < 29 * 60
+    long = Simulator("long-spell")
+    assert sum(s.duration_s for s in long.segments if s.kind == "sit") >= 30 * 60
+
+
+def test_workday_is_a_seeded_random_day():
+    a, b, c = (Simulator("workday", seed=s) for s in (1, 1, 2))
+    assert a.segments == b.segments and a.person == b.person
+    assert a.segments != c.segments
+    assert 7.5 * 3600 < a.duration_s < 8.6 * 3600
+    # spells (sitting with stands under a minute) of 15-50 min, broken by breaks
+    spells, cur = [], 0.0
+    for s in a.segments:
+        if s.kind in ("sit", "stand"):
+            cur += s.duration_s
+        elif cur:
+            spells.append(cur)
+            cur = 0.0
+    assert len(spells) >= 6
+    assert all(60 <= x <= 51 * 60 for x in spells)
+    assert sum(15 * 60 <= x for x in spells) >= len(spells) - 1  # only the last may be cut short
+    assert len({s.posture for s in a.segments if s.kind == "sit"}) >= 5
+
+
+def test_scenario_files_and_errors(tmp_path):
+    good = tmp_path / "mine.toml"
+    good.write_text(
+        'name = "mine"\n[person]\nweight_kg = 90\noffset_cm = [2, -1]\n[sensor]\nrows = 8\ncols = 10\nrate_hz = 5\n'
+        '[[segments]]\nposture = "slouch"\nduration_s = 4\nintensity = 1.2\n[[segments]]\nkind = "object"\nduration_s = 2\nobject_kg = 2\n'
+    )
+    sim = Simulator(str(good))
+    assert (sim.rows, sim.cols, sim.rate_hz, sim.person.weight_kg) == (8, 10, 5.0, 90.0)
+    assert [f.label["posture"] for f in sim.frames()] == ["slouch"] * 20 + ["empty"] * 10
+    from firmware_sim import ScenarioError
+
+    for body, words in [
+        ('[[segments]]\nposture = "lounging"\nduration_s = 3\n', "posture"),
+        ("[[segments]]\nposture = \"upright\"\n", "duration_s"),
+        ('[[segments]]\nkind = "object"\nduration_s = 3\nobject_kg = 8\n', "object_kg"),
+        ('colour = "red"\n[[segments]]\nduration_s = 3\n', "colour"),
+        ("[[segments]\n", "TOML"),
+    ]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(body)
+        with pytest.raises(ScenarioError, match=words):
+            load_scenario(str(bad))
+    with pytest.raises(ScenarioError, match="unknown scenario"):
+        load_scenario("no-such-scenario")
+
+
+def test_cli_help_and_errors():
+    runner = CliRunner()
+    res = runner.invoke(sim_command, ["--help"])
+    assert res.exit_code == 0
+    for opt in ("--scenario", "--seed", "--rows", "--cols", "--rate", "--max-value", "--out", "--pty", "--serial",
+                "--baud", "--codec", "--mqtt", "--cushion", "--speed", "--fast", "--faults", "--duration", "disconnect@"):
+        assert opt in res.output
+    assert runner.invoke(sim_command, ["--faults", "crc=7"]).exit_code == 2
+    assert runner.invoke(sim_command, ["--scenario", "nope"]).exit_code == 2
+    assert runner.invoke(sim_command, ["--out", "x", "--pty"]).exit_code == 2
+
+
+def test_cli_writes_a_recording(tmp_path):
+    out = tmp_path / "sub" / "t.jsonl.gz"
+    res = CliRunner().invoke(
+        sim_command, ["--scenario", "tour", "--rows", "8", "--cols", "8", "--rate", "5", "--duration", "30", "--out", str(out), "--cushion", "c-3"]
+    )
+    assert res.exit_code == 0, res.output
+    with gzip.open(out, "rt") as fh:
+        lines = fh.read().splitlines()
+    assert json.loads(lines[0])["cushion"] == "c-3" and len(lines) == 151
+
+
+def test_python_m_prints_text_frames():
+    res = subprocess.run(
+        [PY, "-m", "firmware_sim", "--rows", "6", "--cols", "5", "--duration", "3", "--codec", "text", "--out", "-", "--fast"],
+        capture_output=True, timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stdout.decode().splitlines() if not line.startswith("#")]
+    assert len(lines) == 30 and all(len(line.split(",")) == 30 for line in lines)
+
+
+def _read_until(ser, dec: BinaryDecoder, want: int, timeout: float) -> list:
+    got: list = []
+    end = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < end:
+        got += dec.feed(ser.read(4096))
+    return got
+
+
+@pytest.mark.serial
+def test_pty_read_by_pyserial():
+    import serial
+
+    proc = subprocess.Popen(
+        [PY, "-m", "firmware_sim", "--scenario", "tour", "--pty", "--speed", "10", "--duration", "60", "--rows", "8", "--cols", "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        path = proc.stdout.readline().decode().strip()
+        assert path.startswith("/dev/pts/")
+        with serial.Serial(path, 115200, timeout=0.2) as ser:
+            dec = BinaryDecoder(DropCounter())
+            packets = _read_until(ser, dec, 40, 15)
+        frames = [p for p in packets if isinstance(p, FramePacket)]
+        assert len(frames) >= 30
+        seqs = [f.seq for f in frames]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # in order, none lost
+        assert all(f.cells.shape == (8, 8) for f in frames)
+        assert dec.drops.total <= 1  # at most the packet we joined in the middle of
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.serial
+def test_pty_disconnect_and_reconnect_behind_a_link(tmp_path):
+    import serial
+
+    link = tmp_path / "cushion"
+    sim = Simulator("tour", rows=8, cols=8, rate_hz=10, seed=1, duration_s=30)
+    paths: list[str] = []
+    out = PtyOutput("binary", link=str(link), announce=paths.append)
+    player = Player(sim, out, parse_faults("disconnect@2:1"), speed=4.0)
+    th = threading.Thread(target=player.run, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not link.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ser = serial.Serial(str(link), 115200, timeout=0.1)
+        dec = BinaryDecoder()
+        got, error = [], None
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                got += dec.feed(ser.read(4096))
+            except (serial.SerialException, OSError) as e:  # the cable was pulled
+                error = e
+                break
+        ser.close()
+        assert error is not None and any(isinstance(p, FramePacket) for p in got)
+        # the device comes back behind the same link, announcing itself again
+        deadline = time.monotonic() + 5
+        while len(paths) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(paths) == 2 and os.path.realpath(link) == paths[1]
+        with serial.Serial(str(link), 115200, timeout=0.2) as ser2:
+            more = _read_until(ser2, BinaryDecoder(), 10, 5)
+        frames = [p for p in more if isinstance(p, FramePacket)]
+        assert len(frames) >= 5 and min(f.seq for f in frames) >= 30  # frames of 2-3 s were lost
+    finally:
+        th.join(15)
+    assert player.faults.counts["disconnect"] == 1 and player.skipped == 10
+    assert not link.exists()  # removed at the end
+
+
+@pytest.mark.serial
+def test_serial_output_into_a_port(pty_pair):
+    """--serial writes to any port pyserial opens; here the slave end of a real pty."""
+    sim = Simulator("tour", rows=4, cols=6, rate_hz=20, seed=1, duration_s=3)
+    player = Player(sim, SerialOutput(str(pty_pair.path), 115200, "binary"), speed=None)
+    th = threading.Thread(target=player.run, daemon=True)
+    th.start()
+    dec, got = BinaryDecoder(), []
+    import select
+
+    end = time.monotonic() + 10
+    while time.monotonic() < end and len(got) < 61:
+        if select.select([pty_pair.master_fd], [], [], 0.2)[0]:
+            got += dec.feed(os.read(pty_pair.master_fd, 65536))
+    th.join(10)
+    assert isinstance(got[0], HelloPacket)
+    assert [p.seq for p in got[1:]] == list(range(60))
+
+
+@pytest.mark.mqtt
+def test_mqtt_frames_status_and_will(mosquitto):
+    import paho.mqtt.client as mqtt
+
+    received: list[tuple[str, bytes, bool]] = []
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub")
+    sub.on_message = lambda c, u, m: received.append((m.topic, m.payload, m.retain))
+    sub.connect(mosquitto.host, mosquitto.port)
+    sub.subscribe("sitwell/desk-9/#", qos=1)
+    sub.loop_start()
+    try:
+        time.sleep(0.3)
+        sim = Simulator("tour", rows=8, cols=8, rate_hz=10, seed=1, duration_s=8)
+        out = MqttOutput(mosquitto.host, mosquitto.port, "desk-9", "binary")
+        player = Player(sim, out, parse_faults("disconnect@3:1"), speed=4.0)
+        player.run()
+        time.sleep(0.5)
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    status = [p.decode() for t, p, _ in received if t.endswith("/status")]
+    # online, offline by last will on the dropped link, online again, offline at the end
+    assert status == ["online", "offline", "online", "offline"]
+    frames = [decode_packet(p) for t, p, _ in received if t.endswith("/frames")]
+    assert len(frames) == sim.n_frames - 10
+    ref = {f.seq: f.cells for f in sim.frames()}
+    assert all(np.array_equal(ref[f.seq], f.cells) for f in frames)
+    # a late subscriber sees the retained status
+    late: list[bytes] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    c.on_message = lambda cl, u, m: late.append(m.payload)
+    c.connect(mosquitto.host, mosquitto.port)
+    c.subscribe("sitwell/desk-9/status")
+    c.loop_start()
+    time.sleep(0.5)
+    c.loop_stop()
+    c.disconnect()
+    assert late == [b"offline"]
+
+
+@pytest.mark.mqtt
+def test_mqtt_json_frames_via_cli(mosquitto):
+    import paho.mqtt.client as mqtt
+
+    got: list[dict] = []
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    sub.connect(mosquitto.host, mosquitto.port)
+    sub.subscribe("sitwell/j-1/frames")
+    sub.loop_start()
+    time.sleep(0.3)
+    res = subprocess.run(
+        [PY, "-m", "firmware_sim", "--mqtt", f"{mosquitto.host}:{mosquitto.port}", "--cushion", "j-1", "--codec", "json",
+         "--rows", "4", "--cols", "4", "--duration", "2", "--fast"],
+        capture_output=True, timeout=60,
+    )
+    time.sleep(0.5)
+    sub.loop_stop()
+    sub.disconnect()
+    assert res.returncode == 0, res.stderr
+    assert len(got) == 20
+    assert got[3]["t"] == pytest.approx(0.3) and len(got[3]["cells"]) == 4 and "label" in got[3]
