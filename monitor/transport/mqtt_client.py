@@ -104,6 +104,7 @@ class MqttConnection:
         self._listeners: list[ConnectListener] = []
         self.connected = False
         self.error: str | None = None
+        self._refused: str | None = None  # why the broker refused the last CONNECT
         self.connects = 0  # successful CONNACKs (tests and health read it)
         # set when the broker has acknowledged our subscriptions on the current connection
         self.subscribed = threading.Event()
@@ -228,8 +229,10 @@ class MqttConnection:
         if reason_code.is_failure:
             error = f"broker refused the connection: {reason_code}"
             log.warning("mqtt: %s", error)
+            self._refused = error  # the disconnect that follows must not hide the reason
             self._set_state(False, error)
             return
+        self._refused = None
         # the subscription snapshot and `connected` change together, so a subscribe()
         # racing with this callback is either in the snapshot or sent by subscribe() itself
         with self._lock:
@@ -257,8 +260,8 @@ class MqttConnection:
         self._set_state(False, error)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
-        error = None if self._closed else f"disconnected: {reason_code}"
-        if not self._closed:
+        error = None if self._closed else self._refused or f"disconnected: {reason_code}"
+        if not self._closed and not self._refused:
             log.warning("mqtt: %s; reconnecting", error)
         self._set_state(False, error)
 

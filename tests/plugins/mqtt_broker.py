@@ -5,7 +5,10 @@ Fixtures:
 - `mosquitto_session`: session scope; one broker shared by tests that only need
   a broker (faster). Do not stop/restart it.
 
-Both yield a `MosquittoBroker` with `.host`, `.port`, `.stop()`, `.start()`,
+- `mosquitto_factory`: function scope; `mosquitto_factory(users=..., tls=..., require_certificate=...)`
+  starts brokers with passwords and/or TLS (a throw-away CA made with openssl).
+
+Each yields a `MosquittoBroker` with `.host`, `.port`, `.stop()`, `.start()`,
 `.restart()`, `.kill()`. The broker keeps persistence (sessions, queued QoS 1
 messages, retained messages) in a temp dir; stop/start reuses the same port and dir,
 so persistent sessions survive a restart, like a real broker's restart.
@@ -43,18 +46,44 @@ class MosquittoBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        tls: bool = False,
+        require_certificate: bool = False,
+    ) -> None:
+        """`users`: name -> password, and anonymous clients are refused. `tls`: the listener
+        speaks TLS with a fresh test CA (`ca_file`; `client_cert`/`client_key` are signed by
+        it too); `require_certificate`: clients must present such a certificate."""
         self.workdir = workdir
         self.port = port or _free_port()
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = workdir / "mosquitto.log"
         self.conf_file = workdir / "mosquitto.conf"
+        self.ca_file = self.client_cert = self.client_key = None
+        extra: list[str] = []
+        if users:
+            passwd = workdir / "passwd"
+            for i, (name, password) in enumerate(users.items()):
+                flags = ["-c"] if i == 0 else []
+                subprocess.run(["mosquitto_passwd", *flags, "-b", str(passwd), name, password], check=True,
+                               capture_output=True)
+            extra += ["allow_anonymous false", f"password_file {passwd}"]
+        else:
+            extra += ["allow_anonymous true"]
+        if tls:
+            self.ca_file, server_cert, server_key, self.client_cert, self.client_key = _make_test_pki(workdir)
+            extra += [f"cafile {self.ca_file}", f"certfile {server_cert}", f"keyfile {server_key}"]
+            if require_certificate:
+                extra += ["require_certificate true"]
         self.conf_file.write_text(
             "\n".join(
                 [
                     f"listener {self.port} 127.0.0.1",
-                    "allow_anonymous true",
+                    *extra,
                     # started as root, mosquitto drops to user "mosquitto", which cannot
                     # write our temp dir; stay the user we are
                     f"user {getpass.getuser()}",
@@ -147,6 +176,28 @@ class MosquittoBroker:
         return f"MosquittoBroker({self.host}:{self.port}, running={self.running})"
 
 
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _make_test_pki(workdir: Path) -> tuple[Path, Path, Path, Path, Path]:
+    """A throw-away CA with a server certificate for 127.0.0.1 and a client certificate.
+
+    EC keys: generated in milliseconds, unlike RSA."""
+    d = workdir / "pki"
+    d.mkdir(exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+             "-subj", "/CN=sitwell test CA", cwd=d)
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, subj in (("server", "/CN=127.0.0.1"), ("client", "/CN=sitwell-client")):
+        _openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subj, cwd=d)
+        ext = ["-extfile", "server.ext"] if name == "server" else []
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", f"{name}.crt", "-days", "2", *ext, cwd=d)
+    return d / "ca.crt", d / "server.crt", d / "server.key", d / "client.crt", d / "client.key"
+
+
 def _require_binary() -> None:
     if not Path(MOSQUITTO).exists():
         pytest.skip(f"mosquitto binary not found ({MOSQUITTO}); apt-get install mosquitto")
@@ -162,6 +213,25 @@ def mosquitto(tmp_path_factory):
         yield broker
     finally:
         broker.kill()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path_factory):
+    """Start brokers with options: `mosquitto_factory(users={...}, tls=True, require_certificate=True)`."""
+    _require_binary()
+    brokers: list[MosquittoBroker] = []
+
+    def make(**options) -> MosquittoBroker:
+        broker = MosquittoBroker(tmp_path_factory.mktemp("mosquitto"), **options)
+        brokers.append(broker)
+        broker.start()
+        return broker
+
+    try:
+        yield make
+    finally:
+        for broker in brokers:
+            broker.kill()
 
 
 @pytest.fixture(scope="session")
