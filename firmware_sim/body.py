@@ -159,6 +159,15 @@ def pose_for(posture: str, intensity: float = 1.0) -> Pose:
     raise ValueError(f"unknown posture {posture!r}")
 
 
+POSE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Pose))
+_F = {name: i for i, name in enumerate(POSE_FIELDS)}
+
+
+def pose_array(poses: "list[Pose]") -> np.ndarray:
+    """(N, F) matrix of poses, columns in POSE_FIELDS order (for blending many frames at once)."""
+    return np.array([[getattr(p, f) for f in POSE_FIELDS] for p in poses], dtype=float).reshape(-1, len(POSE_FIELDS))
+
+
 @dataclass(slots=True)
 class Jitter:
     """Micro-movements added to a pose for one instant (breathing, fidgeting)."""
@@ -168,20 +177,31 @@ class Jitter:
     balance: float = 0.0  # + moves pelvis load to the right
     load: float = 0.0  # relative change of the seat load
 
+    def array(self) -> np.ndarray:
+        return np.array([[self.dx, self.dy, self.balance, self.load]])
+
 
 @dataclass(slots=True)
 class Components:
-    """Soft components of one force map: weights in newtons, 1-D profile parameters in cm."""
+    """Soft components of B force maps: (B, K) forces in newtons, 1-D profile parameters in cm.
 
-    force: np.ndarray  # (K,) newtons each component would put down on an infinite seat
-    xk: np.ndarray  # (K,) profile kind along x
-    xa: np.ndarray  # (K,) centre (gauss) or start (plateau)
-    xb: np.ndarray  # (K,) sigma (gauss) or end (plateau)
-    yk: np.ndarray
+    The K components are fixed (see COMPONENTS); an absent one has force 0.
+    """
+
+    force: np.ndarray  # (B, K) newtons each component would put down on an infinite seat
+    xa: np.ndarray  # (B, K) centre (gauss) or start (plateau) along x
+    xb: np.ndarray  # (B, K) sigma (gauss) or end (plateau)
     ya: np.ndarray
     yb: np.ndarray
-    midline_x: float | None  # halfway between the sit-bone centres; None without a sitter
+    midline_x: np.ndarray  # (B,) halfway between the sit-bone centres
+    body_force: np.ndarray  # (B, K) the sitter's components at unit load (for left_share)
 
+
+# The fixed component list and each one's profile kind along x and y.
+COMPONENTS = ("bone_l", "bone_r", "tissue_l", "tissue_r", "thigh_l", "thigh_r", "sacrum", "bag", "bag_spot1", "bag_spot2")
+XK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, GAUSS, GAUSS])
+YK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, PLATEAU, GAUSS, PLATEAU, GAUSS, GAUSS])
+N_BODY = 7  # the first N_BODY components are the sitter
 
 # Shares of the seat load in upright sitting (sum 1): sit bones, buttock tissue, thighs.
 BONE_SHARE, TISSUE_SHARE, THIGH_SHARE = 0.12, 0.19, 0.19
@@ -192,66 +212,63 @@ SACRUM_Y_MAX_CM = 38.5
 PLATEAU_SOFT_CM = 3.0  # cm over which a plateau's edge fades (thigh contact, a bag)
 
 
-def components(person: Person, pose: Pose, jitter: Jitter | None = None) -> Components:
-    """The soft components of `person` sitting in `pose` (possibly a blend), plus a bag."""
-    j = jitter or Jitter()
-    rows: list[tuple[float, int, float, float, int, float, float]] = []
-    midline = None
-    if pose.seat_frac > 1e-4:
-        load_n = person.weight_kg * G * pose.seat_frac * (1.0 + j.load)
-        sp = person.spread
-        cx = SEAT_CM / 2 + person.offset_x + j.dx
-        # the backrest stops the pelvis: sit bones no further back than BONE_Y_MAX_CM
-        by = min(BONE_Y_CM + person.offset_y + pose.bone_dy, BONE_Y_MAX_CM) + j.dy
-        half = person.bone_spacing / 2
-        xl, xr = cx - half, cx + half
-        midline = cx
-        sharp = max(0.05, pose.bone_sharp)
-        bal = j.balance
-        # normalise so the multipliers redistribute load rather than add it
-        pl, pr = max(0.0, pose.pelvis_l - bal), max(0.0, pose.pelvis_r + bal)
-        raw = (
-            (BONE_SHARE * sharp + TISSUE_SHARE + (1 - sharp) * BONE_SHARE) * (pl + pr)
-            + THIGH_SHARE * (pose.thigh_l + pose.thigh_r)
-            + SACRUM_SHARE * pose.sacrum
-        )
-        k = load_n / max(raw, 1e-9)
-        bone_w = BONE_SHARE * sharp
-        tissue_w = TISSUE_SHARE + BONE_SHARE * (1 - sharp)
-        tx = pose.shift_x  # the trunk's sideways shift moves the soft tissue, not the bones
-        for side, x, p in ((-1, xl, pl), (1, xr, pr)):
-            rows.append((k * bone_w * p, GAUSS, x, 1.5 * sp**0.5, GAUSS, by, 1.7 * sp**0.5))
-            rows.append(
-                (k * tissue_w * p, GAUSS, x + side * 1.0 + 0.6 * tx, 3.6 * sp, GAUSS, by + 0.6, 4.2 * sp)
-            )
-        thigh_back = by - 5.0
-        for side, t, cut in ((-1, pose.thigh_l, pose.thigh_cut_l), (1, pose.thigh_r, pose.thigh_cut_r)):
-            x = cx + side * person.thigh_spacing / 2 + 0.3 * tx
-            # thighs run from beyond the front edge back towards the sit bones
-            front = 3.0 + cut
-            rows.append((k * THIGH_SHARE * t, GAUSS, x, 3.3 * sp, PLATEAU, front, max(front + 2.0, thigh_back)))
-        if pose.sacrum > 1e-4:
-            rows.append((k * SACRUM_SHARE * pose.sacrum, GAUSS, cx, 2.4 * sp, GAUSS, min(by + 7.0, SACRUM_Y_MAX_CM), 2.2 * sp))
-    if pose.bag_kg > 1e-4:
-        # a bag: a soft slab with two firmer spots (its contents), off the seat centre
-        f = pose.bag_kg * G
-        rows.append((0.7 * f, PLATEAU, 11.0, 29.0, PLATEAU, 14.0, 30.0))
-        rows.append((0.15 * f, GAUSS, 15.0, 2.5, GAUSS, 20.0, 2.5))
-        rows.append((0.15 * f, GAUSS, 24.0, 3.0, GAUSS, 25.0, 2.0))
-    if not rows:
-        z = np.zeros(0)
-        return Components(z, z.astype(int), z, z, z.astype(int), z, z, None)
-    a = np.array(rows, dtype=float)
-    return Components(
-        force=a[:, 0],
-        xk=a[:, 1].astype(int),
-        xa=a[:, 2],
-        xb=a[:, 3],
-        yk=a[:, 4].astype(int),
-        ya=a[:, 5],
-        yb=a[:, 6],
-        midline_x=midline,
-    )
+def components(person: Person, pose: "Pose | np.ndarray", jitter: "Jitter | np.ndarray | None" = None) -> Components:
+    """The soft components of `person` in `pose` (a Pose, or a (B, F) array of blended poses)
+    with micro-movements `jitter` (a Jitter or a (B, 4) array: dx, dy, balance, load)."""
+    P = pose_array([pose]) if isinstance(pose, Pose) else np.asarray(pose, dtype=float)
+    B = P.shape[0]
+    if jitter is None:
+        J = np.zeros((B, 4))
+    else:
+        J = jitter.array() if isinstance(jitter, Jitter) else np.asarray(jitter, dtype=float)
+    col = lambda name: P[:, _F[name]]  # noqa: E731
+    dx, dy, bal, dload = J[:, 0], J[:, 1], J[:, 2], J[:, 3]
+    sp = person.spread
+    cx = SEAT_CM / 2 + person.offset_x + dx
+    # the backrest stops the pelvis: sit bones no further back than BONE_Y_MAX_CM
+    by = np.minimum(BONE_Y_CM + person.offset_y + col("bone_dy"), BONE_Y_MAX_CM) + dy
+    half = person.bone_spacing / 2
+    sharp = np.maximum(0.05, col("bone_sharp"))
+    pl = np.maximum(0.0, col("pelvis_l") - bal)
+    pr = np.maximum(0.0, col("pelvis_r") + bal)
+    tl, tr, sac = col("thigh_l"), col("thigh_r"), col("sacrum")
+    # normalise so the multipliers redistribute the load rather than add to it
+    raw = (BONE_SHARE + TISSUE_SHARE) * (pl + pr) + THIGH_SHARE * (tl + tr) + SACRUM_SHARE * sac
+    unit = 1.0 / np.maximum(raw, 1e-9)
+    bone_w = BONE_SHARE * sharp
+    tissue_w = TISSUE_SHARE + BONE_SHARE * (1 - sharp)
+    tx = col("shift_x")  # the trunk's sideways shift moves the soft tissue, not the bones
+
+    body = np.zeros((B, len(COMPONENTS)))
+    body[:, 0], body[:, 1] = bone_w * pl, bone_w * pr
+    body[:, 2], body[:, 3] = tissue_w * pl, tissue_w * pr
+    body[:, 4], body[:, 5] = THIGH_SHARE * tl, THIGH_SHARE * tr
+    body[:, 6] = SACRUM_SHARE * sac
+    body *= unit[:, None]
+    load_n = person.weight_kg * G * col("seat_frac") * (1.0 + dload)
+    force = body * load_n[:, None]
+    bag_n = col("bag_kg") * G
+    force[:, 7], force[:, 8], force[:, 9] = 0.7 * bag_n, 0.15 * bag_n, 0.15 * bag_n
+
+    ones = np.ones(B)
+    xl, xr = cx - half, cx + half
+    bone_sx, bone_sy = 1.5 * sp**0.5, 1.7 * sp**0.5
+    thigh_back = by - 5.0
+    front_l, front_r = 3.0 + col("thigh_cut_l"), 3.0 + col("thigh_cut_r")
+    ts = person.thigh_spacing / 2
+    # columns: bone_l, bone_r, tissue_l, tissue_r, thigh_l, thigh_r, sacrum, bag (a soft slab
+    # off the seat centre), and two firmer spots of its contents
+    xa = np.stack([xl, xr, xl - 1.0 + 0.6 * tx, xr + 1.0 + 0.6 * tx, cx - ts + 0.3 * tx, cx + ts + 0.3 * tx, cx,
+                   11.0 * ones, 15.0 * ones, 24.0 * ones], axis=1)
+    xb = np.stack([bone_sx * ones, bone_sx * ones, 3.6 * sp * ones, 3.6 * sp * ones, 3.3 * sp * ones,
+                   3.3 * sp * ones, 2.4 * sp * ones, 29.0 * ones, 2.5 * ones, 3.0 * ones], axis=1)
+    # thighs run from near the front edge back towards the sit bones (a lifted leg: from further back)
+    ya = np.stack([by, by, by + 0.6, by + 0.6, front_l, front_r, np.minimum(by + 7.0, SACRUM_Y_MAX_CM),
+                   14.0 * ones, 20.0 * ones, 25.0 * ones], axis=1)
+    yb = np.stack([bone_sy * ones, bone_sy * ones, 4.2 * sp * ones, 4.2 * sp * ones,
+                   np.maximum(front_l + 2.0, thigh_back), np.maximum(front_r + 2.0, thigh_back),
+                   2.2 * sp * ones, 30.0 * ones, 2.5 * ones, 2.0 * ones], axis=1)
+    return Components(force, xa, xb, ya, yb, cx, body)
 
 
 _SQRT2 = math.sqrt(2.0)
@@ -272,26 +289,28 @@ def _logcosh(u: np.ndarray) -> np.ndarray:
 
 
 def _cdf(kind: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(K, P): share of each component's unit mass at coordinates below each point (cm).
+    """(B, K, P): share of each component's unit mass at coordinates below each point (cm).
 
-    Gaussians integrate to erf; a plateau 0.5*(tanh((u-a)/s) - tanh((u-b)/s)) integrates to
-    log cosh, so cell shares are exact differences of these at the cell edges.
+    `kind` (K,), `a`/`b` (B, K), `points` (P,) or (B, P). Gaussians integrate to erf; a
+    plateau 0.5*(tanh((u-a)/s) - tanh((u-b)/s)) integrates to log cosh, so cell shares are
+    exact differences of these at the cell edges.
     """
-    out = np.empty((kind.size, points.size))
+    pts = points[:, None, :] if points.ndim == 2 else points[None, None, :]
+    out = np.empty((a.shape[0], a.shape[1], pts.shape[-1]))
     g = kind == GAUSS
-    if g.any():
-        out[g] = 0.5 * (1.0 + _erf((points[None, :] - a[g][:, None]) / (b[g][:, None] * _SQRT2)))
+    ga, gb = a[:, g, None], b[:, g, None]
+    out[:, g] = 0.5 * (1.0 + _erf((pts - ga) / (gb * _SQRT2)))
     p = ~g
     if p.any():
-        lo, hi = a[p][:, None], b[p][:, None]
+        lo, hi = a[:, p, None], b[:, p, None]
         s = PLATEAU_SOFT_CM
-        inner = 0.5 * s * (_logcosh((points - lo) / s) - _logcosh((points - hi) / s))
-        out[p] = (inner + 0.5 * (hi - lo)) / (hi - lo)
+        inner = 0.5 * s * (_logcosh((pts - lo) / s) - _logcosh((pts - hi) / s))
+        out[:, p] = (inner + 0.5 * (hi - lo)) / (hi - lo)
     return out
 
 
 class ForceRenderer:
-    """Integrates components into a rows x cols grid (newtons per cell)."""
+    """Integrates components into rows x cols grids (newtons per cell)."""
 
     def __init__(self, rows: int, cols: int):
         self.rows, self.cols = rows, cols
@@ -299,27 +318,33 @@ class ForceRenderer:
         self.x_edges = np.linspace(0.0, SEAT_CM, cols + 1)
 
     def render(self, comp: Components) -> np.ndarray:
-        return self.render_with_share(comp)[0]
+        """(rows, cols) for a single frame, (B, rows, cols) for a batch."""
+        force, _ = self.render_batch(comp)
+        return force[0] if force.shape[0] == 1 else force
 
     def render_with_share(self, comp: Components) -> tuple[np.ndarray, float | None]:
-        """Newtons per cell, and the left share of the on-seat force (None without a sitter).
+        force, share = self.render_batch(comp)
+        return force[0], (None if np.isnan(share[0]) else float(share[0]))
 
-        The share splits at the sitter's midline (halfway between the sit-bone centres),
-        exactly, like CONTRACT section 5 splits a cell the midline crosses by area.
+    def render_batch(self, comp: Components) -> tuple[np.ndarray, np.ndarray]:
+        """(B, rows, cols) newtons per cell, and (B,) left shares (NaN where nobody sits).
+
+        The share is the sitter's on-seat force left of their midline (halfway between the
+        sit-bone centres), split exactly like CONTRACT section 5 splits a crossed cell by
+        area; it does not depend on the load, so it is defined while sitting down too.
         """
-        if comp.force.size == 0:
-            return np.zeros((self.rows, self.cols)), None
-        cx = _cdf(comp.xk, comp.xa, comp.xb, self.x_edges)
-        cy = _cdf(comp.yk, comp.ya, comp.yb, self.y_edges)
-        px = np.diff(cx, axis=1)  # (K, cols) share of each component per column
-        py = np.diff(cy, axis=1)  # (K, rows)
-        force = (py.T * comp.force) @ px
-        if comp.midline_x is None:
-            return force, None
-        m = min(max(comp.midline_x, 0.0), SEAT_CM)
-        cm = _cdf(comp.xk, comp.xa, comp.xb, np.array([m]))[:, 0]
-        wy = comp.force * (cy[:, -1] - cy[:, 0])  # on-seat share front to back
-        total = float(np.dot(wy, cx[:, -1] - cx[:, 0]))
-        if total <= 0:
-            return force, None
-        return force, float(np.dot(wy, cm - cx[:, 0])) / total
+        B = comp.force.shape[0]
+        xpts = np.concatenate([np.broadcast_to(self.x_edges, (B, self.cols + 1)),
+                               np.clip(comp.midline_x, 0.0, SEAT_CM)[:, None]], axis=1)
+        cx = _cdf(XK, comp.xa, comp.xb, xpts)  # (B, K, cols + 2)
+        cy = _cdf(YK, comp.ya, comp.yb, self.y_edges)  # (B, K, rows + 1)
+        px = np.diff(cx[:, :, :-1], axis=2)  # (B, K, cols)
+        py = np.diff(cy, axis=2)  # (B, K, rows)
+        force = np.einsum("bkr,bkc->brc", py * comp.force[:, :, None], px, optimize=True)
+        wy = comp.body_force * (cy[:, :, -1] - cy[:, :, 0])  # the sitter's on-seat share front to back
+        on_x = cx[:, :, -2] - cx[:, :, 0]
+        left_x = cx[:, :, -1] - cx[:, :, 0]
+        total = (wy * on_x).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 1e-12, (wy * left_x).sum(axis=1) / total, np.nan)
+        return force, share

@@ -92,20 +92,35 @@ class Sensor:
 
     def read(self, force_n: np.ndarray) -> np.ndarray:
         """Raw readings (uint16) for one force map in newtons per cell."""
+        return self.read_batch(force_n[None])[0]
+
+    def read_batch(self, force_n: np.ndarray) -> np.ndarray:
+        """Raw readings (B, rows, cols) uint16 for B consecutive force maps (newtons per cell)."""
         p, rng, m = self.p, self.rng, float(self.max_value)
-        signal = force_n * self.counts_per_newton * self.gain
-        # slow common drift of the zero point: an Ornstein-Uhlenbeck process
+        B = force_n.shape[0]
+        signal = force_n * (self.counts_per_newton * self.gain)
+        # slow common drift of the zero point: an Ornstein-Uhlenbeck process, frame by frame
+        drift = np.zeros(B)
         if p.drift > 0:
             a = 1.0 / (self.rate_hz * p.drift_tau_s)
-            self._drift += -a * self._drift + p.drift * np.sqrt(2 * a) * rng.standard_normal()
+            b = p.drift * np.sqrt(2 * a)
+            x = self._drift
+            for i, z in enumerate(rng.standard_normal(B).tolist()):
+                x += -a * x + b * z
+                drift[i] = x
+            self._drift = x
         sd = (p.noise + self.burst) * self.scale
-        noise = rng.standard_normal(signal.shape) * np.sqrt(sd * sd + (p.noise_rel * signal) ** 2)
-        v = signal + self.offset + self._drift * self.scale + noise
+        noise = rng.standard_normal(signal.shape)
+        if p.noise_rel > 0:
+            noise *= np.sqrt(sd * sd + (p.noise_rel * signal) ** 2)
+        else:
+            noise *= sd
+        v = signal + self.offset + (drift * self.scale)[:, None, None] + noise
         # mild saturation: linear up to the knee, then a tanh approach to full scale
         knee = p.saturation_knee * m
         over = v > knee
         if over.any():
             v[over] = knee + (m - knee) * np.tanh((v[over] - knee) / (m - knee))
-        v[self.stuck] = self.stuck_value[self.stuck]
-        v[self.dead] = 0.0
+        v[:, self.stuck] = self.stuck_value[self.stuck]
+        v[:, self.dead] = 0.0
         return np.clip(np.rint(v), 0, m).astype(np.uint16)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Iterator
 
 import numpy as np
 
-from .body import EMPTY_POSE, ForceRenderer, Jitter, Person, Pose, components
+from .body import ForceRenderer, Person, Pose, components, pose_array
 from .scenario import Scenario, Segment, load_scenario, pose_of
 from .sensor import Sensor, SensorParams
 
 FW_VERSION = "sim-1.0.0"
 BLEND_S = 2.0  # posture changes, sitting down and standing up take this long
 MAX_VALUES = (255, 4095, 65535)
+CHUNK = 64  # frames computed together
 
 
 @dataclass(slots=True)
@@ -121,49 +122,70 @@ class Simulator:
             rate_hz=self.rate_hz,
         )
 
+    def _segment_poses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start times, and (S, F) matrices of the pose each segment blends from and settles in.
+
+        Sitting down takes the posture at once and only the load grows; standing up keeps
+        the posture while the load fades: a body does not glide through "upright" on its way.
+        """
+        starts = np.cumsum([0.0] + [s.duration_s for s in self.segments])[:-1]
+        targets: list[Pose] = []
+        froms: list[Pose] = []
+        for seg in self.segments:
+            tgt = pose_of(seg)
+            src = targets[-1] if targets else tgt  # the first segment starts settled
+            if tgt.seat_frac == 0.0 and src.seat_frac > 0.0:  # standing up
+                tgt = replace(src, seat_frac=0.0, bag_kg=tgt.bag_kg)
+            elif src.seat_frac == 0.0 and tgt.seat_frac > 0.0:  # sitting down
+                src = replace(tgt, seat_frac=0.0, bag_kg=src.bag_kg)
+            froms.append(src)
+            targets.append(tgt)
+        return starts, pose_array(froms), pose_array(targets)
+
     def frames(self) -> Iterator[SimFrame]:
-        """Every frame of the scenario, in order (a fresh, identical run on every call)."""
+        """Every frame of the scenario, in order (a fresh, identical run on every call).
+
+        Frames are computed CHUNK at a time with numpy; random numbers are always drawn for
+        whole chunks, so a shorter run is an exact prefix of a longer one.
+        """
         renderer = ForceRenderer(self.rows, self.cols)
         sensor = self.new_sensor()
         rng = np.random.default_rng(self._seeds[2])
         dt = 1.0 / self.rate_hz
         f = self.person.fidget
-        ou_x, ou_y = _OU(0.45 * f, 25.0, dt), _OU(0.35 * f, 25.0, dt)
-        ou_bal, ou_load = _OU(0.035 * f, 12.0, dt), _OU(0.012, 30.0, dt)
+        ous = [_OU(0.45 * f, 25.0, dt), _OU(0.35 * f, 25.0, dt), _OU(0.035 * f, 12.0, dt), _OU(0.012, 30.0, dt)]
         breath_period = float(rng.uniform(3.4, 5.0))
         breath_phase = float(rng.uniform(0, 2 * math.pi))
-
-        starts = np.cumsum([0.0] + [s.duration_s for s in self.segments])
-        poses = [pose_of(s) for s in self.segments]
-        k = 0
-        prev_pose: Pose = EMPTY_POSE
-        for i in range(self.n_frames):
-            t = i * dt
-            while k + 1 < len(self.segments) and t >= starts[k + 1]:
-                prev_pose = poses[k]
-                k += 1
-            seg = self.segments[k]
-            a = (t - starts[k]) / BLEND_S
-            a = 1.0 if a >= 1.0 else a * a * (3.0 - 2.0 * a)  # smoothstep
-            pose = prev_pose.blend(poses[k], a) if k > 0 else poses[0]
-            z = rng.standard_normal(4)
-            breath = math.sin(2 * math.pi * t / breath_period + breath_phase)
-            jit = Jitter(
-                dx=ou_x.step(z[0]),
-                dy=ou_y.step(z[1]) + 0.25 * breath,
-                balance=ou_bal.step(z[2]),
-                load=ou_load.step(z[3]) + 0.01 * breath,
-            )
-            comp = components(self.person, pose, jit)
-            force, share = renderer.render_with_share(comp)
-            if share is None and seg.occupied:
-                # the first instant of sitting down: no load yet, label with the pose being taken
-                share = renderer.render_with_share(components(self.person, poses[k], jit))[1]
-            cells = sensor.read(force)
-            label = {
-                "occupied": seg.occupied,
-                "posture": seg.label_posture,
-                "left_share": round(share, 4) if (seg.occupied and share is not None) else None,
-            }
-            yield SimFrame(round(t, 6), i & 0xFFFF, cells, label)
-
+        starts, froms, targets = self._segment_poses()
+        occupied = [s.occupied for s in self.segments]
+        postures = [s.label_posture for s in self.segments]
+        n = self.n_frames
+        for c0 in range(0, n, CHUNK):
+            idx = np.arange(c0, c0 + CHUNK)
+            t = idx * dt
+            k = np.searchsorted(starts, t + 1e-9, side="right") - 1
+            a = np.clip((t - starts[k]) / BLEND_S, 0.0, 1.0)
+            a = (a * a * (3.0 - 2.0 * a))[:, None]  # smoothstep
+            pose = froms[k] * (1.0 - a) + targets[k] * a
+            z = rng.standard_normal((CHUNK, 4))
+            jit = np.empty((CHUNK, 4))
+            for j, ou in enumerate(ous):
+                col = jit[:, j]
+                for i, zi in enumerate(z[:, j].tolist()):
+                    col[i] = ou.step(zi)
+            breath = np.sin(2 * math.pi * t / breath_period + breath_phase)
+            jit[:, 1] += 0.25 * breath
+            jit[:, 3] += 0.01 * breath
+            force, share = renderer.render_batch(components(self.person, pose, jit))
+            cells = sensor.read_batch(force)
+            m = min(CHUNK, n - c0)
+            shares = np.round(share[:m], 4).tolist()
+            for i in range(m):
+                seg = int(k[i])
+                occ = occupied[seg]
+                label = {
+                    "occupied": occ,
+                    "posture": postures[seg],
+                    "left_share": shares[i] if occ else None,
+                }
+                yield SimFrame(round(float(t[i]), 6), int(idx[i]) & 0xFFFF, cells[i], label)
