@@ -240,6 +240,11 @@ def test_cushion_status_reflected_in_health(mosquitto_session, started):
         assert health_of(inp, "stat-1")["error"] == "cushion offline"
         cushion.status("online")
         assert wait_until(lambda: health_of(inp, "stat-1")["connected"])
+        cushion.status("offline")
+        assert wait_until(lambda: not health_of(inp, "stat-1")["connected"])
+        cushion.send(frame_payload(cells(8, 8, 0), seq=1, device_ms=1))  # a live frame: it is back
+        out.wait_for(1)
+        assert wait_until(lambda: health_of(inp, "stat-1")["connected"])
     finally:
         cushion.close()
 

@@ -225,7 +225,9 @@ class MqttInput(FrameInput):
                 return
             if frame is not None and self._emit is not None and self._running:
                 c.health.frame()
-                if c.status is None:
+                if c.status is None or (c.status == "offline" and not msg.retain):
+                    # a live frame is proof of life, whatever an old status or will said
+                    c.status = None if c.status is None else "online"
                     self._update_connected(c)
                 self._emit(frame)
         except CodecError as exc:
