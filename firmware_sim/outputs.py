@@ -26,7 +26,7 @@ import numpy as np
 from .faults import FaultInjector, FaultSpec
 from .recording import header as recording_header
 from .simulator import SimFrame, Simulator
-from .wire import WireEncoder
+from .wire import WireEncoder, cells_json
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class RecordingOutput(Output):
 
     def send(self, frame: SimFrame, t_dev: float) -> None:
         assert self.fh is not None
-        line = '{"t":' + repr(round(t_dev, 4)) + ',"cells":' + self._enc(frame.cells.tolist())
+        line = '{"t":' + repr(round(t_dev, 4)) + ',"cells":' + cells_json(frame.cells)
         if self.labels:
             line += ',"label":' + self._enc(frame.label)
         self.fh.write(line + "}\n")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .simulator import Simulator
+from .wire import cells_json
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: st
     buf: list[str] = []
     for f in sim.frames():
         # built by hand around json's C encoder for the cells: this loop is the hot path
-        line = '{"t":' + repr(round(f.t, 4)) + ',"cells":' + dumps(f.cells.tolist())
+        line = '{"t":' + repr(round(f.t, 4)) + ',"cells":' + cells_json(f.cells)
         if labels:
             line += ',"label":' + dumps(f.label)
         buf.append(line + "}\n")

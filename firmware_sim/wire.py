@@ -75,6 +75,17 @@ def text_line(cells: np.ndarray, sep: str = ",") -> bytes:
     return (sep.join(map(str, cells.ravel().tolist())) + "\n").encode()
 
 
+_DIGITS: list[str] = []
+
+
+def cells_json(cells: np.ndarray) -> str:
+    """`cells` as a JSON list of row lists, about twice as fast as json.dumps(cells.tolist())."""
+    if not _DIGITS:
+        _DIGITS.extend(str(i) for i in range(65536))
+    d = _DIGITS
+    return "[[" + "],[".join([",".join([d[v] for v in row]) for row in cells.tolist()]) + "]]"
+
+
 def json_frame(t: float, cells: np.ndarray, label: dict[str, Any] | None = None, seq: int | None = None) -> str:
     """A CONTRACT section 4 frame object (also an MQTT frames payload)."""
     obj: dict[str, Any] = {"t": round(float(t), 4), "cells": cells.tolist()}
