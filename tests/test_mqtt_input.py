@@ -349,3 +349,30 @@ def test_persistent_session_queues_frames_while_daemon_is_down(mosquitto, starte
     finally:
         cushion.close()
     assert [f.seq for f in frames] == [0, 1, 2]
+
+
+def test_starts_before_the_broker_and_stops_fast_while_it_is_down(mosquitto):
+    mosquitto.stop()
+    inp = MqttInput(make_config(mosquitto, cushions=["early"]))
+    out = Collector()
+    t0 = time.monotonic()
+    inp.start(out)
+    assert time.monotonic() - t0 < 0.5  # start() never blocks on the network
+    try:
+        assert wait_until(lambda: inp.health()[0]["error"] is not None)
+        assert inp.health()[0]["connected"] is False
+        assert "cannot connect" in inp.health()[0]["error"]
+        mosquitto.start()
+        assert inp.conn.subscribed.wait(10), "no connection once the broker came up"
+        cushion = Cushion(mosquitto, "early")
+        cushion.send(frame_payload(cells(8, 8, 0), seq=1, device_ms=1))
+        assert len(out.wait_for(1)) == 1
+        cushion.close()
+        mosquitto.stop()
+        assert wait_until(lambda: not inp.conn.connected)
+        time.sleep(0.3)  # into the reconnect backoff
+    finally:
+        t0 = time.monotonic()
+        inp.stop()
+        stop_s = time.monotonic() - t0
+    assert stop_s < 1.5, stop_s

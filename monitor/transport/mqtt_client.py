@@ -38,6 +38,17 @@ MAX_QUEUED_OUT = 10_000  # QoS 1 messages paho holds while the broker is away
 STATUS_ONLINE = "online"
 STATUS_OFFLINE = "offline"
 
+class _BenignPahoErrors(logging.Filter):
+    """paho 2.2 logs ERROR "Client is not connected" once after every disconnect (its loop
+    runs once more without a socket); it is not an error, and the reconnect is logged by us."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Client is not connected")
+
+
+_paho_log = logging.getLogger("paho.mqtt")
+_paho_log.addFilter(_BenignPahoErrors())
+
 MessageHandler = Callable[[mqtt.MQTTMessage], None]
 ConnectListener = Callable[[bool, str | None], None]  # (connected, error)
 
@@ -142,7 +153,7 @@ class MqttConnection:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
-        client.enable_logger(logging.getLogger("paho.mqtt"))
+        client.enable_logger(_paho_log)
         return client
 
     def add_listener(self, listener: ConnectListener) -> None:
