@@ -158,6 +158,7 @@ function showBanner(r) {
   }
   banner.dataset.id = r.id;
   banner.dataset.kind = r.kind;
+  banner.dataset.shownAt = String(Date.now()); // wall-clock ms; tests measure the delay with it
   $("reminder-title").textContent = reminderTitle(r);
   $("reminder-message").textContent = ` ${r.message}`;
   banner.hidden = false;

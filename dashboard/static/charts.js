@@ -109,6 +109,12 @@ export function dayFigures(day) {
   };
 }
 
+// "3h40" / "40m": fits above a narrow bar
+function shortMinutes(m) {
+  const r = Math.round(m);
+  return r >= 60 ? `${Math.floor(r / 60)}h${String(r % 60).padStart(2, "0")}` : `${r}m`;
+}
+
 function dayLabel(iso) {
   const d = new Date(iso + "T12:00:00");
   return isNaN(d.getTime()) ? iso : d.toLocaleDateString([], { weekday: "short", day: "numeric" });
@@ -134,7 +140,7 @@ export function drawWeek(chart, tbody, days) {
       class: "bar", "data-day": r.day });
     bar.append(el("title", { text: `${dayLabel(r.day)}: ${minutes(r.seated)} seated` }));
     svg.append(bar);
-    svg.append(el("text", { x: i * bw + bw / 2, y: H - h - 6, class: "bar-value", text: minutes(r.seated) }));
+    svg.append(el("text", { x: i * bw + bw / 2, y: H - h - 6, class: "bar-value", text: shortMinutes(r.seated) }));
     svg.append(el("text", { x: i * bw + bw / 2, y: H + 22, class: "tick-label", text: dayLabel(r.day) }));
   });
   chart.replaceChildren(svg);

@@ -1,11 +1,11 @@
 // The settings form: GET /api/settings fills it, PUT /api/settings saves a partial patch.
-// The browser checks ranges first (clear messages, no round trip); the daemon validates
-// again and its 422 message is shown as is.
+// The page only checks that numbers are numbers and hours are in order; the ranges live in
+// one place, the daemon's config model, whose 422 message is shown with the form's words.
 
 const FIELDS = {
-  sit_limit_min: { id: "set-sit-limit", min: 5, max: 120, name: "The sit limit" },
-  min_break_min: { id: "set-min-break", min: 10 / 60, max: 60, name: "The break length" },
-  sensitivity: { id: "set-sensitivity", min: 0.25, max: 4, name: "The sensitivity" },
+  sit_limit_min: { id: "set-sit-limit", key: "rules.sit_limit_min", name: "The sit limit" },
+  min_break_min: { id: "set-min-break", key: "rules.min_break_s", name: "The break length (in seconds)" },
+  sensitivity: { id: "set-sensitivity", key: "analysis.sensitivity", name: "The sensitivity" },
 };
 
 export class Settings {
@@ -69,12 +69,11 @@ export class Settings {
     for (const [key, f] of Object.entries(FIELDS)) {
       const el = this.input(key);
       const v = Number(el.value);
-      const bad = el.value.trim() === "" || !isFinite(v) || v < f.min - 1e-9 || v > f.max + 1e-9;
+      const bad = el.value.trim() === "" || !isFinite(v);
       el.setAttribute("aria-invalid", String(bad));
       if (bad) {
         el.focus();
-        const lo = +f.min.toFixed(2);
-        return [null, `${f.name} must be a number from ${lo} to ${f.max}.`];
+        return [null, `${f.name} must be a number.`];
       }
       values[key] = v;
     }
@@ -112,7 +111,22 @@ export class Settings {
       this.say("Saved. Applied now.", "ok");
     } catch (err) {
       if (err.status === 401 || err.status === 403) this.onAuthError(err);
-      this.say(err.message, "error");
+      this.say(this.explain(err.message), "error");
     }
+  }
+
+  // "rules.sit_limit_min = 2: Input should be ..." -> "The sit limit = 2: Input should be ..."
+  explain(message) {
+    let text = String(message);
+    for (const f of Object.values(FIELDS)) {
+      // with or without the section ("rules.sit_limit_min" or "sit_limit_min")
+      for (const key of [f.key, f.key.split(".").pop()]) {
+        if (text.includes(key)) {
+          text = text.split(key).join(f.name);
+          document.getElementById(f.id).setAttribute("aria-invalid", "true");
+        }
+      }
+    }
+    return text;
   }
 }
