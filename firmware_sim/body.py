@@ -136,10 +136,10 @@ def pose_for(posture: str, intensity: float = 1.0) -> Pose:
         return replace(
             up,
             seat_frac=0.74 + 0.06 * i,
-            bone_dy=3.2 * i,
-            sacrum=0.55 * i,
-            thigh_l=1.0 - 0.45 * i,
-            thigh_r=1.0 - 0.45 * i,
+            bone_dy=3.8 * i,
+            sacrum=0.7 * i,
+            thigh_l=1.0 - 0.5 * i,
+            thigh_r=1.0 - 0.5 * i,
             thigh_cut_l=3.0 * i,
             thigh_cut_r=3.0 * i,
             bone_sharp=1.0 - 0.15 * i,
@@ -150,10 +150,10 @@ def pose_for(posture: str, intensity: float = 1.0) -> Pose:
             up,
             seat_frac=0.74 - 0.12 * i,
             bone_dy=-4.0 * i,
-            pelvis_l=1.0 - 0.45 * i,
-            pelvis_r=1.0 - 0.45 * i,
-            thigh_l=1.0 + 0.8 * i,
-            thigh_r=1.0 + 0.8 * i,
+            pelvis_l=1.0 - 0.4 * i,
+            pelvis_r=1.0 - 0.4 * i,
+            thigh_l=1.0 + 0.6 * i,
+            thigh_r=1.0 + 0.6 * i,
             bone_sharp=1.0 - 0.4 * i,
         )
     raise ValueError(f"unknown posture {posture!r}")
@@ -204,7 +204,7 @@ YK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, PLATEAU, GAUSS, PLATEAU, GAU
 N_BODY = 7  # the first N_BODY components are the sitter
 
 # Shares of the seat load in upright sitting (sum 1): sit bones, buttock tissue, thighs.
-BONE_SHARE, TISSUE_SHARE, THIGH_SHARE = 0.12, 0.19, 0.19
+BONE_SHARE, TISSUE_SHARE, THIGH_SHARE = 0.14, 0.21, 0.15
 SACRUM_SHARE = 0.12
 BONE_Y_CM = 29.0  # sit-bone centres from the front edge for a centred sitter
 BONE_Y_MAX_CM = 34.5
@@ -252,7 +252,7 @@ def components(person: Person, pose: "Pose | np.ndarray", jitter: "Jitter | np.n
 
     ones = np.ones(B)
     xl, xr = cx - half, cx + half
-    bone_sx, bone_sy = 1.5 * sp**0.5, 1.7 * sp**0.5
+    bone_sx, bone_sy = 1.9 * sp**0.5, 2.1 * sp**0.5
     thigh_back = by - 5.0
     front_l, front_r = 3.0 + col("thigh_cut_l"), 3.0 + col("thigh_cut_r")
     ts = person.thigh_spacing / 2

@@ -24,7 +24,7 @@ class SensorParams:
     noise: float = 10.0  # counts, standard deviation of each reading's noise
     noise_rel: float = 0.006  # extra noise proportional to the signal
     gain_spread: float = 0.08  # per-cell gain: lognormal sigma
-    offset_mean: float = 32.0  # counts, per-cell zero-load reading
+    offset_mean: float = 26.0  # counts, per-cell zero-load reading
     offset_sd: float = 12.0
     dead_fraction: float = 0.02  # cells stuck at 0
     stuck_fraction: float = 0.003  # cells stuck at a random reading
