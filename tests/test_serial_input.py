@@ -129,7 +129,7 @@ def test_codec_detection(pty_pair, started, kind):
 
 
 def test_unplug_and_replug_resumes(pty_pair, started, caplog):
-    caplog.set_level(logging.WARNING, logger="monitor.transport.serial_port")
+    caplog.set_level(logging.INFO, logger="monitor.transport.serial_port")
     inp, sink = started(port=str(pty_pair.path), codec="binary", reconnect_max_s=0.5)
     assert wait_until(lambda: inp.health()[0]["connected"])
     pty_pair.write(b"".join(encode_frame(grid(i), i, 1000 + i * 100, 16) for i in range(3)))
@@ -151,6 +151,7 @@ def test_unplug_and_replug_resumes(pty_pair, started, caplog):
     assert [f.seq for f in frames] == list(range(6))
     assert all(b.t >= a.t for a, b in zip(frames, frames[1:]))
     assert inp.health()[0]["error"] is None
+    assert any("frames arriving again" in r.getMessage() for r in caplog.records)
 
 
 def test_missing_port_at_start_then_appears(tmp_path, started):
@@ -220,3 +221,43 @@ def test_device_clock_unwraps_and_stays_monotonic():
     before = clock.seconds(1000)
     assert clock.seconds(10) == before  # rebooted device: time does not go back
     assert clock.seconds(110) == pytest.approx(before + 0.1)
+
+
+def test_flapping_port_backs_off_and_logs_once(started, caplog):
+    """A device that accepts the open and fails at once (socket:// to a server that
+    hangs up): retries back off instead of spinning, and the outage is logged once."""
+    import socket
+
+    caplog.set_level(logging.INFO, logger="monitor.transport.serial_port")
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    accepts: list[float] = []
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepts.append(time.monotonic())
+            conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        port = server.getsockname()[1]
+        inp, _ = started(port=f"socket://127.0.0.1:{port}", codec="binary", reconnect_max_s=1.0)
+        time.sleep(3.0)
+        inp.stop()
+    finally:
+        done.set()
+        t.join(2)
+        server.close()
+    # backoff 0.25, 0.5, 1, 1, ... gives ~5 attempts in 3 s; a fixed 0.25 s retry gives 12
+    assert 2 <= len(accepts) <= 7, accepts
+    gaps = [b - a for a, b in zip(accepts, accepts[1:])]
+    assert gaps[-1] > 0.7
+    lost = [r for r in caplog.records if "lost" in r.getMessage()]
+    assert len(lost) == 1
+    assert inp.health()[0]["connected"] is False

@@ -34,6 +34,7 @@ CodecName = Literal["binary", "text", "detect"]
 READ_TIMEOUT_S = 0.1  # how long a read may block: bounds stop() latency
 READ_CHUNK = 65536
 FIRST_RETRY_S = 0.25
+STABLE_S = 2.0  # a connection that lasted this long resets the backoff
 
 
 class DeviceClock:
@@ -95,6 +96,7 @@ class SerialInput(FrameInput):
         self._detector: CodecDetector | None = None
         self._binary: BinaryDecoder | None = None
         self._text: TextDecoder | None = None
+        self._announce_recovery = False
 
     # --- FrameInput ---------------------------------------------------------------------
 
@@ -145,20 +147,30 @@ class SerialInput(FrameInput):
                 continue
             self._serial = ser
             self._on_connect()
-            log.info("serial: %s open (%s codec)", self.port, self.codec_setting)
-            failing = False
-            delay = FIRST_RETRY_S
+            if failing:  # a flapping port would log every attempt; say so once frames flow
+                log.debug("serial: %s reopened", self.port)
+                self._announce_recovery = True
+            else:
+                log.info("serial: %s open (%s codec)", self.port, self.codec_setting)
+            opened = time.monotonic()
             error = self._read_until_gone(ser)
             self._serial = None
             try:
                 ser.close()
             except Exception:  # noqa: BLE001 - the device may already be gone
                 pass
-            if error is not None:
-                self._health.set_connected(False, error)
+            if error is None:
+                break  # stopped
+            self._health.set_connected(False, error)
+            if time.monotonic() - opened >= STABLE_S:
+                # a connection that worked for a while: a fresh outage, start over quickly
+                failing, delay = False, FIRST_RETRY_S
+            if not failing:
                 log.warning("serial: %s lost (%s); reconnecting", self.port, error)
                 failing = True
-                self._stop.wait(FIRST_RETRY_S)
+            # a port that opens but fails at once (a flapping adapter) backs off too
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.reconnect_max_s)
         self._health.set_connected(False, "stopped")
 
     def _on_connect(self) -> None:
@@ -224,6 +236,9 @@ class SerialInput(FrameInput):
 
     def _emit_frame(self, t: float, cells: np.ndarray, max_value: int, seq: int | None) -> None:
         self._health.frame()
+        if self._announce_recovery:
+            self._announce_recovery = False
+            log.info("serial: %s back, frames arriving again", self.port)
         emit = self._emit
         if emit is None:
             return
