@@ -277,25 +277,32 @@ def test_configured_cushions_only(mosquitto_session, started):
 
 
 def test_twenty_cushions_separate_state(mosquitto_session, started):
+    """20 cushions, each its own client and thread, publishing at the same time."""
     inp, out = started(make_config(mosquitto_session))
     names = [f"room-{i:02d}" for i in range(20)]
     grids = {n: (4 + i % 5 * 4, 4 + i % 3 * 6) for i, n in enumerate(names)}
-    pub = Cushion(mosquitto_session, "publisher")
     n_frames = 10
-    try:
-        for i, n in enumerate(names):
-            rows, cols = grids[n]
-            pub.send(hello_payload({"device": n, "rows": rows, "cols": cols, "max_value": 1000 + i}),
-                     topic=f"sitwell/{n}/frames")
+    cushions = [Cushion(mosquitto_session, n) for n in names]
+    go = threading.Barrier(len(names))
+
+    def play(i: int, cushion: Cushion) -> None:
+        rows, cols = grids[cushion.name]
+        cushion.send(hello_payload({"device": cushion.name, "rows": rows, "cols": cols, "max_value": 1000 + i}))
+        go.wait(5)
         for k in range(n_frames):
-            for i, n in enumerate(names):
-                rows, cols = grids[n]
-                c = np.full((rows, cols), (i * 31 + k) % 1000, dtype=np.uint16)
-                pub.send(frame_payload(c, seq=k, device_ms=1000 * i + 100 * k), topic=f"sitwell/{n}/frames",
-                         qos=0)
+            c = np.full((rows, cols), (i * 31 + k) % 1000, dtype=np.uint16)
+            cushion.send(frame_payload(c, seq=k, device_ms=1000 * i + 100 * k))
+
+    threads = [threading.Thread(target=play, args=(i, c)) for i, c in enumerate(cushions)]
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
         frames = out.wait_for(20 * n_frames, timeout=10)
     finally:
-        pub.close()
+        for c in cushions:
+            c.close()
     assert len(frames) == 20 * n_frames
     for i, n in enumerate(names):
         mine = [f for f in frames if f.cushion == n]
@@ -305,7 +312,10 @@ def test_twenty_cushions_separate_state(mosquitto_session, started):
         assert [f.t for f in mine] == pytest.approx([i + 0.1 * k for k in range(n_frames)])
         assert [int(f.cells[0, 0]) for f in mine] == [(i * 31 + k) % 1000 for k in range(n_frames)]
         h = health_of(inp, n)
-        assert h["frames"] == n_frames and h["drops"] == {}
+        assert h["frames"] == n_frames and h["drops"] == {} and h["connected"]
+    # interleaved, not one cushion after another
+    order = [f.cushion for f in frames[: len(frames) // 2]]
+    assert len(set(order)) > 10
 
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])

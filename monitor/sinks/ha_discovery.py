@@ -35,7 +35,9 @@ def discovery_messages(config: MqttConfig, cushion: str) -> list[tuple[str, dict
     """(topic, payload) for every discovery config of one cushion."""
     from ..transport.mqtt_client import monitor_status_topic
 
-    node = f"sitwell_{_slug(config.topic_prefix)}_{cushion}" if config.topic_prefix != "sitwell" else f"sitwell_{cushion}"
+    # the node id also makes the unique ids: two monitors with different prefixes must not clash
+    prefix = "" if config.topic_prefix == "sitwell" else f"{_slug(config.topic_prefix)}_"
+    node = f"sitwell_{prefix}{cushion}"
     common: dict[str, Any] = {
         "state_topic": state_topic(config, cushion),
         "availability_topic": monitor_status_topic(config),
@@ -100,7 +102,7 @@ def discovery_messages(config: MqttConfig, cushion: str) -> list[tuple[str, dict
     ]
     out = []
     for component, obj, extra in entities:
-        payload = {**common, **extra, "unique_id": f"{node}_{obj}", "object_id": f"{node}_{obj}"}
+        payload = {**common, **extra, "unique_id": f"{node}_{obj}"}
         out.append((f"{config.ha_prefix}/{component}/{node}/{obj}/config", payload))
     return out
 

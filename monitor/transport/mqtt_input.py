@@ -50,9 +50,6 @@ class _CushionClock:
         self.offset = 0.0
         self.last_t: float | None = None
 
-    def reset(self) -> None:
-        self.__init__()
-
     def to_t(self, raw: float, wrap: float | None = None) -> float | None:
         """Frame time for a raw device time (seconds), or None for a stale frame."""
         if self.last_raw is not None and raw < self.last_raw:
