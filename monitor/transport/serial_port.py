@@ -193,7 +193,12 @@ class SerialInput(FrameInput):
             except TypeError:  # pyserial raises it from read() when closed under it
                 return "port closed"
             if data:
-                self._handle_bytes(data)
+                try:
+                    self._handle_bytes(data)
+                except Exception:  # noqa: BLE001 - decoders do not raise; if one ever does,
+                    # count and log it rather than lose the cushion until a restart
+                    self._health.drop("decoder_error")
+                    log.exception("serial: decoding failed on %d bytes", len(data))
         return None
 
     def _handle_bytes(self, data: bytes) -> None:
