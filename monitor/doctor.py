@@ -48,8 +48,10 @@ def check_config(config_file: str | None, overrides: dict) -> tuple[Check, Setti
     try:
         settings = load_settings(config_file, overrides)
     except ConfigError as exc:
-        first = str(exc).splitlines()[0]
-        return Check("config", FAIL, str(exc), f"fix the key named above ({first.split(':')[0]}), or start over with `sitwell config init --force`"), None
+        return Check(
+            "config", FAIL, str(exc),
+            "fix the key named above in the config file, the SITWELL_* environment or the flags",
+        ), None
     where = settings._toml_file or "no file, defaults"
     return Check("config", OK, f"valid ({where}); input: {settings.input}"), settings
 
