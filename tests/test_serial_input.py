@@ -261,3 +261,15 @@ def test_flapping_port_backs_off_and_logs_once(started, caplog):
     lost = [r for r in caplog.records if "lost" in r.getMessage()]
     assert len(lost) == 1
     assert inp.health()[0]["connected"] is False
+
+
+def test_max_value_from_hello_else_bits_else_config(pty_pair, started):
+    inp, sink = started(port=str(pty_pair.path), codec="binary", max_value=1023)
+    assert wait_until(lambda: inp.health()[0]["connected"])
+    small = np.full((8, 8), 200)
+    pty_pair.write(encode_frame(small, 0, 0, 8) + encode_frame(small, 1, 10, 16))
+    pty_pair.write(encode_hello(DeviceInfo(rows=8, cols=8, max_value=65535)) + encode_frame(small, 2, 20, 16))
+    # a hello for another grid does not apply to these frames
+    pty_pair.write(encode_hello(DeviceInfo(rows=16, cols=16, max_value=4095)) + encode_frame(small, 3, 30, 16))
+    frames = sink.wait_for(4)
+    assert [f.max_value for f in frames] == [255, 1023, 65535, 1023]
