@@ -45,6 +45,7 @@ def test_simulator_over_mosquitto(mosquitto_session, codec):
     assert len(frames) == 300, h
     assert h["drops"] == {} and h["frames"] == 300 and h["error"] == "cushion offline"
     assert {f.shape for f in frames} == {(12, 10)}
+    # the simulator sends no hello over MQTT: 16-bit (or JSON) readings, the 12-bit default
     assert {f.max_value for f in frames} == {4095}
     t = np.array([f.t for f in frames])
     assert np.allclose(np.diff(t), 0.1, atol=0.002), t[:5]
