@@ -155,19 +155,19 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     left = (col_prof * wl).sum(axis=1)
     left_share = left / safe_total
 
-    front_rows = (ri + 0.5) <= R / 2.0  # front half; a middle row of an odd grid is split
-    fr_w = np.clip(R / 2.0 - (ri - 0.5), 0.0, 1.0).astype(np.float32)
+    # Front half; the middle row of an odd grid is split.
+    fr_w = np.clip(R / 2.0 - ri, 0.0, 1.0).astype(np.float32)
     front = L * fr_w[None, :, None]
     front_col = front.sum(axis=1)  # (n, C)
     front_total = front_col.sum(axis=1)
     thigh_l = (front_col * wl).sum(axis=1) / safe_total
     thigh_r = front_total / safe_total - thigh_l
-    del front_rows
 
-    sac_rows = ((ri + 0.5) / R) >= SACRAL_FROM
+    # Rows weighted by the part of them inside the zone, so coarse grids see the same zone.
+    sac_rw = np.clip(ri + 0.5 - (SACRAL_FROM * R - 0.5), 0.0, 1.0).astype(np.float32)
     half = SACRAL_HALF_CM / geo.cell_w_cm
     sac_w = np.clip(half + 0.5 - np.abs(ci[None, :] - midline[:, None]), 0.0, 1.0)  # (n, C)
-    sacral = (L[:, sac_rows, :].sum(axis=1) * sac_w).sum(axis=1) / safe_total
+    sacral = (np.einsum("nrc,r->nc", L, sac_rw) * sac_w).sum(axis=1) / safe_total
 
     peak_depth = np.where(found, (0.5 * (pr[:, 0] + pr[:, 1]) + 0.5) / R, np.nan)
 

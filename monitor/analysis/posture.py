@@ -7,14 +7,25 @@ The rules (CONTRACT section 5), checked in this order on time-smoothed features:
 
 | posture | cue | rule |
 |---|---|---|
-| forward | load moves to the thighs | front_share >= FORWARD_FRONT |
-| slouch | sacral sitting: thighs light, load at the back | front_share <= SLOUCH_FRONT |
+| forward | load moves to the thighs | front >= max(FORWARD_ABS, FORWARD_REL x baseline) |
+| slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline and (sacral >= SACRAL_ABS or sacral / front >= SACRAL_RATIO) |
 | cross_left / right | that side's thigh lifts | thigh contrast <= -CROSS / >= +CROSS |
-| lean_left / right | that side's sit bone carries clearly more | sit-bone contrast >= +LEAN / <= -LEAN |
+| lean_left / right | that side carries clearly more | left_share - 0.5 >= +LEAN / <= -LEAN |
 | upright | none of the above | |
 
-Contrasts are (left - right) / (left + right) of the front-half load either side of the
-sitter's midline (thighs) and of the load around each sit bone (peaks).
+`front` is the share of the load on the seat's front half (the thighs), `sacral` the share at
+the back centre, the thigh contrast (left - right) / (left + right) of the front-half load
+either side of the sitter's midline.
+
+How much of an upright sitter's load the thighs carry differs between people (and body
+models: 0.20-0.28 on the sample recordings, 0.32-0.36 on firmware_sim), while a slouch halves
+it and leaning forward doubles it for everyone. So front shares are compared with a per-sitter
+`baseline`: the smoothed front share while the sitter is in a posture that leaves the
+front-back balance alone (upright, lean). It starts at the first frame's front share,
+capped at BASELINE_PRIOR, or at the prior itself when the first frame already shows sacral
+load (so someone who sits down slouched or perched forward is still seen against a typical
+sitter), and is forgotten when the seat empties. The sacral condition on slouch keeps a
+wrong start baseline from turning an upright sitter into a sloucher.
 
 Smoothing is in time, not frames: features pass an exponential average (SMOOTH_TAU_S), and a
 new posture is taken once the rules have named it continuously for HOLD_S, so a frame rate
@@ -27,40 +38,43 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-# Thresholds (deviation from an even, upright sitter). Values sit midway between the postures
-# as measured on the sample recordings and the project's simulator (docs/accuracy.md).
-FORWARD_FRONT = 0.38
-SLOUCH_FRONT = 0.15
-NEUTRAL_FRONT = 0.23  # a typical upright front share; sensitivity scales distances from it
+# Thresholds; each sits between the postures as measured on the sample recordings and on
+# firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations
+# from an even, upright sitter that `sensitivity` scales.
+FORWARD_ABS = 0.42
+FORWARD_REL = 1.6
+SLOUCH_REL = 0.72
+SACRAL_RATIO = 0.85
+SACRAL_ABS = 0.185
 CROSS = 0.50
-LEAN = 0.20
+LEAN = 0.085
+BASELINE_PRIOR = 0.30
+BASELINE_TAU_S = 20.0
 SMOOTH_TAU_S = 0.8
 HOLD_S = 1.0
 
-_KEYS = ("front_share", "thigh_c", "peak_c")
+# Postures that leave the front-back balance alone (a crossed leg lifts a thigh: not these).
+NEUTRAL = ("upright", "lean_left", "lean_right")
 
 
-def contrasts(f: Mapping[str, float]) -> tuple[float, float, float]:
-    """(front_share, thigh contrast, sit-bone contrast) of one frame's features."""
+def contrasts(f: Mapping[str, float]) -> tuple[float, float, float, float]:
+    """(front share, thigh contrast, left_share, sacral share) of one frame's features."""
     tl, tr = float(f["thigh_l"]), float(f["thigh_r"])
     thigh_c = (tl - tr) / (tl + tr) if tl + tr > 1e-9 else 0.0
-    if f["peaks_found"]:
-        pl, pr = float(f["pl_load"]), float(f["pr_load"])
-        peak_c = (pl - pr) / (pl + pr) if pl + pr > 1e-9 else 0.0
-    else:  # no sit bones found: the side shares stand in
-        peak_c = 2.0 * float(f["left_share"]) - 1.0
-    return float(f["front_share"]), thigh_c, peak_c
+    return float(f["front_share"]), thigh_c, float(f["left_share"]), float(f["sacral"])
 
 
 class PostureClassifier:
-    """Stateful: smooths features in time and holds the posture against flicker."""
+    """Stateful: smooths features in time, learns the sitter's baseline, holds against flicker."""
 
     def __init__(self, sensitivity: float = 1.0) -> None:
         s = max(0.25, min(4.0, float(sensitivity)))
         # Higher sensitivity: thresholds closer to neutral, posture changes flagged sooner.
         k = 1.0 / math.sqrt(s)
-        self.forward_front = NEUTRAL_FRONT + (FORWARD_FRONT - NEUTRAL_FRONT) * k
-        self.slouch_front = NEUTRAL_FRONT - (NEUTRAL_FRONT - SLOUCH_FRONT) * k
+        self.forward_rel = 1.0 + (FORWARD_REL - 1.0) * k
+        self.forward_abs = FORWARD_ABS
+        self.slouch_rel = 1.0 - (1.0 - SLOUCH_REL) * k
+        self.sacral_ratio = SACRAL_RATIO
         self.cross = CROSS * k
         self.lean = LEAN * k
         self.hold_s = HOLD_S / s
@@ -69,31 +83,39 @@ class PostureClassifier:
     def reset(self) -> None:
         """Forget the sitter (called when the seat empties)."""
         self.smooth: list[float] | None = None
+        self.baseline: float | None = None
         self.posture = "upright"
         self.confidence = 0.0
         self._cand = "upright"
         self._cand_since: float | None = None
         self._last_t: float | None = None
 
-    def classify(self, front: float, thigh_c: float, peak_c: float) -> tuple[str, float]:
+    def classify(self, front: float, thigh_c: float, left: float, sacral: float) -> tuple[str, float]:
         """The rules on (smoothed) features: posture and a 0..1 margin-based confidence."""
-        if front >= self.forward_front:
-            return "forward", _conf(front - self.forward_front, self.forward_front - NEUTRAL_FRONT)
-        if front <= self.slouch_front:
-            return "slouch", _conf(self.slouch_front - front, NEUTRAL_FRONT - self.slouch_front)
+        base = self.baseline if self.baseline is not None else min(front, BASELINE_PRIOR)
+        base = max(base, 1e-3)
+        fwd = max(self.forward_abs, self.forward_rel * base)
+        if front >= fwd:
+            return "forward", _conf(front / fwd - 1.0, self.forward_rel - 1.0)
+        rel = front / base
+        sac = sacral / max(front, 1e-6)
+        if rel <= self.slouch_rel and (sac >= self.sacral_ratio or sacral >= SACRAL_ABS):
+            m = min(1.0 - rel / self.slouch_rel, max(sac / self.sacral_ratio, sacral / SACRAL_ABS) - 1.0)
+            return "slouch", _conf(m, 1.0 - self.slouch_rel)
         if abs(thigh_c) >= self.cross:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
-        if abs(peak_c) >= self.lean:
-            side = "lean_left" if peak_c > 0 else "lean_right"
-            return side, _conf(abs(peak_c) - self.lean, self.lean)
+        d = left - 0.5
+        if abs(d) >= self.lean:
+            side = "lean_left" if d > 0 else "lean_right"
+            return side, _conf(abs(d) - self.lean, self.lean)
         margin = min(
-            self.forward_front - front,
-            front - self.slouch_front,
-            (self.cross - abs(thigh_c)) * (self.forward_front - NEUTRAL_FRONT) / self.cross,
-            (self.lean - abs(peak_c)) * (self.forward_front - NEUTRAL_FRONT) / self.lean,
+            1.0 - front / fwd,
+            max(rel / self.slouch_rel - 1.0, 1.0 - max(sac / self.sacral_ratio, sacral / SACRAL_ABS)),
+            1.0 - abs(thigh_c) / self.cross,
+            1.0 - abs(d) / self.lean,
         )
-        return "upright", _conf(margin, self.forward_front - NEUTRAL_FRONT)
+        return "upright", _conf(margin, 1.0)
 
     def update(self, t: float, features: Mapping[str, float]) -> tuple[str, float]:
         x = contrasts(features)
@@ -113,8 +135,18 @@ class PostureClassifier:
             self._cand, self._cand_since = cand, t
         elif cand != self.posture and self._cand_since is not None and t - self._cand_since >= self.hold_s:
             self.posture = cand
+        self._learn_baseline(dt, cand)
         self.confidence = conf if cand == self.posture else 0.5 * (1.0 - conf)
         return self.posture, self.confidence
+
+    def _learn_baseline(self, dt: float, cand: str) -> None:
+        front, _, _, sacral = self.smooth  # type: ignore[misc]
+        calm = cand in NEUTRAL and self.posture in NEUTRAL
+        if self.baseline is None:
+            # Sitting down with sacral load showing: slouched already, the prior is safer.
+            self.baseline = min(front, BASELINE_PRIOR) if sacral < SACRAL_ABS else BASELINE_PRIOR
+        elif calm and dt > 0:
+            self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (front - self.baseline)
 
 
 def _conf(margin: float, width: float) -> float:
