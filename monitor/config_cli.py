@@ -337,7 +337,10 @@ def config_init(path: str | None, force: bool) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        # 0600: the file is where the MQTT password and the dashboard token go
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
         tmp.replace(target)  # never leave a half-written config behind
     except OSError as exc:
         click.echo(f"cannot write {target}: {exc.strerror or exc}", err=True)

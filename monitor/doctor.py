@@ -56,6 +56,22 @@ def check_config(config_file: str | None, overrides: dict) -> tuple[Check, Setti
     return Check("config", OK, f"valid ({where}); input: {settings.input}"), settings
 
 
+def check_secrets_private(settings: Settings) -> Check | None:
+    """A config file holding a password or token should not be readable by other users."""
+    path = settings._toml_file
+    if path is None or os.name != "posix":
+        return None
+    from .config_cli import SECRET_KEYS, file_keys
+
+    held = sorted(SECRET_KEYS & file_keys(path))
+    if not held:
+        return None
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        return Check("secrets", WARN, f"{path} holds {', '.join(held)} and is readable by others (mode {mode:o})", f"chmod 600 {path}")
+    return Check("secrets", OK, f"{path} holds {', '.join(held)} and is private (mode {mode:o})")
+
+
 def check_serial(settings: Settings) -> Check | None:
     port = settings.serial.port
     if not port:
@@ -250,7 +266,7 @@ def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
     if settings is None:
         return checks
     steps: list[Callable[[Settings], Check | None]] = [
-        check_serial, check_broker, check_database, check_dashboard, check_notify,
+        check_secrets_private, check_serial, check_broker, check_database, check_dashboard, check_notify,
     ]
     for step in steps:
         try:

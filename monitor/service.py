@@ -44,7 +44,8 @@ def sitwell_command() -> list[str]:
     """argv that starts this installation of sitwell, as absolute paths."""
     argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if argv0 is not None and argv0.name == "sitwell" and argv0.exists():
-        return [str(argv0.resolve(strict=False) if not argv0.is_absolute() else argv0)]
+        # absolute() not resolve(): keep a stable symlink (~/.local/bin/sitwell from pipx)
+        return [str(argv0.absolute())]
     # Run from elsewhere (python -m, tests): the console script next to this interpreter.
     beside = Path(sys.executable).parent / "sitwell"
     if beside.exists():

@@ -146,3 +146,9 @@ def test_show_output_is_toml_when_nothing_is_masked(home):
     saved = home / "saved.toml"
     saved.write_text(out)
     assert load_settings(saved).model_dump() == load_settings(None, {"store.db": str(home / "s.db")}).model_dump()
+
+
+def test_init_writes_a_private_file(home):
+    """The file is where the MQTT password and the dashboard token go."""
+    assert CliRunner().invoke(main, ["config", "init"]).exit_code == 0
+    assert default_config_path().stat().st_mode & 0o777 == 0o600

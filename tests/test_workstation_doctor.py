@@ -148,3 +148,16 @@ def test_open_dashboard_without_token_fails(home):
     result, checks = doctor("--host", "0.0.0.0", "--port", "0", "--db", str(home / "s.db"))
     assert result.exit_code == 1
     assert checks["dashboard"][0] == "FAIL" and "token" in result.output
+
+
+def test_world_readable_secrets_warn_but_do_not_fail(home):
+    cfg = home / "c.toml"
+    cfg.write_text('[dashboard]\nport = 0\ntoken = "abc"\n')
+    cfg.chmod(0o644)
+    result, checks = doctor("--config", str(cfg), "--db", str(home / "s.db"))
+    assert result.exit_code == 0, result.output
+    assert checks["secrets"][0] == "WARN" and "dashboard.token" in checks["secrets"][1]
+    assert f"fix: chmod 600 {cfg}" in result.output
+    cfg.chmod(0o600)
+    result, checks = doctor("--config", str(cfg), "--db", str(home / "s.db"))
+    assert checks["secrets"][0] == "OK"
