@@ -99,14 +99,14 @@ def decode_packet(payload: bytes | bytearray | memoryview) -> Packet:
     raise CodecError("bad_type", str(ptype))
 
 
+_CELL_DTYPES = {8: np.dtype("u1"), 16: np.dtype("<u2")}
+
+
 def _frame(payload, seq: int, device_ms: int, rows: int, cols: int, bits: int) -> FramePacket:
     if not (MIN_GRID <= rows <= MAX_GRID and MIN_GRID <= cols <= MAX_GRID):
         raise CodecError("bad_grid", f"{rows}x{cols}")
-    if bits == 16:
-        dtype = np.dtype("<u2")
-    elif bits == 8:
-        dtype = np.dtype("u1")
-    else:
+    dtype = _CELL_DTYPES.get(bits)
+    if dtype is None:
         raise CodecError("bad_bits", str(bits))
     expected = HEADER_SIZE + rows * cols * dtype.itemsize + CRC_SIZE
     if len(payload) != expected:
