@@ -192,8 +192,31 @@ def status_command(url: str | None, config_file: str | None, as_json: bool) -> N
         sys.exit(1)
     if as_json:
         click.echo(json.dumps({"healthz": health, "status": cushions}, indent=2))
-    else:
-        click.echo(summary(url, health or {}, cushions or []))
+        return
+    click.echo(summary(url, health or {}, cushions or []))
+    extra = extras(url)
+    if extra:
+        click.echo(extra)
+
+
+def extras(url: str) -> str:
+    """Do-not-disturb and the latest reminder: nice to know, so any failure just leaves them out."""
+    lines = []
+    try:
+        rules = (request_json(url, "/api/settings") or {}).get("rules") or {}
+        if rules.get("do_not_disturb"):
+            lines.append("  do not disturb: on (reminders held; `sitwell dnd off`)")
+    except (DaemonUnreachable, DaemonError, AttributeError):
+        pass
+    try:
+        reminders = request_json(url, "/api/reminders") or []
+    except (DaemonUnreachable, DaemonError):
+        reminders = []
+    if reminders and isinstance(reminders[0], dict):
+        r = reminders[0]  # newest first
+        state = "acknowledged" if r.get("acknowledged") else "not acknowledged"
+        lines.append(f"  last reminder: {r.get('kind')} at {r.get('at')} on {r.get('cushion')} ({state}): {r.get('message')}")
+    return "\n".join(lines)
 
 
 @click.command("dnd")

@@ -71,7 +71,12 @@ class KnownRuntime:
         return self.settings()
 
     def reminders(self, since=None, cushion=None):
-        return []
+        return [
+            {"id": "r2", "cushion": "desk-1", "kind": "uneven_load", "t": 800.0, "at": "2026-11-24T09:13:20+00:00",
+             "message": "Sit evenly on both sit bones.", "spell_s": 800.0, "acknowledged": False},
+            {"id": "r1", "cushion": "desk-1", "kind": "sit_too_long", "t": 100.0, "at": "2026-11-24T09:01:40+00:00",
+             "message": "Stand up.", "spell_s": 100.0, "acknowledged": True},
+        ]
 
     def acknowledge(self, reminder_id):
         return None
@@ -135,6 +140,10 @@ def test_status_summary(home, served):
     desk2 = out[out.index("  desk-2"):]
     assert "occupied   no" in desk2 and "balance    -" in desk2
     assert "input      NOT connected" in desk2 and "error: status offline" in desk2
+    assert "last reminder: uneven_load at 2026-11-24T09:13:20+00:00 on desk-1 (not acknowledged)" in out
+    assert "do not disturb" not in out
+    CliRunner().invoke(main, ["dnd", "on", "--url", url])
+    assert "do not disturb: on" in CliRunner().invoke(main, ["status", "--url", url]).output
 
 
 def test_status_json(home, served):
