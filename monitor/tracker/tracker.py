@@ -361,9 +361,9 @@ class CushionTracker:
             if self._held_back(t, "sit_too_long") is None:
                 fired.append(self._make("sit_too_long", t, spell_s, repeat=self._sit_count))
                 self._sit_count += 1
-                nxt = self._sit_next_due + rules.repeat_every_min * 60.0
-                # fired late (held back): the next one comes a full interval after this one
-                self._sit_next_due = nxt if nxt > t + EPS else t + rules.repeat_every_min * 60.0
+                # The next one comes a full interval after this one, also when this one
+                # fired late (held back by hours or a snooze).
+                self._sit_next_due = t + rules.repeat_every_min * 60.0
             else:
                 self.held_back += 1
         after = {
