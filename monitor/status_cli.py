@@ -12,7 +12,9 @@ import json
 import logging
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
+from datetime import datetime
 from typing import Any
 
 import click
@@ -209,7 +211,9 @@ def extras(url: str) -> str:
     except (DaemonUnreachable, DaemonError, AttributeError):
         pass
     try:
-        reminders = request_json(url, "/api/reminders") or []
+        # today's only: without `since` the daemon would send every reminder it ever stored
+        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        reminders = request_json(url, "/api/reminders?since=" + urllib.parse.quote(midnight.isoformat())) or []
     except (DaemonUnreachable, DaemonError):
         reminders = []
     if reminders and isinstance(reminders[0], dict):

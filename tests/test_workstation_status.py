@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class KnownRuntime:
         return self.settings()
 
     def reminders(self, since=None, cushion=None):
+        self.since = since
         return [
             {"id": "r2", "cushion": "desk-1", "kind": "uneven_load", "t": 800.0, "at": "2026-11-24T09:13:20+00:00",
              "message": "Sit evenly on both sit bones.", "spell_s": 800.0, "acknowledged": False},
@@ -125,7 +127,7 @@ def served(request):
 
 
 def test_status_summary(home, served):
-    url, _ = served
+    url, runtime = served
     result = CliRunner().invoke(main, ["status", "--url", url])
     assert result.exit_code == 0, result.output
     out = result.output
@@ -142,6 +144,7 @@ def test_status_summary(home, served):
     assert "input      NOT connected" in desk2 and "error: status offline" in desk2
     assert "last reminder: uneven_load at 2026-11-24T09:13:20+00:00 on desk-1 (not acknowledged)" in out
     assert "do not disturb" not in out
+    assert runtime.since.astimezone() == datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     CliRunner().invoke(main, ["dnd", "on", "--url", url])
     assert "do not disturb: on" in CliRunner().invoke(main, ["status", "--url", url]).output
 
