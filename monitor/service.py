@@ -112,6 +112,24 @@ def run_args_from(
     return args
 
 
+def settings_problem(config, extra_overrides, serial, mqtt, host, port, db) -> str | None:
+    """Why `sitwell run` with these flags would refuse to start, or None."""
+    from .config import ConfigError, load_settings
+    from .config_cli import overrides_from_flags
+
+    overrides = {**extra_overrides, **overrides_from_flags(serial, mqtt, host, port, db)}
+    try:
+        settings = load_settings(config, overrides)
+    except ConfigError as exc:
+        return str(exc)
+    except click.BadParameter as exc:
+        return exc.format_message()
+    dash = settings.dashboard
+    if dash.host not in ("127.0.0.1", "localhost", "::1") and not dash.token:
+        return f"config error: dashboard.token is required when the dashboard listens on {dash.host}"
+    return None
+
+
 def systemctl(*args: str) -> tuple[bool, str]:
     """Run `systemctl --user ARGS`; (ok, what it said). Never raises."""
     exe = shutil.which("systemctl")
@@ -161,6 +179,14 @@ def install(serial, codec, rows, cols, max_value, baud, mqtt, cushion, host, por
     args = run_args_from(serial, codec, rows, cols, max_value, baud, mqtt, cushion, host, port, db, config, extra)
     text = unit_text(args)
     path = unit_path()
+    problem = settings_problem(config, {
+        "serial.codec": codec, "serial.rows": rows, "serial.cols": cols, "serial.max_value": max_value,
+        "serial.baud": baud, "cushion": cushion,
+    }, serial, mqtt, host, port, db)
+    if problem and not dry_run:
+        # A unit that cannot start would restart every few seconds, forever: refuse instead.
+        click.echo(f"{problem}\nnot installed: fix that first (`sitwell doctor` checks the rest)", err=True)
+        sys.exit(2)
     if dry_run:
         click.echo(f"# {path}")
         click.echo(text, nl=False)

@@ -146,3 +146,11 @@ def test_install_survives_an_unavailable_user_bus(home, monkeypatch):
     assert "Failed to connect to bus" in result.output
     assert "systemctl --user enable sitwell" in result.output  # what is left to do, by hand
     assert log.read_text().splitlines() == ["--user daemon-reload"]  # stopped at the first failure
+
+
+def test_install_refuses_a_unit_that_could_not_start(home):
+    open_no_token = CliRunner().invoke(main, ["service", "install", "--host", "0.0.0.0"])
+    assert open_no_token.exit_code == 2 and "dashboard.token" in open_no_token.output
+    bad_value = CliRunner().invoke(main, ["service", "install", "--rows", "2"])
+    assert bad_value.exit_code == 2 and "serial.rows" in bad_value.output
+    assert not unit_path().exists()
