@@ -1,6 +1,8 @@
 """The whole MQTT path: simulator process -> Mosquitto -> MqttInput -> CushionEngine ->
-MqttPublisher -> Mosquitto -> a subscriber. What arrives over MQTT must analyse exactly like
-the simulator's own frames (same cells, seq and time steps, so the same analysis), and every reminder must reach the subscriber."""
+MqttPublisher -> Mosquitto -> a subscriber.
+
+What arrives over MQTT must be the simulator's own frames (same cells, seq and time steps,
+so the same analysis), and every reminder must reach the subscriber."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def test_tls_without_client_certificate_is_refused(mosquitto_factory, running):
     assert inp.health()[0]["error"]
 
 
-def test_tls_unknown_ca_is_refused(mosquitto_factory, running, tmp_path):
+def test_tls_unknown_ca_is_refused(mosquitto_factory, running):
     broker = mosquitto_factory(tls=True)
     other = mosquitto_factory(tls=True)  # a different CA
     inp = MqttInput(make_config(broker, tls=True, ca_file=other.ca_file, cushions=["c1"]))
