@@ -113,7 +113,7 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
         log.info("input: %s; database: %s", settings.input, settings.store.db)
 
     try:
-        asyncio.run(serve(settings, announce=announce))
+        asyncio.run(serve(settings, announce=announce, reload_settings=lambda: load_settings(config_file, overrides)))
     except KeyboardInterrupt:
         pass
     except (RuntimeError, OSError) as exc:

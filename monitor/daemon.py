@@ -87,9 +87,11 @@ class Daemon:
         self._subscribers: set[asyncio.Queue] = set()
         self._publisher = None
         self._recorder = None
+        self._recorder_cushion: str | None = None
         self._stopping = False
         self.started_wall = time.time()
         self.refused_cushions = 0
+        self.record_errors = 0
 
     # ---- settings -------------------------------------------------------------
     def _apply_saved_settings(self) -> None:
@@ -185,8 +187,8 @@ class Daemon:
                         slot.dropped += 1
                         continue
                     self._handle_step(slot, step)
-                    if self._recorder is not None:
-                        self._recorder.write(frame)
+                    if self.config.store.record is not None:
+                        self._record(frame)
                 self._maybe_emit_state(slot)
             await asyncio.sleep(0)
 
@@ -299,6 +301,7 @@ class Daemon:
             "inputs": inputs,
             "store": store_health,
             "refused_cushions": self.refused_cushions,
+            "record_errors": self.record_errors,
         }
 
     def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
@@ -373,6 +376,18 @@ class Daemon:
         log.info("settings changed from the dashboard: %s", patch)
         return result
 
+    def reload(self, fresh: Settings) -> None:
+        """SIGHUP: take the rules and analysis sections of a freshly loaded config."""
+        patch = {"rules": fresh.rules.model_dump(), "analysis": fresh.analysis.model_dump()}
+        self._validate_patch(patch, apply=True)
+        for slot in list(self.slots.values()):
+            if hasattr(slot.engine.tracker, "update_rules"):
+                slot.engine.tracker.update_rules(self.config.rules)
+            if hasattr(slot.engine.analyzer, "update_config"):
+                slot.engine.analyzer.update_config(self.config.analysis)
+        logging.getLogger().setLevel(fresh.log_level)
+        log.info("configuration reloaded (rules, analysis, log level)")
+
     # ---- life cycle -----------------------------------------------------------------
     def _snapshot_all(self) -> None:
         if not hasattr(self.store, "save_snapshot"):
@@ -400,8 +415,6 @@ class Daemon:
                 self._publisher.start()
             except ImportError:
                 log.warning("MQTT publisher not available")
-        if self.config.store.record is not None:
-            self._open_recorder()
         self.input.start(self._intake)
         self._tasks = [
             asyncio.create_task(self._process_forever(), name="process"),
@@ -409,14 +422,23 @@ class Daemon:
         ]
         log.info("daemon started: input %s", self.config.input)
 
-    def _open_recorder(self) -> None:
-        from .recording import RecordingWriter
+    def _record(self, frame: Frame) -> None:
+        """Keep raw frames when recording was asked for; the header takes the first frame's grid."""
+        if self._recorder is None:
+            from .recording import RecordingWriter
 
-        health = self.input.health()
-        dev = health[0].get("device") if health else None
-        device = DeviceInfo(**dev) if dev else DeviceInfo(rows=self.config.sim.rows, cols=self.config.sim.cols)
-        self._recorder = RecordingWriter(self.config.store.record, device, self.config.cushion)
-        log.info("recording raw frames to %s", self.config.store.record)
+            rows, cols = frame.shape
+            device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
+            self._recorder = RecordingWriter(self.config.store.record, device, frame.cushion)
+            self._recorder_cushion = frame.cushion
+            log.info("recording raw frames of %s to %s", frame.cushion, self.config.store.record)
+        if frame.cushion == self._recorder_cushion:
+            try:
+                self._recorder.write(frame)
+            except OSError as exc:  # e.g. a full disk: analysis goes on, the loss is counted
+                self.record_errors += 1
+                if self.record_errors == 1 or self.record_errors % 1000 == 0:
+                    log.error("recording to %s failed (%d frames lost): %s", self.config.store.record, self.record_errors, exc)
 
     async def stop(self) -> None:
         if self._stopping:
@@ -436,8 +458,10 @@ class Daemon:
         log.info("daemon stopped")
 
 
-async def serve(settings: Settings, announce=None) -> None:
-    """Run the daemon and the dashboard until SIGINT/SIGTERM."""
+async def serve(settings: Settings, announce=None, reload_settings=None) -> None:
+    """Run the daemon and the dashboard until SIGINT/SIGTERM; SIGHUP reloads the config.
+
+    `reload_settings()` returns freshly loaded Settings (or raises ConfigError)."""
     import uvicorn
 
     from dashboard.app import create_app
@@ -454,6 +478,16 @@ async def serve(settings: Settings, announce=None) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+    def on_hup() -> None:
+        if reload_settings is None:
+            return
+        try:
+            daemon.reload(reload_settings())
+        except Exception as exc:  # a bad edit keeps the running config
+            log.error("SIGHUP: configuration not reloaded, keeping the running one:\n%s", exc)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
     serve_task = asyncio.create_task(server.serve())
     while not server.started and not serve_task.done():
         await asyncio.sleep(0.05)

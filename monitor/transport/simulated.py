@@ -19,6 +19,11 @@ from .base import Emit, FrameInput, InputHealth
 
 log = logging.getLogger(__name__)
 
+# At --speed X the cushion would scan X times its rate per wall second; above this many
+# frames per wall second the simulated scan rate is lowered (in frame time) instead, so a
+# fast demo does not starve the machine.
+MAX_WALL_FPS = 100.0
+
 
 class SimulatedInput(FrameInput):
     kind = "sim"
@@ -32,10 +37,13 @@ class SimulatedInput(FrameInput):
         self._thread: threading.Thread | None = None
         self.scenario = load_scenario(config.scenario)  # fail early on a bad name
         self.speed = config.speed
+        self.rate_hz = min(config.rate_hz, max(1.0, MAX_WALL_FPS / self.speed))
+        if self.rate_hz < config.rate_hz:
+            log.info("simulated cushion scans at %.2f Hz (frame time) to play %gx faster", self.rate_hz, self.speed)
 
     def _simulator(self, seed: int) -> Simulator:
         c = self.config
-        return Simulator(self.scenario, rows=c.rows, cols=c.cols, rate_hz=c.rate_hz, seed=seed)
+        return Simulator(self.scenario, rows=c.rows, cols=c.cols, rate_hz=self.rate_hz, seed=seed)
 
     def start(self, emit: Emit) -> None:
         self._stop.clear()
@@ -76,7 +84,7 @@ class SimulatedInput(FrameInput):
                 break
             # play the scenario again with another seed, time running on
             seed += 1
-            t_offset = last_t + 1.0 / self.config.rate_hz
+            t_offset = last_t + 1.0 / self.rate_hz
             log.info("simulated scenario %r finished; playing it again (seed %d)", self.config.scenario, seed)
         self._health.set_connected(False, "simulation stopped")
 
