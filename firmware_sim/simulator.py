@@ -16,6 +16,8 @@ FW_VERSION = "sim-1.0.0"
 BLEND_S = 2.0  # posture changes, sitting down and standing up take this long
 MAX_VALUES = (255, 4095, 65535)
 CHUNK = 64  # frames computed together
+RESETTLE_S = 90.0  # a fidget-1 person shifts on the seat about every 90 s ...
+RESETTLE_CM, RESETTLE_BAL = 0.8, 0.04  # ... by about this much (sd)
 
 
 @dataclass(slots=True)
@@ -168,10 +170,17 @@ class Simulator:
             a = (a * a * (3.0 - 2.0 * a))[:, None]  # smoothstep
             pose = froms[k] * (1.0 - a) + targets[k] * a
             z = rng.standard_normal((CHUNK, 4))
+            # now and then the sitter shifts on the seat: a kick to position and balance
+            # that the slow processes then carry and relax (fidget / RESETTLE_S per second)
+            kicks = rng.random(CHUNK) < f * dt / RESETTLE_S
+            kick = rng.normal(0.0, 1.0, (CHUNK, 3)) * (RESETTLE_CM, RESETTLE_CM, RESETTLE_BAL)
             jit = np.empty((CHUNK, 4))
             for j, ou in enumerate(ous):
                 col = jit[:, j]
+                kj = np.where(kicks, kick[:, j], 0.0).tolist() if j < 3 else None
                 for i, zi in enumerate(z[:, j].tolist()):
+                    if kj is not None and kj[i]:
+                        ou.x += kj[i]
                     col[i] = ou.step(zi)
             breath = np.sin(2 * math.pi * t / breath_period + breath_phase)
             jit[:, 1] += 0.25 * breath
