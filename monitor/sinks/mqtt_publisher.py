@@ -46,7 +46,9 @@ class _Last:
         self.occupied: bool | None = None
         self.posture: str | None = None
         self.payload: str | None = None  # last sent (or to be re-sent after a reconnect)
-        self.pending: str | None = None  # suppressed by the rate limit, sent by the flusher
+        # held back by the rate limit, sent by the flusher (serialised only then: most
+        # states at 50 frames/s are never sent)
+        self.pending: CushionState | None = None
 
 
 class MqttPublisher:
@@ -89,7 +91,6 @@ class MqttPublisher:
 
     # ---- publishing -----------------------------------------------------------------
     def publish_state(self, state: CushionState) -> None:
-        payload = _dumps(state.as_json())
         now = time.monotonic()
         with self._lock:
             last = self._cushions.get(state.cushion)
@@ -97,9 +98,10 @@ class MqttPublisher:
                 last = self._cushions[state.cushion] = _Last()
             changed = state.occupied != last.occupied or state.posture != last.posture
             if not changed and now - last.mono < self.min_interval_s:
-                last.pending = payload
+                last.pending = state
                 self.counts["suppressed"] += 1
                 return
+            payload = _dumps(state.as_json())
             last.mono, last.occupied, last.posture = now, state.occupied, state.posture
             last.payload, last.pending = payload, None
             discover = self.config.ha_discovery and state.cushion not in self._discovered
@@ -143,8 +145,9 @@ class MqttPublisher:
         with self._lock:
             for cushion, last in self._cushions.items():
                 if last.pending is not None and (force or now - last.mono >= self.min_interval_s):
-                    due.append((cushion, last.pending))
-                    last.mono, last.payload, last.pending = now, last.pending, None
+                    payload = _dumps(last.pending.as_json())
+                    due.append((cushion, payload))
+                    last.mono, last.payload, last.pending = now, payload, None
         for cushion, payload in due:
             self._send_state(cushion, payload)
 
@@ -153,7 +156,10 @@ class MqttPublisher:
         if not connected:
             return
         with self._lock:
-            latest = [(c, last.pending or last.payload) for c, last in self._cushions.items()]
+            latest = [
+                (c, _dumps(last.pending.as_json()) if last.pending is not None else last.payload)
+                for c, last in self._cushions.items()
+            ]
             self._discovered = {c for c, _ in latest} if self.config.ha_discovery else set()
         for cushion, payload in latest:
             if self.config.ha_discovery:
