@@ -215,3 +215,48 @@ def test_history_charts_render(browser_page, daemon):
     page.wait_for_selector("#timeline svg, #timeline p")
     assert page.query_selector("#posture-legend li") is not None
     assert page.sitwell_errors == []
+
+
+def test_token_protected_dashboard(browser_page, inprocess_daemon):
+    """Beyond loopback: without the token the page says so; the log-in link and #token work."""
+    token = "browser-test-token"
+    secured = inprocess_daemon({"sim.scenario": "long-spell", "sim.speed": 120.0}, token=token, require_token=True)
+    page = browser_page
+
+    open_page(page, secured.url)
+    page.wait_for_selector("#auth-note:not([hidden])")
+    page.wait_for_function("() => document.getElementById('set-sit-limit').value !== ''")  # reading is open
+    page.fill("#set-sit-limit", "33")
+    page.click("#settings-save")
+    page.wait_for_selector("#settings-status[data-kind='error']")
+    assert httpx.get(secured.url + "/api/settings").json()["rules"]["sit_limit_min"] != 33
+
+    # the log-in link: cookie, redirect to a clean address, live stream and changes work
+    page.goto(f"{secured.url}/?token={token}")
+    page.wait_for_selector(READY)
+    assert page.url == secured.url + "/"
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["sitwell_token"]["httpOnly"] is True
+    assert page.is_hidden("#auth-note")
+    page.wait_for_selector("#link-status[data-state='live']")
+    page.wait_for_function("() => document.getElementById('set-sit-limit').value !== ''")
+    page.fill("#set-sit-limit", "33")
+    page.click("#settings-save")
+    page.wait_for_selector("#settings-status[data-kind='ok']")
+    assert httpx.get(secured.url + "/api/settings").json()["rules"]["sit_limit_min"] == 33
+
+    # #token=T instead: kept in the tab, sent as a header and on the stream's URL
+    page.context.clear_cookies()
+    page.goto("about:blank")  # a new document, as when the link is opened in a new tab
+    page.goto(f"{secured.url}/#token={token}")
+    page.wait_for_selector(READY)
+    assert "token" not in page.url
+    assert page.is_hidden("#auth-note")
+    page.wait_for_selector("#link-status[data-state='live']")
+    page.wait_for_function("() => document.getElementById('set-sit-limit').value !== ''")
+    page.fill("#set-sit-limit", "34")
+    page.click("#settings-save")
+    page.wait_for_selector("#settings-status[data-kind='ok']")
+    assert httpx.get(secured.url + "/api/settings").json()["rules"]["sit_limit_min"] == 34
+    # the 401s of the first visit are expected in the console; nothing else
+    assert [e for e in page.sitwell_errors if "status of 401" not in e] == []

@@ -237,7 +237,11 @@ class InProcessDaemon:
 
         self.loop = asyncio.get_running_loop()
         self.app = create_app(self.runtime, **self.app_kwargs)
-        server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+        # SSE responses never end by themselves: give open streams 1 s at shutdown
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
+        server = uvicorn.Server(config)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.server = server
         await self.daemon.start()
