@@ -345,8 +345,9 @@ def test_broker_restart_frames_resume(mosquitto, started, protocol):
     assert inp.conn.connects >= 2
 
 
-def test_persistent_session_queues_frames_while_daemon_is_down(mosquitto, started):
-    config = make_config(mosquitto)
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_persistent_session_queues_frames_while_daemon_is_down(mosquitto, started, protocol):
+    config = make_config(mosquitto, protocol=protocol)
     inp, out = started(config)
     inp.stop()
     cushion = Cushion(mosquitto, "queued-1")
