@@ -67,7 +67,7 @@ class Calibrator:
         self._ready = False
         self._last_raw: np.ndarray | None = None
         self._last_t: float | None = None
-        self._nbr_count = _neighbour_sum(np.ones(shape, np.float32))
+        self._filler: NeighbourFill | None = None
         self._n_cells = self.rows * self.cols
         self._k_floor = max(0, int(round(FLOOR_PERCENTILE / 100.0 * (self._n_cells - 1))))
 
@@ -87,8 +87,8 @@ class Calibrator:
         floor = float(np.partition(load, self._k_floor, axis=None)[self._k_floor])
         if floor > 0.0:
             load -= floor
-        if not self.mask.all():
-            load = fill_masked(load, self.mask, self._nbr_count)
+        if self._filler is not None:
+            self._filler.fill(load)
         self._learn_tare(scaled, load, dt)
         return CalibratedFrame(cushion=frame.cushion, t=frame.t, load=load, mask=self.mask.copy(), raw=raw)
 
@@ -128,14 +128,18 @@ class Calibrator:
 
     def _track_bad_cells(self, raw: np.ndarray, dt: float) -> None:
         zero = raw == 0
-        self.zero_run_s = np.where(zero, self.zero_run_s + dt, 0.0).astype(np.float32, copy=False)
+        self.zero_run_s += np.float32(dt)
+        self.zero_run_s[~zero] = 0.0
         if self._last_raw is not None:
-            same = (raw == self._last_raw) & ~zero
-            self.same_run_s = np.where(same, self.same_run_s + dt, 0.0).astype(np.float32, copy=False)
-        self._last_raw = raw.copy()
+            self.same_run_s += np.float32(dt)
+            self.same_run_s[(raw != self._last_raw) | zero] = 0.0
+            self._last_raw[...] = raw
+        else:
+            self._last_raw = raw.copy()
+        dead = self.zero_run_s >= DEAD_AFTER_S
         # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
-        alive = not bool(zero.all())
-        dead = (self.zero_run_s >= DEAD_AFTER_S) & alive
+        if dead.any() and zero.all():
+            dead[:] = False
         stuck = (self.same_run_s >= STUCK_AFTER_S) | (self.offset > 0.5)
         mask = ~(dead | stuck)
         if not mask.any():  # nothing trusted: better the raw cells than nothing
@@ -143,13 +147,14 @@ class Calibrator:
         if not np.array_equal(mask, self.mask):
             log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)
             self.mask = mask
+            self._filler = NeighbourFill(mask)
 
     def _learn_tare(self, scaled: np.ndarray, load: np.ndarray, dt: float) -> None:
         """Follow the offsets while the seat is empty; a sitter or a bag is never tared away."""
         if not self._ready or dt <= 0.0:
             return
         trusted = self.mask
-        mean_load = float(load[trusted].mean()) if trusted.any() else 0.0
+        mean_load = float(load.mean())  # masked cells hold their neighbours' mean
         if mean_load >= EMPTY_MEAN_LOAD or float(load.max()) > 20.0 * max(self.noise, 1e-4) + 0.02:
             self.empty_s = 0.0
             return
@@ -202,7 +207,8 @@ class Calibrator:
             return False
         self.offset[:] = offset
         self.noise_var[:] = np.maximum(noise_var, 1e-8)
-        self.mask = mask.copy()
+        self.mask = mask.copy() if mask.any() else np.ones_like(mask)
+        self._filler = None if self.mask.all() else NeighbourFill(self.mask)
         self.tared_s = float(d.get("tared_s", 0.0))
         self._update_noise()
         self._ready = True
@@ -240,23 +246,46 @@ def calibrate_from_frames(frames: Iterable[Frame], rows: int | None = None, cols
     cal.mask = ~(dead | stuck)
     if not cal.mask.any():
         cal.mask[:] = True
+    cal._filler = None if cal.mask.all() else NeighbourFill(cal.mask)
     cal.tared_s = float(len(raw))
     cal._update_noise()
     cal._ready = True
     return cal
 
 
-def _neighbour_sum(a: np.ndarray) -> np.ndarray:
-    """Sum of the 8 neighbours of every cell (zero outside the grid)."""
-    p = np.pad(a, 1)
-    return (p[:-2, :-2] + p[:-2, 1:-1] + p[:-2, 2:] + p[1:-1, :-2] + p[1:-1, 2:]
-            + p[2:, :-2] + p[2:, 1:-1] + p[2:, 2:])
+class NeighbourFill:
+    """Fills untrusted cells with the mean of their trusted 8-neighbours (0 if none), in place.
+
+    The neighbour lists are built once per mask, so a frame costs one gather and one sum.
+    """
+
+    def __init__(self, mask: np.ndarray) -> None:
+        rows, cols = mask.shape
+        bad = np.flatnonzero(~mask)
+        idx = np.zeros((len(bad), 8), np.intp)
+        w = np.zeros((len(bad), 8), np.float32)
+        for k, flat in enumerate(bad):
+            r, c = divmod(int(flat), cols)
+            j = 0
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    rr, cc = r + dr, c + dc
+                    if (dr or dc) and 0 <= rr < rows and 0 <= cc < cols and mask[rr, cc]:
+                        idx[k, j] = rr * cols + cc
+                        w[k, j] = 1.0
+                        j += 1
+            if j:
+                w[k, :j] /= j
+        self.bad, self.idx, self.w = bad, idx, w
+
+    def fill(self, load: np.ndarray) -> None:
+        flat = load.reshape(-1)
+        flat[self.bad] = (flat[self.idx] * self.w).sum(axis=1)
 
 
-def fill_masked(load: np.ndarray, mask: np.ndarray, nbr_count: np.ndarray | None = None) -> np.ndarray:
-    """Replace untrusted cells by the mean of their trusted 8-neighbours (0 if none)."""
-    m = mask.astype(np.float32)
-    num = _neighbour_sum(load * m)
-    den = _neighbour_sum(m)
-    filled = np.where(den > 0, num / np.maximum(den, 1.0), 0.0).astype(np.float32)
-    return np.where(mask, load, filled).astype(np.float32)
+def fill_masked(load: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A copy of `load` with untrusted cells replaced by their trusted neighbours' mean."""
+    out = np.array(load, np.float32, copy=True)
+    if not mask.all():
+        NeighbourFill(mask).fill(out)
+    return out

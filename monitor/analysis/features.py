@@ -32,7 +32,7 @@ SACRAL_HALF_CM = 5.0  # ... within 5 cm of the midline
 
 @dataclass(frozen=True)
 class SeatGeometry:
-    """Grid-dependent constants, computed once per cushion."""
+    """Grid-dependent constants, computed once per cushion (nothing per frame)."""
 
     rows: int
     cols: int
@@ -42,13 +42,29 @@ class SeatGeometry:
     smooth_c: np.ndarray = field(init=False, repr=False)
     box_r: np.ndarray = field(init=False, repr=False)
     box_c: np.ndarray = field(init=False, repr=False)
+    zone_rows: np.ndarray = field(init=False, repr=False)  # (2, R) front-half and sacral row weights
+    peak_row0: int = field(init=False)
+    sep_ok: np.ndarray = field(init=False, repr=False)  # (C, C) columns far enough apart for two sit bones
 
     def __post_init__(self) -> None:
         cw, cd = self.cell_w_cm, self.cell_d_cm
-        object.__setattr__(self, "smooth_r", _gauss_matrix(self.rows, SMOOTH_SIGMA_CM / cd))
-        object.__setattr__(self, "smooth_c", _gauss_matrix(self.cols, SMOOTH_SIGMA_CM / cw))
-        object.__setattr__(self, "box_r", _box_matrix(self.rows, PEAK_BOX_CM / cd))
-        object.__setattr__(self, "box_c", _box_matrix(self.cols, PEAK_BOX_CM / cw))
+        R, C = self.rows, self.cols
+        setf = object.__setattr__
+        setf(self, "smooth_r", _gauss_matrix(R, SMOOTH_SIGMA_CM / cd))
+        setf(self, "smooth_c", np.ascontiguousarray(_gauss_matrix(C, SMOOTH_SIGMA_CM / cw).T))
+        setf(self, "box_r", _box_matrix(R, PEAK_BOX_CM / cd))
+        setf(self, "box_c", _box_matrix(C, PEAK_BOX_CM / cw))
+        ri = np.arange(R, dtype=np.float64)
+        # Front half (the middle row of an odd grid is split) and the sacral zone (the back
+        # SACRAL_FROM..1 of the depth), rows weighted by the part of them inside the zone, so
+        # coarse and fine grids see the same zones.
+        front = np.clip(R / 2.0 - ri, 0.0, 1.0)
+        sacral = np.clip(ri + 0.5 - (SACRAL_FROM * R - 0.5), 0.0, 1.0)
+        setf(self, "zone_rows", np.stack([front, sacral]).astype(np.float32))
+        setf(self, "peak_row0", min(int(np.floor(PEAK_ZONE_FROM * R)), R - 1))
+        ci = np.arange(C)
+        sep = np.abs(ci[:, None] - ci[None, :]) * cw
+        setf(self, "sep_ok", (sep >= PEAK_MIN_SEP_CM) & (sep <= PEAK_MAX_SEP_CM))
 
     @property
     def cell_w_cm(self) -> float:
@@ -116,71 +132,60 @@ def extract(geo: SeatGeometry, load: np.ndarray, noise: float) -> dict[str, floa
 
 
 def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> FeatureBatch:
-    """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma."""
+    """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma.
+
+    Written as a few whole-stack operations (matrix products, reductions), because the
+    per-frame path runs it on a stack of one for every frame.
+    """
     n, R, C = load.shape
-    L = np.maximum(load, 0.0, dtype=np.float32)
-    noise = np.asarray(noise, np.float32).reshape(n)
-    total = L.sum(axis=(1, 2))
-    safe_total = np.maximum(total, 1e-9)
-    mean_load = total / (R * C)
-    thr = np.maximum(4.0 * noise, 0.004)[:, None, None]
-    active = L > thr
-    active_load = np.where(active, L, 0.0).sum(axis=(1, 2)) / (R * C)
-    area = active.mean(axis=(1, 2))
+    f32 = np.float32
+    L = np.maximum(load, f32(0.0), dtype=f32)
+    noise = np.asarray(noise, f32).reshape(n)
+    nn = np.arange(n)
+    ci = np.arange(C, dtype=f32)
+    ri = np.arange(R, dtype=f32)
 
     row_prof = L.sum(axis=2)  # (n, R)
     col_prof = L.sum(axis=1)  # (n, C)
-    ri = np.arange(R, dtype=np.float32)
-    ci = np.arange(C, dtype=np.float32)
-    cop_r = row_prof @ ri / safe_total
-    cop_c = col_prof @ ci / safe_total
+    total = col_prof.sum(axis=1)
+    inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
+    thr = np.maximum(f32(4.0) * noise, f32(0.004))[:, None, None]
+    active = L > thr
+    active_load = (L * active).sum(axis=(1, 2)) / f32(R * C)
+    area = active.sum(axis=(1, 2)) / f32(R * C)
+    cop_r = (row_prof @ ri) * inv_total
+    cop_c = (col_prof @ ci) * inv_total
+    zones = geo.zone_rows @ L  # (n, 2, C): front-half and sacral-zone load per column
 
-    S = geo.smooth_r @ L @ geo.smooth_c.T  # (n, R, C) smoothed
-    B = geo.box_r @ L @ geo.box_c.T  # (n, R, C) box sums around each cell
-    found, pr, pc, iv = _find_peaks(geo, S)
-    # Left peak = lower column.
-    swap = pc[:, 1] < pc[:, 0]
-    idx = np.where(swap[:, None], iv[:, ::-1], iv)
-    pr = np.where(swap[:, None], pr[:, ::-1], pr)
-    pc = np.where(swap[:, None], pc[:, ::-1], pc)
-    nn = np.arange(n)
-    pl_load = B[nn, idx[:, 0] // C, idx[:, 0] % C] / safe_total
-    prr_load = B[nn, idx[:, 1] // C, idx[:, 1] % C] / safe_total
-    pl_load = np.where(found, pl_load, 0.0)
-    prr_load = np.where(found, prr_load, 0.0)
+    S = geo.smooth_r @ L @ geo.smooth_c  # (n, R, C) smoothed
+    found, pr, pc = _find_peaks(geo, S)
+    # Load within PEAK_BOX_CM of each peak's cell: box rows . L . box columns.
+    cell_r = np.rint(pr).astype(np.intp)
+    cell_c = np.rint(pc).astype(np.intp)
+    box = np.einsum("nkr,nrc,nkc->nk", geo.box_r[cell_r], L, geo.box_c[cell_c])
+    box = np.where(found[:, None], box * inv_total[:, None], f32(0.0))
 
-    midline = np.where(found, 0.5 * (pc[:, 0] + pc[:, 1]), (C - 1) / 2.0).astype(np.float32)
+    midline = np.where(found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)).astype(f32)
     # Share of each column left of the midline: a column the midline crosses is split by area.
-    wl = np.clip(midline[:, None] - (ci[None, :] - 0.5), 0.0, 1.0)  # (n, C)
-    left = (col_prof * wl).sum(axis=1)
-    left_share = left / safe_total
+    wl = np.minimum(np.maximum(midline[:, None] - ci[None, :] + f32(0.5), f32(0.0)), f32(1.0))  # (n, C)
+    left_share = (col_prof * wl).sum(axis=1) * inv_total
+    front_col = zones[:, 0, :]
+    front_share = front_col.sum(axis=1) * inv_total
+    thigh_l = (front_col * wl).sum(axis=1) * inv_total
+    thigh_r = front_share - thigh_l
+    half = f32(SACRAL_HALF_CM / geo.cell_w_cm + 0.5)
+    sac_w = np.minimum(np.maximum(half - np.abs(ci[None, :] - midline[:, None]), f32(0.0)), f32(1.0))
+    sacral = (zones[:, 1, :] * sac_w).sum(axis=1) * inv_total
 
-    # Front half; the middle row of an odd grid is split.
-    fr_w = np.clip(R / 2.0 - ri, 0.0, 1.0).astype(np.float32)
-    front = L * fr_w[None, :, None]
-    front_col = front.sum(axis=1)  # (n, C)
-    front_total = front_col.sum(axis=1)
-    thigh_l = (front_col * wl).sum(axis=1) / safe_total
-    thigh_r = front_total / safe_total - thigh_l
-
-    # Rows weighted by the part of them inside the zone, so coarse grids see the same zone.
-    sac_rw = np.clip(ri + 0.5 - (SACRAL_FROM * R - 0.5), 0.0, 1.0).astype(np.float32)
-    half = SACRAL_HALF_CM / geo.cell_w_cm
-    sac_w = np.clip(half + 0.5 - np.abs(ci[None, :] - midline[:, None]), 0.0, 1.0)  # (n, C)
-    sacral = (np.einsum("nrc,r->nc", L, sac_rw) * sac_w).sum(axis=1) / safe_total
-
-    peak_depth = np.where(found, (0.5 * (pr[:, 0] + pr[:, 1]) + 0.5) / R, np.nan)
-
-    f32 = np.float32
+    nan = f32(np.nan)
     return FeatureBatch(
-        total=total.astype(f32), mean_load=mean_load.astype(f32), active_load=active_load.astype(f32),
-        area=area.astype(f32), cop_r=cop_r.astype(f32), cop_c=cop_c.astype(f32), peaks_found=found,
-        pl_r=np.where(found, pr[:, 0], np.nan).astype(f32), pl_c=np.where(found, pc[:, 0], np.nan).astype(f32),
-        pr_r=np.where(found, pr[:, 1], np.nan).astype(f32), pr_c=np.where(found, pc[:, 1], np.nan).astype(f32),
-        pl_load=pl_load.astype(f32), pr_load=prr_load.astype(f32), midline=midline,
-        left_share=left_share.astype(f32), front_share=(front_total / safe_total).astype(f32),
-        thigh_l=thigh_l.astype(f32), thigh_r=thigh_r.astype(f32), sacral=sacral.astype(f32),
-        peak_depth=peak_depth.astype(f32),
+        total=total, mean_load=total / f32(R * C), active_load=active_load, area=area,
+        cop_r=cop_r, cop_c=cop_c, peaks_found=found,
+        pl_r=np.where(found, pr[:, 0], nan), pl_c=np.where(found, pc[:, 0], nan),
+        pr_r=np.where(found, pr[:, 1], nan), pr_c=np.where(found, pc[:, 1], nan),
+        pl_load=box[:, 0], pr_load=box[:, 1], midline=midline,
+        left_share=left_share, front_share=front_share, thigh_l=thigh_l, thigh_r=thigh_r, sacral=sacral,
+        peak_depth=np.where(found, (f32(0.5) * (pr[:, 0] + pr[:, 1]) + f32(0.5)) / f32(R), nan),
     )
 
 
@@ -190,47 +195,46 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     Per column, the highest smoothed value in the sit-bone zone gives a column profile; the
     strongest local maximum of it is one sit bone, the strongest other local maximum 7.5-22 cm
     away (and at least PEAK_MIN_RATIO as high) the other. Sub-cell positions come from a
-    parabola through each peak and its neighbours. Returns found (n,), rows (n, 2),
-    cols (n, 2), flat cell indices (n, 2).
+    parabola through each peak and its neighbours. Returns found (n,), rows (n, 2) and
+    cols (n, 2) as floats, the left peak (lower column) first.
     """
     n, R, C = S.shape
-    r0 = min(int(np.floor(PEAK_ZONE_FROM * R)), R - 1)
+    r0 = geo.peak_row0
     Z = S[:, r0:, :]
-    prof = Z.max(axis=1)  # (n, C)
-    prow = Z.argmax(axis=1) + r0  # (n, C)
-    pad = np.pad(prof, ((0, 0), (1, 1)), constant_values=-1.0)
-    is_max = (prof >= pad[:, :-2]) & (prof >= pad[:, 2:]) & (prof > 0)
-    cand = np.where(is_max, prof, -1.0)
-    a = cand.argmax(axis=1)  # strongest
+    zrow = Z.argmax(axis=1)  # (n, C)
     nn = np.arange(n)
+    prof = Z[nn[:, None], zrow, np.arange(C)]  # (n, C)
+    is_max = prof > 0
+    is_max[:, 1:] &= prof[:, 1:] >= prof[:, :-1]
+    is_max[:, :-1] &= prof[:, :-1] >= prof[:, 1:]
+    cand = np.where(is_max, prof, np.float32(-1.0))
+    a = cand.argmax(axis=1)  # the strongest
     va = cand[nn, a]
-    ci = np.arange(C)
-    sep = np.abs(ci[None, :] - a[:, None]) * geo.cell_w_cm
-    ok = (sep >= PEAK_MIN_SEP_CM) & (sep <= PEAK_MAX_SEP_CM)
-    cand_b = np.where(ok, cand, -1.0)
+    cand_b = np.where(geo.sep_ok[a], cand, np.float32(-1.0))
     b = cand_b.argmax(axis=1)
     vb = cand_b[nn, b]
     found = (va > 0) & (vb >= PEAK_MIN_RATIO * va)
 
-    cols = np.stack([a, b], axis=1)  # (n, 2)
-    rows = prow[nn[:, None], cols]  # (n, 2)
-    # Sub-cell refinement along columns and rows of S.
-    c_l = np.clip(cols - 1, 0, C - 1)
-    c_r = np.clip(cols + 1, 0, C - 1)
-    r_u = np.clip(rows - 1, 0, R - 1)
-    r_d = np.clip(rows + 1, 0, R - 1)
+    cols = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)  # (n, 2), left first
     n2 = nn[:, None]
+    rows = zrow[n2, cols] + r0  # (n, 2)
+    # Sub-cell refinement: parabolas along the column and the row through each peak.
+    c_l = np.maximum(cols - 1, 0)
+    c_r = np.minimum(cols + 1, C - 1)
+    r_u = np.maximum(rows - 1, 0)
+    r_d = np.minimum(rows + 1, R - 1)
     v0 = S[n2, rows, cols]
-    dc = _parabola(S[n2, rows, c_l], v0, S[n2, rows, c_r])
-    dr = _parabola(S[n2, r_u, cols], v0, S[n2, r_d, cols])
-    dc = np.where((cols == 0) | (cols == C - 1), 0.0, dc)
-    dr = np.where((rows == 0) | (rows == R - 1), 0.0, dr)
-    return found, rows + dr, cols + dc, rows * C + cols
+    lo = np.stack([S[n2, rows, c_l], S[n2, r_u, cols]])
+    hi = np.stack([S[n2, rows, c_r], S[n2, r_d, cols]])
+    d = _parabola(lo, v0[None], hi)
+    d[0] = np.where((cols == 0) | (cols == C - 1), 0.0, d[0])
+    d[1] = np.where((rows == 0) | (rows == R - 1), 0.0, d[1])
+    return found, (rows + d[1]).astype(np.float32), (cols + d[0]).astype(np.float32)
 
 
 def _parabola(l: np.ndarray, c: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Offset of a parabola's vertex through (-1, l), (0, c), (1, r), within +-0.5."""
     den = l - 2.0 * c + r
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.where(den < -1e-12, 0.5 * (l - r) / den, 0.0)
-    return np.clip(d, -0.5, 0.5)
+    safe = np.where(den < -1e-12, den, -1.0)
+    d = np.where(den < -1e-12, 0.5 * (l - r) / safe, 0.0)
+    return np.minimum(np.maximum(d, -0.5), 0.5)
