@@ -364,7 +364,8 @@ class Player:
         rng = np.random.default_rng(np.random.SeedSequence(sim.seed if seed is None else seed).spawn(5)[4])
         self.faults = FaultInjector(faults or FaultSpec(), rng, sim.max_value)
         self.sent = 0
-        self.skipped = 0
+        self.skipped = 0  # frames lost while disconnected
+        self.last_t = 0.0
 
     def run(self, stop: Any = None) -> int:
         out = self.output
@@ -400,11 +401,12 @@ class Player:
                     frame = SimFrame(frame.t, frame.seq, cells, frame.label)
                 out.send(frame, t_dev)
                 self.sent += 1
+                self.last_t = frame.t
         finally:
             out.close()
         log.info(
-            "played %d frames (%.0f s of scenario %r) to %s; faults: %s",
-            self.sent, self.sim.duration_s, self.sim.scenario.name, out.name, self.faults.summary(),
+            "played %d frames (to t=%.1f s of %.0f s of scenario %r) to %s; faults: %s",
+            self.sent, self.last_t, self.sim.duration_s, self.sim.scenario.name, out.name, self.faults.summary(),
         )
         return self.sent
 
