@@ -78,6 +78,8 @@ def _scenario_help() -> str:
               help="Wire codec: binary (default for ports and MQTT), text, json (JSON frame lines / MQTT JSON).")
 @click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Publish to an MQTT broker (default port 1883).")
 @click.option("--topic-prefix", default="sitwell", show_default=True, help="MQTT topic prefix.")
+@click.option("--hello-every", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Ports, binary codec: repeat the hello packet every S scenario seconds (0: only at start).")
 @click.option("--cushion", default="sim-1", show_default=True, help="Cushion id (hello packet, MQTT topic, header).")
 @click.option("--speed", type=click.FloatRange(min=0.001), help="Play X times faster than real time.")
 @click.option("--fast", is_flag=True, help="As fast as possible (default for files).")
@@ -87,7 +89,7 @@ def _scenario_help() -> str:
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
 def sim(
     scenario, seed, rows, cols, rate_hz, max_value, noise_level, weight_kg, out, use_pty, link, serial_port, baud,
-    codec, mqtt_host, topic_prefix, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
+    codec, mqtt_host, topic_prefix, hello_every, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
 ) -> None:
     """Play a simulated seat-pressure cushion: a scenario of a person sitting, standing and
     changing posture, as the cushion's firmware would send it."""
@@ -117,9 +119,10 @@ def sim(
 
     output: Output
     if use_pty:
-        output = PtyOutput(codec or "binary", link=link, announce=lambda p: click.echo(p) or sys.stdout.flush())
+        output = PtyOutput(codec or "binary", link=link, announce=lambda p: click.echo(p) or sys.stdout.flush(),
+                           hello_every_s=hello_every)
     elif serial_port:
-        output = SerialOutput(serial_port, baud, codec or "binary")
+        output = SerialOutput(serial_port, baud, codec or "binary", hello_every_s=hello_every)
     elif mqtt_host:
         host, port = parse_host_port(mqtt_host)
         if codec == "text":

@@ -95,9 +95,13 @@ class StreamOutput(Output):
 
     name = "stream"
 
-    def __init__(self, codec: str):
+    def __init__(self, codec: str, hello_every_s: float = 0.0):
         self.codec = codec
         self.enc: WireEncoder | None = None
+        # binary only: repeat the hello so a reader that opens the port late learns the
+        # device (max_value is only in the hello); 0 = at start and after reconnects only
+        self.hello_every_s = hello_every_s if codec == "binary" else 0.0
+        self._last_hello = 0.0
 
     def open(self, sim: Simulator, faults: FaultInjector) -> None:
         super().open(sim, faults)
@@ -112,6 +116,10 @@ class StreamOutput(Output):
         return self.faults.stream(self.enc.frame(payload), binary)
 
     def send(self, frame: SimFrame, t_dev: float) -> None:
+        if self.hello_every_s > 0 and frame.t - self._last_hello >= self.hello_every_s:
+            assert self.enc is not None
+            self._last_hello = frame.t
+            self.write(self.enc.hello(frame.seq, int(round(t_dev * 1000))))
         self.write(self.encode(frame, t_dev))
 
     def write(self, data: bytes) -> None:
@@ -161,8 +169,8 @@ class PtyOutput(StreamOutput):
 
     name = "pty"
 
-    def __init__(self, codec: str, link: str | None = None, announce: Any = None):
-        super().__init__(codec)
+    def __init__(self, codec: str, link: str | None = None, announce: Any = None, hello_every_s: float = 0.0):
+        super().__init__(codec, hello_every_s)
         self.link = link
         self.announce = announce  # called with the slave path each time a pty is made
         self.master = self.slave = -1
@@ -244,8 +252,8 @@ class SerialOutput(StreamOutput):
 
     name = "serial"
 
-    def __init__(self, port: str, baud: int, codec: str):
-        super().__init__(codec)
+    def __init__(self, port: str, baud: int, codec: str, hello_every_s: float = 0.0):
+        super().__init__(codec, hello_every_s)
         self.port, self.baud = port, baud
         self.ser: Any = None
 

@@ -108,10 +108,10 @@ class WireEncoder:
         self.info = info
         self.max_value = int(info["max_value"])
 
-    def hello(self) -> bytes:
+    def hello(self, seq: int = 0, t_ms: int = 0) -> bytes:
         """What a device sends when it (re)starts: the hello packet (binary only)."""
         if self.codec == "binary":
-            return cobs_frame(hello_packet(self.info))
+            return cobs_frame(hello_packet(self.info, seq, t_ms))
         if self.codec == "text":
             return f"# sitwell-sim {self.info['device']} {self.info['rows']}x{self.info['cols']}\n".encode()
         return b""
