@@ -61,6 +61,7 @@ class TrackerUpdate:
     spell_ended: Spell | None = None
     break_started: Break | None = None
     break_ended: Break | None = None
+    epoch: datetime | None = None  # wall time of frame time 0 (for sinks that need wall times)
 
 
 class CushionTracker:
@@ -109,7 +110,7 @@ class CushionTracker:
             log.warning("%s: frame time went back %.3f s; continuing from t=%.3f", self.cushion, self.last_t - t, self.last_t)
             self._offset += self.last_t - t
             t = self.last_t
-        out = TrackerUpdate(state=None)  # type: ignore[arg-type]
+        out = TrackerUpdate(state=None, epoch=self.epoch)  # type: ignore[arg-type]
         if self.last_t is not None and t - self.last_t >= self.rules.min_break_s - EPS:
             self._gap(self.last_t, t, out)
         self.last_t = t
@@ -232,8 +233,9 @@ class CushionTracker:
 
         Frame times in the snapshot are moved by the difference of the two epochs, so a
         restart mid-spell continues the spell when frames come back within `min_break_s`
-        (otherwise the first frame ends it as a gap). `sent` are reminders already sent
-        for this cushion (CONTRACT section 6 objects, e.g. from the store): they count as
+        (otherwise the first frame ends it as a gap). `sent` (and the snapshot's optional
+        "sent_reminders") are reminders already sent for this cushion (CONTRACT section 6
+        objects, e.g. from the store): they count as
         fired even if the snapshot is older than them, so none is sent twice.
         A missing, foreign or unreadable snapshot gives a fresh tracker.
         """
@@ -245,7 +247,10 @@ class CushionTracker:
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("%s: ignoring unreadable tracker snapshot (%s); starting fresh", name, exc)
             tr = cls(name, rules, epoch)
-        for r in sent:
+        # a store may add the latest reminders it holds to the snapshot it hands back
+        extra = (snapshot or {}).get("sent_reminders") if isinstance(snapshot, dict) else None
+        extra = extra if isinstance(extra, list) else []
+        for r in [*extra, *sent]:
             try:
                 tr._mark_sent(r)
             except (KeyError, TypeError, ValueError) as exc:

@@ -1,0 +1,256 @@
+"""The SQLite store on real files: migrations, WAL, statistics arithmetic, locked and full databases."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from monitor.config import RulesConfig
+from monitor.model import SeatReading
+from monitor.sinks.store import MIGRATIONS, Store
+from monitor.tracker.tracker import CushionTracker
+
+UTC = timezone.utc
+EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """Monotonic seconds the test moves on by hand (the retry backoff runs on it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def open_store(path, **kw) -> Store:
+    kw.setdefault("tz", UTC)
+    return Store(path, **kw)
+
+
+def play(store: Store, tr: CushionTracker, script, t0: float = 0.0, dt: float = 1.0):
+    """script: [(seconds, present, posture, left_share)]; returns the reminders sent."""
+    t = t0
+    sent = []
+    for seconds, present, posture, ls in script:
+        for _ in range(int(seconds / dt)):
+            r = SeatReading(t=t, present=present, posture=posture if present else "empty",
+                            left_share=ls if present else None)
+            u = tr.update(r)
+            store.record(tr.cushion, r, u)
+            sent += u.reminders
+            t += dt
+    return sent, t
+
+
+# ---------------------------------------------------------------- schema
+
+
+def test_migrates_from_empty_uses_wal_and_reopens_idempotently(tmp_path):
+    db = tmp_path / "sub" / "sitwell.db"
+    s = open_store(db)
+    assert s.schema_version == len(MIGRATIONS) and s.journal_mode == "wal"
+    s.save_settings({"rules": {"sit_limit_min": 30}})
+    s.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"spells", "breaks", "reminders", "minutes", "snapshots", "calibration", "settings"} <= tables
+    raw.close()
+    s2 = open_store(db)  # second open: no migration runs again, data kept
+    assert s2.load_settings() == {"rules": {"sit_limit_min": 30}}
+    s2.close()
+
+
+def test_refuses_a_newer_schema(tmp_path):
+    db = tmp_path / "x.db"
+    raw = sqlite3.connect(db)
+    raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    raw.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        Store(db)
+
+
+# ---------------------------------------------------------------- a recorded morning
+
+
+def test_daily_stats_arithmetic(tmp_path):
+    s = open_store(tmp_path / "s.db")
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    # 09:00 sit 30 min (20 upright at 0.5, 10 leaning left at 0.7), 5 min away,
+    # 10 min slouched at 0.5, 30 s away (same spell), 5 min upright, then leave.
+    script = [
+        (1200, True, "upright", 0.5),
+        (600, True, "lean_left", 0.7),
+        (300, False, "empty", None),
+        (600, True, "slouch", 0.5),
+        (30, False, "empty", None),
+        (300, True, "upright", 0.5),
+        (200, False, "empty", None),
+    ]
+    sent, _ = play(s, tr, script)
+    s.ack_reminder(sent[0].id)
+    (day,) = s.daily_stats(1, today=date(2026, 11, 24))
+    assert day["date"] == "2026-11-24"
+    # seated (debounced): each arrival is seen 3 s late and each departure 3 s late, so
+    # the total is right and each posture run is shifted by 3 s
+    seated_s = 1800 + 600 + 300
+    assert day["minutes_seated"] == pytest.approx(seated_s / 60)
+    assert day["spells"] == 2 and day["breaks"] == 2
+    assert day["longest_spell_min"] == pytest.approx(30.0)
+    share = day["posture_share"]
+    assert share["lean_left"] == pytest.approx(603 / seated_s, abs=1e-4)
+    assert share["slouch"] == pytest.approx(600 / seated_s, abs=1e-4)
+    assert share["upright"] == pytest.approx((1197 + 300) / seated_s, abs=1e-4)
+    assert share["cross_left"] == 0.0
+    assert sum(share.values()) == pytest.approx(1.0, abs=1e-3)
+    expect_ls = (1197 * 0.5 + 603 * 0.7 + 600 * 0.5 + 300 * 0.5) / seated_s
+    assert day["mean_left_share"] == pytest.approx(expect_ls, abs=1e-3)
+    kinds = sorted(r.kind for r in sent)
+    assert kinds == ["sit_too_long", "sit_too_long", "slouching", "uneven_load"]
+    assert day["reminders_sent"] == 4 and day["reminders_acknowledged"] == 1
+    assert day["reminders_by_kind"] == {"sit_too_long": 2, "slouching": 1, "uneven_load": 1}
+    s.close()
+    # everything survived a restart of the store
+    s = open_store(tmp_path / "s.db")
+    again = s.daily_stats(3, today="2026-11-25")
+    assert [d["date"] for d in again] == ["2026-11-23", "2026-11-24", "2026-11-25"]
+    assert again[1]["minutes_seated"] == day["minutes_seated"] and again[1]["spells"] == 2
+    assert again[0]["minutes_seated"] == 0 and again[2]["reminders_sent"] == 0
+    assert s.daily_stats(1, cushion="other", today="2026-11-24")[0]["spells"] == 0
+    tl = s.timeline("desk-1", "2026-11-24")
+    assert [i["type"] for i in tl] == ["spell", "break", "spell", "break"]
+    assert tl[0]["seconds"] == 1800.0 and tl[1]["seconds"] == 300.0 and tl[3]["end_at"] is None
+    assert tl[0]["postures"]["lean_left"] == pytest.approx(600, abs=1)
+    s.close()
+
+
+def test_reminders_query_ack_snooze(tmp_path):
+    s = open_store(tmp_path / "s.db")
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    sent, _ = play(s, tr, [(2400, True, "slouch", 0.5)])
+    tr2 = CushionTracker("desk-2", RulesConfig(), EPOCH + timedelta(hours=1))
+    sent2, _ = play(s, tr2, [(200, True, "slouch", 0.5)])
+    everything = s.reminders()
+    assert len(everything) == len(sent) + len(sent2) == 8
+    ats = [datetime.fromisoformat(r["at"]) for r in everything]
+    assert ats == sorted(ats, reverse=True)
+    assert set(everything[0]) == {"id", "cushion", "kind", "t", "at", "message", "spell_s", "acknowledged"}
+    assert [r["id"] for r in s.reminders(cushion="desk-2")] == [sent2[0].id]
+    since = EPOCH + timedelta(minutes=30)
+    assert {r["id"] for r in s.reminders(since=since.isoformat())} == {
+        r.id for r in sent + sent2 if datetime.fromisoformat(r.at) >= since}
+    assert s.ack_reminder(sent[0].id)["acknowledged"] is True
+    assert s.get_reminder(sent[0].id)["acknowledged"] is True
+    assert s.ack_reminder("missing") is None and s.snooze_reminder("missing", 5) is None
+    assert "snoozed_until" in s.snooze_reminder(sent[1].id, 10)
+    s.close()
+
+
+def test_snapshot_round_trip_brings_the_sent_reminders(tmp_path):
+    s = open_store(tmp_path / "s.db")
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    play(s, tr, [(1490, True, "upright", 0.5)])
+    s.save_snapshot("desk-1", tr.snapshot())  # saved before the reminder ...
+    sent, t = play(s, tr, [(20, True, "upright", 0.5)], t0=1490)
+    assert [r.kind for r in sent] == ["sit_too_long"]
+    s.close()  # ... then the daemon dies
+    s = open_store(tmp_path / "s.db")
+    snap = s.load_snapshot("desk-1")
+    assert [r["id"] for r in snap["sent_reminders"]] == [sent[0].id]
+    new_epoch = EPOCH + timedelta(seconds=t + 10)
+    tr2 = CushionTracker.restore(snap, RulesConfig(), new_epoch)
+    again, _ = play(s, tr2, [(200, True, "upright", 0.5)])
+    assert again == []  # not sent twice
+    assert s.load_snapshot("nobody") is None
+    s.save_calibration("desk-1", {"offsets": [1, 2, 3]})
+    assert s.load_calibration("desk-1") == {"offsets": [1, 2, 3]}
+    s.save_settings({"rules": {"sit_limit_min": 30, "cooldown_min": 5}})
+    s.save_settings({"rules": {"sit_limit_min": 20}, "analysis": {"sensitivity": 2}})
+    assert s.load_settings() == {"rules": {"sit_limit_min": 20, "cooldown_min": 5}, "analysis": {"sensitivity": 2}}
+    s.close()
+
+
+# ---------------------------------------------------------------- locked and full
+
+
+def test_locked_database_keeps_writes_pending_and_recovers(tmp_path, caplog):
+    clock = FakeClock()
+    db = tmp_path / "s.db"
+    s = open_store(db, clock=clock)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    sent, _ = play(s, tr, [(1510, True, "upright", 0.5)])  # must not raise
+    h = s.health()
+    assert h["errors"] >= 1 and "locked" in h["last_error"] and h["pending_writes"] > 0 and not h["ok"]
+    assert any("cannot write" in r.message and r.levelname == "ERROR" for r in caplog.records)
+    # reads still see the reminder that could not be written yet
+    assert [r["id"] for r in s.reminders()] == [sent[0].id]
+    assert s.get_reminder(sent[0].id)["kind"] == "sit_too_long"
+    other.execute("ROLLBACK")
+    other.close()
+    clock.now += 60  # past the backoff
+    assert s.flush() is True
+    h = s.health()
+    assert h["pending_writes"] == 0 and h["ok"]
+    s.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT count(*) FROM reminders").fetchone()[0] == 1
+    assert raw.execute("SELECT count(*) FROM spells").fetchone()[0] == 1
+    # frames t = 0..1509, occupied from t = 3 (debounce): 1506 s between them
+    assert raw.execute("SELECT sum(seated_s) FROM minutes").fetchone()[0] == pytest.approx(1506.0)
+
+
+def test_backoff_grows_while_locked(tmp_path):
+    clock = FakeClock()
+    db = tmp_path / "s.db"
+    s = open_store(db, clock=clock)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    waits = []
+    for _ in range(8):
+        s.save_settings({"rules": {"cooldown_min": 3}})
+        waits.append(s.health()["retry_in_s"])
+        clock.now += waits[-1]
+    assert waits[:4] == [0.5, 1.0, 2.0, 4.0] and max(waits) == 30.0
+    other.execute("ROLLBACK")
+    other.close()
+    s.close()
+    assert Store(db).load_settings() == {"rules": {"cooldown_min": 3}}
+
+
+def test_full_disk_bounded_buffer_keeps_reminders(tmp_path):
+    clock = FakeClock()
+    db = tmp_path / "s.db"
+    s = open_store(db, clock=clock, max_pending=50, batch_s=0.0)
+    pages = s._conn.execute("PRAGMA page_count").fetchone()[0]
+    s._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    sent, _ = play(s, tr, [(4 * 3600, True, "slouch", 0.8)])
+    h = s.health()
+    assert "full" in h["last_error"] and h["errors"] >= 1
+    assert h["pending_writes"] <= 50 and h["dropped_writes"] > 0
+    assert len(sent) > 20
+    pending_ids = {r["id"] for r in s.reminders(limit=10_000)}
+    # the newest reminders are all still pending; minute rows were dropped first
+    assert {r.id for r in sent[-20:]} <= pending_ids
+    s._conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+    clock.now += 60
+    assert s.flush()
+    assert s.health()["pending_writes"] == 0
+    s.close()
+
+
+def test_record_never_raises_on_a_closed_or_broken_store(tmp_path):
+    s = open_store(tmp_path / "s.db")
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    s.close()
+    play(s, tr, [(100, True, "upright", 0.5)])
+    assert s.reminders() == []  # reading a closed store does not raise ...
+    assert s.health()["errors"] >= 1  # ... it is counted
+    assert s.daily_stats(2, today="2026-11-24")[1]["spells"] == 0
