@@ -34,6 +34,10 @@ class Segment:
     intensity: float = 1.0  # 0 = upright .. 1 typical .. 1.5 strong
     object_kg: float = 3.0  # for object: a light bag (< 5 kg keeps the seat "empty")
 
+    def __post_init__(self) -> None:
+        if self.kind != "sit":  # nobody seated: the posture is "empty" whatever was passed
+            object.__setattr__(self, "posture", "empty")
+
     @property
     def occupied(self) -> bool:
         return self.kind == "sit"
@@ -193,7 +197,7 @@ def generate_workday(
     posture_p = np.array([0.42, 0.09, 0.09, 0.09, 0.09, 0.14, 0.08])
     posture_p = posture_p / posture_p.sum()
     total = hours * 3600.0
-    segs: list[Segment] = [Segment("away", float(rng.uniform(20, 90)))]
+    segs: list[Segment] = [Segment("away", float(rng.uniform(20, 90)), "empty")]
     t = segs[0].duration_s
     lunch_done = False
     while t < total:
@@ -203,10 +207,12 @@ def generate_workday(
         while t < end:
             if rng.random() < stand_chance * 0.15 and t > segs[-1].duration_s:
                 d = float(rng.uniform(8, 45))  # a short stand (reach a shelf, stretch)
-                segs.append(Segment("stand", d))
+                segs.append(Segment("stand", d, "empty"))
                 t += d
                 continue
             posture = str(SEATED[int(rng.choice(len(SEATED), p=posture_p))])
+            if segs[-1].kind == "sit" and posture == segs[-1].posture:
+                posture = "upright" if posture != "upright" else str(SEATED[1 + int(rng.integers(len(SEATED) - 1))])
             d = float(rng.uniform(*posture_min)) * 60.0
             if posture != "upright":
                 d *= 0.7
@@ -223,11 +229,11 @@ def generate_workday(
             d = float(rng.uniform(*break_min)) * 60.0
         if rng.random() < bag_chance:
             first = min(20.0, d / 3)
-            segs.append(Segment("away", round(first, 1)))
-            segs.append(Segment("object", round(d - 2 * first, 1), object_kg=round(float(rng.uniform(1, 4.5)), 1)))
-            segs.append(Segment("away", round(first, 1)))
+            segs.append(Segment("away", round(first, 1), "empty"))
+            segs.append(Segment("object", round(d - 2 * first, 1), "empty", object_kg=round(float(rng.uniform(1, 4.5)), 1)))
+            segs.append(Segment("away", round(first, 1), "empty"))
         else:
-            segs.append(Segment("away", round(d, 1)))
+            segs.append(Segment("away", round(d, 1), "empty"))
         t += d
     return segs
 
