@@ -40,9 +40,9 @@ WARMUP_S = 2.0
 # A seated adult reads ~0.03-0.06, a 5 kg bag ~0.004 (docs/accuracy.md); the tare only
 # learns from frames well under the occupancy threshold.
 EMPTY_MEAN_LOAD = 0.006
-# Common-mode floor: this percentile of the tared cells. A body covers well under half a
-# seat's cells, so this percentile is off the body: noise, or a uniform drift.
-FLOOR_PERCENTILE = 15.0
+# Common-mode floor: this percentile of the tared cells. Even a 120 kg sitter leaves a
+# fifth of a seat's cells unloaded, so this percentile is off the body: noise, or drift.
+FLOOR_PERCENTILE = 5.0
 # Per-cell noise (full-scale units) assumed before any has been measured.
 DEFAULT_NOISE = 0.003
 
@@ -83,10 +83,13 @@ class Calibrator:
             self._warm_up(frame.t, scaled)
         self._track_bad_cells(raw, dt)
         load = scaled - self.offset
-        # Common-mode floor: removes a uniform drift the tare has not caught up with.
-        floor = float(np.partition(load, self._k_floor, axis=None)[self._k_floor])
-        if floor > 0.0:
-            load -= floor
+        # Common-mode floor: removes a uniform drift the tare has not caught up with. The 5th
+        # percentile of all cells is about the 10th of the unloaded ones under a sitter, i.e.
+        # -1.28 sigma of noise (-1.645 on an empty seat); what it rises above that (by more
+        # than one sigma, so sampling scatter is left alone) is drift.
+        drift = float(np.partition(load, self._k_floor, axis=None)[self._k_floor]) + 1.28 * self.noise
+        if drift > self.noise:
+            load -= np.float32(drift)
         if self._filler is not None:
             self._filler.fill(load)
         self._learn_tare(scaled, load, dt)

@@ -25,6 +25,7 @@ PEAK_MIN_SEP_CM = 7.5  # sit bones are 10-14 cm apart; two maxima closer than th
 PEAK_MAX_SEP_CM = 22.0
 PEAK_ZONE_FROM = 0.35  # sit bones are searched in the back 65 % of the seat depth
 PEAK_MIN_RATIO = 0.12  # the weaker peak must carry at least this share of the stronger one
+PEAK_VALLEY = 0.9  # ... and the profile between them must dip below this share of the weaker
 PEAK_BOX_CM = 4.0  # half-width of the box whose load counts as a sit bone's
 SACRAL_FROM = 0.78  # back-centre (sacral) zone: the back 22 % ...
 SACRAL_HALF_CM = 5.0  # ... within 5 cm of the midline
@@ -153,8 +154,10 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     active = L > thr
     active_load = (L * active).sum(axis=(1, 2)) / f32(R * C)
     area = active.sum(axis=(1, 2)) / f32(R * C)
-    cop_r = (row_prof @ ri) * inv_total
-    cop_c = (col_prof @ ci) * inv_total
+    # Row-wise products and sums, not matrix-vector products: BLAS may sum a stack of one in
+    # another order than a stack of many, and the per-frame path must match the batch exactly.
+    cop_r = (row_prof * ri).sum(axis=1) * inv_total
+    cop_c = (col_prof * ci).sum(axis=1) * inv_total
     zones = geo.zone_rows @ L  # (n, 2, C): front-half and sacral-zone load per column
 
     S = geo.smooth_r @ L @ geo.smooth_c  # (n, R, C) smoothed
@@ -162,7 +165,7 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     # Load within PEAK_BOX_CM of each peak's cell: box rows . L . box columns.
     cell_r = np.rint(pr).astype(np.intp)
     cell_c = np.rint(pc).astype(np.intp)
-    box = np.einsum("nkr,nrc,nkc->nk", geo.box_r[cell_r], L, geo.box_c[cell_c])
+    box = (np.matmul(geo.box_r[cell_r], L) * geo.box_c[cell_c]).sum(axis=2)  # (n, 2)
     box = np.where(found[:, None], box * inv_total[:, None], f32(0.0))
 
     midline = np.where(found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)).astype(f32)
@@ -213,9 +216,13 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     cand_b = np.where(geo.sep_ok[a], cand, np.float32(-1.0))
     b = cand_b.argmax(axis=1)
     vb = cand_b[nn, b]
-    found = (va > 0) & (vb >= PEAK_MIN_RATIO * va)
-
     cols = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)  # (n, 2), left first
+    # Two sit bones have a valley between them; a flat load (a bag, a board) has none.
+    ci = np.arange(C)
+    between = (ci[None, :] > cols[:, :1]) & (ci[None, :] < cols[:, 1:])
+    valley = np.where(between, prof, np.float32(np.inf)).min(axis=1)
+    found = (va > 0) & (vb >= PEAK_MIN_RATIO * va) & (valley <= PEAK_VALLEY * vb)
+
     n2 = nn[:, None]
     rows = zrow[n2, cols] + r0  # (n, 2)
     # Sub-cell refinement: parabolas along the column and the row through each peak.
