@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,7 +210,7 @@ def test_pty_disconnect_and_reconnect_behind_a_link(tmp_path):
     sim = Simulator("tour", rows=8, cols=8, rate_hz=10, seed=1, duration_s=30)
     paths: list[str] = []
     out = PtyOutput("binary", link=str(link), announce=paths.append)
-    player = Player(sim, out, parse_faults("disconnect@2:1"), speed=4.0)
+    player = Player(sim, out, parse_faults("disconnect@6:1"), speed=4.0)
     th = threading.Thread(target=player.run, daemon=True)
     th.start()
     try:
@@ -221,7 +220,7 @@ def test_pty_disconnect_and_reconnect_behind_a_link(tmp_path):
         ser = serial.Serial(str(link), 115200, timeout=0.1)
         dec = BinaryDecoder()
         got, error = [], None
-        end = time.monotonic() + 5
+        end = time.monotonic() + 8
         while time.monotonic() < end:
             try:
                 got += dec.feed(ser.read(4096))
@@ -238,7 +237,7 @@ def test_pty_disconnect_and_reconnect_behind_a_link(tmp_path):
         with serial.Serial(str(link), 115200, timeout=0.2) as ser2:
             more = _read_until(ser2, BinaryDecoder(), 10, 5)
         frames = [p for p in more if isinstance(p, FramePacket)]
-        assert len(frames) >= 5 and min(f.seq for f in frames) >= 30  # frames of 2-3 s were lost
+        assert len(frames) >= 5 and min(f.seq for f in frames) >= 70  # frames of 6-7 s were lost
     finally:
         th.join(15)
     assert player.faults.counts["disconnect"] == 1 and player.skipped == 10
@@ -264,18 +263,26 @@ def test_serial_output_into_a_port(pty_pair):
     assert [p.seq for p in got[1:]] == list(range(60))
 
 
-@pytest.mark.mqtt
-def test_mqtt_frames_status_and_will(mosquitto):
+def _subscriber(broker, topic: str, on_message):
+    """A paho client subscribed to `topic` (SUBACK received) calling on_message(msg)."""
     import paho.mqtt.client as mqtt
 
+    subscribed = threading.Event()
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    c.on_message = lambda cl, u, m: on_message(m)
+    c.on_subscribe = lambda *a: subscribed.set()
+    c.on_connect = lambda cl, *a: cl.subscribe(topic, qos=1)
+    c.connect(broker.host, broker.port)
+    c.loop_start()
+    assert subscribed.wait(10), "no SUBACK from the broker"
+    return c
+
+
+@pytest.mark.mqtt
+def test_mqtt_frames_status_and_will(mosquitto):
     received: list[tuple[str, bytes, bool]] = []
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub")
-    sub.on_message = lambda c, u, m: received.append((m.topic, m.payload, m.retain))
-    sub.connect(mosquitto.host, mosquitto.port)
-    sub.subscribe("sitwell/desk-9/#", qos=1)
-    sub.loop_start()
+    sub = _subscriber(mosquitto, "sitwell/desk-9/#", lambda m: received.append((m.topic, m.payload, m.retain)))
     try:
-        time.sleep(0.3)
         sim = Simulator("tour", rows=8, cols=8, rate_hz=10, seed=1, duration_s=8)
         out = MqttOutput(mosquitto.host, mosquitto.port, "desk-9", "binary")
         player = Player(sim, out, parse_faults("disconnect@3:1"), speed=4.0)
@@ -288,39 +295,34 @@ def test_mqtt_frames_status_and_will(mosquitto):
     # online, offline by last will on the dropped link, online again, offline at the end
     assert status == ["online", "offline", "online", "offline"]
     frames = [decode_packet(p) for t, p, _ in received if t.endswith("/frames")]
-    assert len(frames) == sim.n_frames - 10
+    # the 10 frames of the outage are lost, and maybe one or two still in the client's
+    # buffer when the link dropped (QoS 0, like a real device)
+    assert sim.n_frames - 13 <= len(frames) <= sim.n_frames - 10
     ref = {f.seq: f.cells for f in sim.frames()}
     assert all(np.array_equal(ref[f.seq], f.cells) for f in frames)
     # a late subscriber sees the retained status
-    late: list[bytes] = []
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    c.on_message = lambda cl, u, m: late.append(m.payload)
-    c.connect(mosquitto.host, mosquitto.port)
-    c.subscribe("sitwell/desk-9/status")
-    c.loop_start()
-    time.sleep(0.5)
+    late: list[tuple[bytes, bool]] = []
+    c = _subscriber(mosquitto, "sitwell/desk-9/status", lambda m: late.append((m.payload, m.retain)))
+    deadline = time.monotonic() + 5
+    while not late and time.monotonic() < deadline:
+        time.sleep(0.05)
     c.loop_stop()
     c.disconnect()
-    assert late == [b"offline"]
+    assert late == [(b"offline", True)]
 
 
 @pytest.mark.mqtt
 def test_mqtt_json_frames_via_cli(mosquitto):
-    import paho.mqtt.client as mqtt
-
     got: list[dict] = []
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    sub.on_message = lambda c, u, m: got.append(json.loads(m.payload))
-    sub.connect(mosquitto.host, mosquitto.port)
-    sub.subscribe("sitwell/j-1/frames")
-    sub.loop_start()
-    time.sleep(0.3)
+    sub = _subscriber(mosquitto, "sitwell/j-1/frames", lambda m: got.append(json.loads(m.payload)))
     res = subprocess.run(
         [PY, "-m", "firmware_sim", "--mqtt", f"{mosquitto.host}:{mosquitto.port}", "--cushion", "j-1", "--codec", "json",
          "--rows", "4", "--cols", "4", "--duration", "2", "--fast"],
         capture_output=True, timeout=60,
     )
-    time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while len(got) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
     sub.loop_stop()
     sub.disconnect()
     assert res.returncode == 0, res.stderr
