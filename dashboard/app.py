@@ -25,7 +25,17 @@ from sse_starlette.sse import EventSourceResponse
 from monitor.runtime import Runtime
 
 from .auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
-from .schemas import CushionStatus, DayStats, ErrorMessage, Healthz, Reminder, SnoozeResult, TimelineItem
+from .schemas import (
+    CushionStatus,
+    DayStats,
+    ErrorMessage,
+    Healthz,
+    Reminder,
+    SettingsOut,
+    SettingsPatch,
+    SnoozeResult,
+    TimelineItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +85,10 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
         parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
     return "; ".join(parts)
+
+
+def _unprocessable(message: str) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": message, "message": message})
 
 
 def create_app(
@@ -218,23 +232,22 @@ def create_app(
 
     # ---- settings --------------------------------------------------------------------------
 
-    @app.get("/api/settings", tags=["settings"])
+    @app.get("/api/settings", response_model=SettingsOut, tags=["settings"])
     async def get_settings() -> dict[str, Any]:
         """The user-editable settings: `rules` and `analysis` sections."""
         return runtime.settings()
 
-    @app.put("/api/settings", tags=["settings"], responses=ERRORS)
+    @app.put("/api/settings", response_model=SettingsOut, tags=["settings"], responses=ERRORS)
     async def put_settings(
-        patch: Annotated[dict[str, Any], Body(examples=[{"rules": {"sit_limit_min": 30}}])],
-    ) -> dict[str, Any]:
-        """Change settings (a partial object); applied at once. 422 with a message when invalid."""
+        patch: Annotated[SettingsPatch, Body(examples=[{"rules": {"sit_limit_min": 30}}])],
+    ) -> Any:
+        """Change settings (only the keys given); applied at once. 422 with a message when invalid."""
         try:
-            return runtime.update_settings(patch)
+            return runtime.update_settings(patch.as_patch())
         except ValidationError as exc:
-            message = _validation_message(exc.errors())
-            raise HTTPException(422, message) from None
+            return _unprocessable(_validation_message(exc.errors()))
         except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+            return _unprocessable(str(exc))
 
     # ---- the page --------------------------------------------------------------------------
 

@@ -6,9 +6,11 @@ the named fields are the ones clients (and the page) rely on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from monitor.config import AnalysisConfig, RulesConfig
 
 
 class Open(BaseModel):
@@ -50,13 +52,75 @@ class SnoozeResult(Open):
 
 
 class DayStats(Open):
-    day: str = Field(description="YYYY-MM-DD, local time")
+    date: str = Field(description="YYYY-MM-DD, local calendar day")
+    minutes_seated: float | None = None
+    spells: int | None = None
+    longest_spell_min: float | None = None
+    breaks: int | None = None
+    posture_share: dict[str, float] | None = Field(None, description="share of seated time per posture")
+    reminders_sent: int | None = None
+    reminders_acknowledged: int | None = None
 
 
 class TimelineItem(Open):
     type: str = Field(description='"spell" or "break"')
+    start_at: str | None = Field(None, description="ISO-8601")
+    end_at: str | None = Field(None, description="ISO-8601; null while it lasts")
+    seconds: float | None = None
+    postures: dict[str, float] | None = Field(None, description="spells: seconds per posture")
 
 
 class ErrorMessage(BaseModel):
     detail: Any = Field(description="a message for the user (or FastAPI's list of validation errors)")
     message: str | None = Field(None, description="one line for the user")
+
+
+# ---- settings: the request body mirrors the config model, every key optional ---------------
+
+HOURS_RANGE = r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$"
+# keys whose values the config model checks with a validator rather than a type
+_EXTRA_CONSTRAINTS: dict[str, Any] = {
+    "working_hours": Annotated[str, Field(pattern=HOURS_RANGE)] | None,
+    "quiet_hours": list[Annotated[str, Field(pattern=HOURS_RANGE)]],
+    "working_days": list[Annotated[int, Field(ge=0, le=6)]],
+}
+
+
+def partial_model(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """`model` with every field optional (absent = unchanged) but the same types and ranges.
+
+    The daemon validates again with the config model itself; this copy makes the OpenAPI
+    schema say what is accepted, and turns type errors into 422s before the daemon is asked.
+    """
+    fields: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        annotation = _EXTRA_CONSTRAINTS.get(key) or (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        )
+        fields[key] = (annotation, Field(None, description=info.description))
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+RulesPatch = partial_model(RulesConfig, "RulesPatch")
+AnalysisPatch = partial_model(AnalysisConfig, "AnalysisPatch")
+
+
+class SettingsPatch(BaseModel):
+    """Only the keys given change; ranges as in the config file (monitor/config.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    rules: RulesPatch | None = None  # type: ignore[valid-type]
+    analysis: AnalysisPatch | None = None  # type: ignore[valid-type]
+
+    def as_patch(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for section in ("rules", "analysis"):
+            value = getattr(self, section)
+            if value is not None:
+                out[section] = value.model_dump(exclude_unset=True)
+        return out
+
+
+class SettingsOut(Open):
+    rules: dict[str, Any]
+    analysis: dict[str, Any]

@@ -166,11 +166,18 @@ def test_settings_are_validated_and_applied(client):
     # the live state reports the new limit at once, without a restart
     _, state = wait_for_event(client.base_url, lambda n, p: n == "state" and p.get("sit_limit_s") == 31 * 60, 10)
 
-    for bad in [{"rules": {"sit_limit_min": 2}}, {"rules": {"working_hours": "nine to five"}}, {"nonsense": {}}]:
+    for bad in [
+        {"rules": {"sit_limit_min": 2}},
+        {"rules": {"working_hours": "nine to five"}},
+        {"rules": {"working_hours": "09:00-25:00"}},
+        {"rules": {"no_such_rule": 1}},
+        {"rules": {"sit_limit_min": None}},
+        {"nonsense": {}},
+    ]:
         r = client.put("/api/settings", json=bad)
         assert r.status_code == 422, bad
-        assert isinstance(r.json()["detail"], str)
-    assert "sit_limit_min" in client.put("/api/settings", json={"rules": {"sit_limit_min": 2}}).json()["detail"]
+        assert isinstance(r.json()["message"], str) and r.json()["message"], bad
+    assert "sit_limit_min" in client.put("/api/settings", json={"rules": {"sit_limit_min": 2}}).json()["message"]
     assert client.put("/api/settings", json=[1, 2]).status_code == 422
     assert client.put("/api/settings", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
     assert client.get("/api/settings").json()["rules"]["sit_limit_min"] == 31
@@ -229,9 +236,14 @@ def test_reminder_is_streamed_listed_acknowledged_and_snoozed(client):
 def test_history_endpoints(client):
     days = client.get("/api/stats/daily", params={"days": 7}).json()
     assert 1 <= len(days) <= 7
-    assert [d["day"] for d in days] == sorted(d["day"] for d in days), "oldest first"
+    assert [d["date"] for d in days] == sorted(d["date"] for d in days), "oldest first"
     today = datetime.now().date().isoformat()
-    assert days[-1]["day"] == today
+    assert days[-1]["date"] == today
+    assert days[-1]["minutes_seated"] > 0  # the simulated sitter has been sitting today
+    assert set(days[-1]["posture_share"]) <= {"upright", "lean_left", "lean_right", "cross_left",
+                                              "cross_right", "slouch", "forward"}
     timeline = client.get("/api/timeline", params={"cushion": CUSHION, "day": today})
     assert timeline.status_code == 200
-    assert all(item["type"] in ("spell", "break") for item in timeline.json())
+    items = timeline.json()
+    assert items and all(item["type"] in ("spell", "break") for item in items)
+    assert items[0]["type"] == "spell" and items[0]["start_at"]

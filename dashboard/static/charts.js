@@ -9,23 +9,45 @@ function empty(container, text) {
   container.replaceChildren(el("p", { class: "muted", text }));
 }
 
-// items: [{type: "spell"|"break", start, end|null, seconds, posture?, segments?: [{start, end, posture}]}]
+// Which postures a spell held, as [{start, end, posture}] in time order. Items carry
+// either `segments` (in order) or `postures` (seconds per posture); for the latter the
+// spell's bar is split in proportion, most held posture first.
+function spellSegments(item, start, end) {
+  if (Array.isArray(item.segments) && item.segments.length) {
+    return item.segments.map((seg) => ({
+      start: toDate(seg.start ?? seg.start_at) || start,
+      end: toDate(seg.end ?? seg.end_at) || end,
+      posture: seg.posture || "upright",
+    }));
+  }
+  const held = Object.entries(item.postures || {}).filter(([p, s]) => p !== "empty" && s > 0);
+  if (!held.length) return [{ start, end, posture: item.posture || "upright" }];
+  held.sort((a, b) => b[1] - a[1]);
+  const total = held.reduce((a, [, s]) => a + s, 0);
+  const out = [];
+  let t = start.getTime();
+  for (const [posture, s] of held) {
+    const next = t + ((end - start) * s) / total;
+    out.push({ start: new Date(t), end: new Date(next), posture, share: s / total });
+    t = next;
+  }
+  return out;
+}
+
+// items: [{type: "spell"|"break", start_at, end_at|null, seconds, postures | segments}]
 export function drawTimeline(container, items, now = new Date()) {
   const W = width(container);
   const spans = [];
   for (const item of items || []) {
-    const start = toDate(item.start);
-    const end = toDate(item.end) || now;
+    const start = toDate(item.start ?? item.start_at ?? item.start_ts);
+    const end = toDate(item.end ?? item.end_at ?? item.end_ts) || now;
     if (!start || end <= start) continue;
     if (item.type === "break") {
       spans.push({ start, end, kind: "break" });
       continue;
     }
-    const segments = Array.isArray(item.segments) && item.segments.length ? item.segments : [item];
-    for (const seg of segments) {
-      const s = toDate(seg.start) || start;
-      const e = toDate(seg.end) || end;
-      if (e > s) spans.push({ start: s, end: e, kind: "spell", posture: seg.posture || item.posture || "upright" });
+    for (const seg of spellSegments(item, start, end)) {
+      if (seg.end > seg.start) spans.push({ ...seg, kind: "spell", spell: [start, end] });
     }
   }
   if (!spans.length) {
@@ -52,7 +74,9 @@ export function drawTimeline(container, items, now = new Date()) {
     const label =
       s.kind === "break"
         ? `Break ${clockTime(s.start)}–${clockTime(s.end)}`
-        : `${postureWords(s.posture)} ${clockTime(s.start)}–${clockTime(s.end)}`;
+        : s.share != null
+          ? `Spell ${clockTime(s.spell[0])}–${clockTime(s.spell[1])}: ${postureWords(s.posture)} ${Math.round(s.share * 100)}%`
+          : `${postureWords(s.posture)} ${clockTime(s.start)}–${clockTime(s.end)}`;
     const rect =
       s.kind === "break"
         ? el("rect", { x: x(s.start), y: 20, width, height: 10, class: "break", "data-kind": "break" })
