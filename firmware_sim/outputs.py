@@ -256,6 +256,7 @@ class SerialOutput(StreamOutput):
         super().__init__(codec, hello_every_s)
         self.port, self.baud = port, baud
         self.ser: Any = None
+        self.failed_writes = 0
 
     def _open_port(self) -> None:
         import serial
@@ -277,8 +278,10 @@ class SerialOutput(StreamOutput):
             return
         try:
             self.ser.write(data)
-        except Exception as e:  # a write timeout or a vanished port: keep playing
-            log.warning("serial write failed: %s", e)
+        except Exception as e:  # a write timeout or a vanished port: keep playing, lose the bytes
+            self.failed_writes += 1
+            if self.failed_writes in (1, 10, 100) or self.failed_writes % 1000 == 0:
+                log.warning("serial write failed (%d so far): %s", self.failed_writes, e)
 
     def disconnect(self) -> None:
         if self.ser is not None:
@@ -286,13 +289,20 @@ class SerialOutput(StreamOutput):
             self.ser = None
 
     def reconnect(self) -> None:
-        self._open_port()
+        try:
+            self._open_port()
+        except Exception as e:  # the port is gone for good: the rest of the run is lost
+            log.warning("serial port %s did not come back: %s", self.port, e)
+            self.ser = None
+            return
         self.write(self.enc.hello() if self.enc else b"")
 
     def close(self) -> None:
         if self.ser is not None:
-            self.ser.flush()
-            self.ser.close()
+            try:
+                self.ser.flush()
+            finally:
+                self.ser.close()
 
 
 class MqttOutput(Output):
