@@ -74,8 +74,9 @@ def _scenario_help() -> str:
 @click.option("--link", metavar="PATH", help="With --pty: keep a symlink at PATH pointing to the current pty.")
 @click.option("--serial", "serial_port", metavar="PORT", help="Write to a serial port or pyserial URL.")
 @click.option("--baud", type=int, default=115200, show_default=True, help="Serial speed.")
-@click.option("--codec", type=click.Choice(["binary", "text", "json"]),
-              help="Wire codec: binary (default for ports and MQTT), text, json (JSON frame lines / MQTT JSON).")
+@click.option("--codec", type=click.Choice(["binary", "text", "digits", "json"]),
+              help="Wire codec: binary (default for ports and MQTT), text, digits (one digit 0-9 per cell), "
+                   "json (JSON frame lines / MQTT JSON).")
 @click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Publish to an MQTT broker (default port 1883).")
 @click.option("--topic-prefix", default="sitwell", show_default=True, help="MQTT topic prefix.")
 @click.option("--hello-every", type=click.FloatRange(min=0), default=10.0, show_default=True,
@@ -125,7 +126,7 @@ def sim(
         output = SerialOutput(serial_port, baud, codec or "binary", hello_every_s=hello_every)
     elif mqtt_host:
         host, port = parse_host_port(mqtt_host)
-        if codec == "text":
+        if codec in ("text", "digits"):
             raise click.BadParameter("MQTT carries binary packets or JSON frames", param_hint="--codec")
         output = MqttOutput(host, port, cushion, codec or "binary", prefix=topic_prefix)
     else:

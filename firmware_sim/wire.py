@@ -96,10 +96,17 @@ def json_frame(t: float, cells: np.ndarray, label: dict[str, Any] | None = None,
     return json.dumps(obj, separators=(",", ":"))
 
 
-class WireEncoder:
-    """Encodes frames for one codec: `binary` (COBS packets), `text` (lines) or `json` (lines)."""
+def digit_line(cells: np.ndarray, max_value: int) -> bytes:
+    """CONTRACT 2.2's hobby variant: one digit 0-9 per cell, no separators (a 10-level scan)."""
+    levels = (cells.astype(np.uint32) * 10 // (max_value + 1)).astype(np.uint8)
+    return (levels.ravel() + 0x30).tobytes() + b"\n"
 
-    CODECS = ("binary", "text", "json")
+
+class WireEncoder:
+    """Encodes frames for one codec: `binary` (COBS packets), `text` (lines of integers),
+    `digits` (lines of one digit per cell) or `json` (CONTRACT section 4 frame lines)."""
+
+    CODECS = ("binary", "text", "digits", "json")
 
     def __init__(self, codec: str, info: dict[str, Any]):
         if codec not in self.CODECS:
@@ -112,7 +119,7 @@ class WireEncoder:
         """What a device sends when it (re)starts: the hello packet (binary only)."""
         if self.codec == "binary":
             return cobs_frame(hello_packet(self.info, seq, t_ms))
-        if self.codec == "text":
+        if self.codec in ("text", "digits"):
             return f"# sitwell-sim {self.info['device']} {self.info['rows']}x{self.info['cols']}\n".encode()
         return b""
 
@@ -122,6 +129,8 @@ class WireEncoder:
             return frame_packet(cells, seq, int(round(t * 1000)), self.max_value)
         if self.codec == "text":
             return text_line(cells)[:-1]
+        if self.codec == "digits":
+            return digit_line(cells, self.max_value)[:-1]
         return json_frame(t, cells, label, seq).encode()
 
     def frame(self, payload: bytes) -> bytes:

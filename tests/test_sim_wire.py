@@ -120,6 +120,22 @@ def test_text_lines_parse_as_rows_times_cols_ints(tmp_path):
     assert np.array_equal(np.asarray(got[5].cells).reshape(8, 12), expected[5].cells)
 
 
+def test_digit_lines_decode_as_ten_levels(tmp_path):
+    sim = Simulator("tour", rows=6, cols=7, seed=2, duration_s=60)
+    data, _ = play(tmp_path, sim, "digits")
+    drops = DropCounter()
+    got = TextDecoder(6, 7, 4095, drops).feed(data)
+    expected = list(sim.frames())
+    assert drops.total == 0 and len(got) == len(expected) == 600
+    for g, e in zip(got, expected):
+        assert g.max_value == 9
+        assert np.array_equal(np.asarray(g.cells), (e.cells.astype(int) * 10) // 4096)
+    # a sitter shows up in the coarse levels, an empty seat reads (nearly) 0
+    sums = {occ: np.mean([int(np.asarray(g.cells).sum()) for g, e in zip(got, expected) if e.label["occupied"] == occ])
+            for occ in (True, False)}
+    assert sums[True] > 20 and sums[False] < 2
+
+
 def test_text_faults_are_skipped_lines(tmp_path):
     sim = Simulator("tour", rows=4, cols=4, seed=1, duration_s=50)
     data, player = play(tmp_path, sim, "text", "crc=0.05,garbage=0.05")
