@@ -126,6 +126,13 @@ def test_daily_stats_arithmetic(tmp_path):
     assert [i["type"] for i in tl] == ["spell", "break", "spell", "break"]
     assert tl[0]["seconds"] == 1800.0 and tl[1]["seconds"] == 300.0 and tl[3]["end_at"] is None
     assert tl[0]["postures"]["lean_left"] == pytest.approx(600, abs=1)
+    segs = tl[0]["segments"]
+    assert [g["posture"] for g in segs] == ["upright", "lean_left"]
+    assert segs[0]["start"] == tl[0]["start"] == "2026-11-24T09:00:00+00:00"
+    assert segs[0]["end"] == segs[1]["start"] == "2026-11-24T09:20:00+00:00"
+    assert segs[1]["end"] == tl[0]["end"] == "2026-11-24T09:30:00+00:00"
+    assert [g["posture"] for g in tl[2]["segments"]] == ["slouch", "upright"]
+    assert again[1]["day"] == again[1]["date"] == "2026-11-24"
     s.close()
 
 

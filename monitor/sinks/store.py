@@ -569,8 +569,10 @@ class Store:
         return [out[d] for d in dates]
 
     def timeline(self, cushion: str | None = None, day: date | str | None = None) -> list[dict[str, Any]]:
-        """A day's spells and breaks, in order: {"type": "spell"|"break", "cushion", "start_at",
-        "end_at" (None while it lasts), "seconds", and for spells "postures": {name: seconds}}."""
+        """A day's spells and breaks in time order, each {"type": "spell"|"break", "cushion",
+        "start", "end" (ISO; end None while it lasts), "seconds", and for spells "postures"
+        ({name: seconds}) and "segments" ([{"start", "end", "posture"}], the main posture of
+        each minute, merged)}. "start_at"/"end_at" repeat "start"/"end" (the store's names)."""
         if day is None:
             day = datetime.now(self.tz).date() if self.tz else datetime.now().astimezone().date()
         day = day.isoformat() if isinstance(day, date) else str(day)
@@ -578,21 +580,41 @@ class Store:
         items: list[dict[str, Any]] = []
         for kind, table in (("spell", "spells"), ("break", "breaks")):
             for r in self._query(f"SELECT * FROM {table} WHERE day = ?{cw} ORDER BY start_ts", [day, *cp]):
-                items.append({"type": kind, "cushion": r["cushion"], "start_at": r["start_at"], "end_at": r["end_at"],
+                items.append({"type": kind, "cushion": r["cushion"], "start": r["start_at"], "end": r["end_at"],
+                              "start_at": r["start_at"], "end_at": r["end_at"],
                               "start_ts": r["start_ts"], "end_ts": r["end_ts"],
                               "seconds": None if r["seconds"] is None else round(r["seconds"], 1)})
         for it in items:
-            if it["type"] != "spell":
-                continue
-            end_ts = it["end_ts"] if it["end_ts"] is not None else float("inf")
-            postures: dict[str, float] = {}
-            for r in self._query("SELECT postures FROM minutes WHERE cushion = ? AND minute_ts >= ? AND minute_ts < ?",
-                                 (it["cushion"], it["start_ts"] - 60.0, end_ts)):
-                for k, v in json.loads(r["postures"]).items():
-                    postures[k] = round(postures.get(k, 0.0) + v, 1)
-            it["postures"] = postures
+            if it["type"] == "spell":
+                self._spell_postures(it)
         items.sort(key=lambda i: (i["start_ts"], i["type"]))
         return items
+
+    def _spell_postures(self, it: dict[str, Any]) -> None:
+        start_ts = it["start_ts"]
+        end_ts = it["end_ts"] if it["end_ts"] is not None else float("inf")
+        zone = _parse_at(it["start_at"]).tzinfo
+        postures: dict[str, float] = {}
+        segments: list[dict[str, Any]] = []
+        rows = self._query("SELECT minute_ts, postures FROM minutes WHERE cushion = ? AND minute_ts > ? AND minute_ts < ?"
+                           " ORDER BY minute_ts", (it["cushion"], start_ts - 60.0, end_ts))
+        for r in rows:
+            shares = json.loads(r["postures"])
+            for k, v in shares.items():
+                postures[k] = round(postures.get(k, 0.0) + v, 1)
+            if not shares:
+                continue
+            main = max(shares, key=shares.get)
+            a, b = max(start_ts, r["minute_ts"]), min(end_ts, r["minute_ts"] + 60.0)
+            if segments and segments[-1]["posture"] == main and abs(segments[-1]["_end"] - a) < 1e-6:
+                segments[-1]["_end"] = b
+            else:
+                segments.append({"posture": main, "_start": a, "_end": b})
+        for seg in segments:
+            seg["start"] = datetime.fromtimestamp(seg.pop("_start"), zone).isoformat()
+            seg["end"] = datetime.fromtimestamp(seg.pop("_end"), zone).isoformat()
+        it["postures"] = postures
+        it["segments"] = segments
 
     # ------------------------------------------------------------------ life cycle
 
@@ -626,7 +648,8 @@ class Store:
 
 def _empty_day(d: str) -> dict[str, Any]:
     return {
-        "date": d, "minutes_seated": 0.0, "spells": 0, "longest_spell_min": 0.0, "breaks": 0,
+        "date": d, "day": d,  # "day" too: docs/api.md's name for it
+        "minutes_seated": 0.0, "spells": 0, "longest_spell_min": 0.0, "breaks": 0,
         "posture_share": {}, "reminders_sent": 0, "reminders_acknowledged": 0, "reminders_by_kind": {},
         "mean_left_share": None,
     }
