@@ -47,10 +47,15 @@ class Person:
         offset_cm: tuple[float, float] | None = None,
         fidget: float | None = None,
     ) -> "Person":
-        """A plausible adult; anything given explicitly is kept, the rest drawn from rng."""
-        w = float(weight_kg) if weight_kg is not None else float(rng.uniform(45.0, 120.0))
+        """A plausible adult; anything given explicitly is kept, the rest drawn from rng.
+
+        Every trait is always drawn, so overriding one (say the weight) leaves the others
+        of the same seed as they were.
+        """
+        r = rng.uniform(0.0, 1.0, size=7).tolist()
+        w = float(weight_kg) if weight_kg is not None else 45.0 + 75.0 * r[0]
         if offset_cm is None:
-            ox, oy = (float(v) for v in rng.uniform(-4.0, 4.0, size=2))
+            ox, oy = -4.0 + 8.0 * r[1], -4.0 + 8.0 * r[2]
         else:
             ox, oy = float(offset_cm[0]), float(offset_cm[1])
         # heavier people are wider: thigh spacing and soft tissue grow slowly with weight
@@ -59,10 +64,10 @@ class Person:
             weight_kg=w,
             offset_x=ox,
             offset_y=oy,
-            bone_spacing=float(rng.uniform(10.0, 13.0)),
-            thigh_spacing=float(rng.uniform(15.5, 18.5) * size**0.5),
-            spread=float(rng.uniform(0.9, 1.12) * size),
-            fidget=float(fidget) if fidget is not None else float(rng.uniform(0.6, 1.4)),
+            bone_spacing=10.0 + 3.0 * r[3],
+            thigh_spacing=(15.5 + 3.0 * r[4]) * size**0.5,
+            spread=(0.9 + 0.22 * r[5]) * size,
+            fidget=float(fidget) if fidget is not None else 0.6 + 0.8 * r[6],
         )
 
 
