@@ -95,7 +95,7 @@ class Daemon:
 
     # ---- settings -------------------------------------------------------------
     def _apply_saved_settings(self) -> None:
-        saved = self.store.load_settings() if hasattr(self.store, "load_settings") else None
+        saved = self.store.load_settings()
         if saved:
             try:
                 self._validate_patch(saved, apply=True)
@@ -152,10 +152,21 @@ class Daemon:
             epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=timezone.utc)
             tracker = self._restore_tracker(frame.cushion, epoch)
             engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
+            self._restore_calibration(engine)
             slot = CushionSlot(frame.cushion, engine)
             self.slots[frame.cushion] = slot
             log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
             return slot
+
+    def _restore_calibration(self, engine: CushionEngine) -> None:
+        saved = self.store.load_calibration(engine.cushion)
+        if not saved:
+            return
+        try:
+            engine.analyzer.load_state(saved)
+            log.info("cushion %s: calibration restored", engine.cushion)
+        except Exception as exc:  # another grid or an older format: learn afresh
+            log.warning("cushion %s: saved calibration not usable (%s); learning afresh", engine.cushion, exc)
 
     def _time_scale(self) -> float:
         return self.config.sim.speed if self.config.input == "sim" else 1.0
@@ -163,10 +174,13 @@ class Daemon:
     def _restore_tracker(self, cushion: str, epoch: datetime):
         from .tracker.tracker import CushionTracker
 
-        snap = self.store.load_snapshot(cushion) if hasattr(self.store, "load_snapshot") else None
-        if snap and hasattr(CushionTracker, "restore"):
+        snap = self.store.load_snapshot(cushion)
+        if snap:
             try:
-                return CushionTracker.restore(snap, self.config.rules, epoch=epoch)
+                sent = self.store.reminders(cushion=cushion)[:50]
+                tracker = CushionTracker.restore(snap, self.config.rules, epoch=epoch, cushion=cushion, sent=sent)
+                log.info("cushion %s: carried on from the saved tracker state", cushion)
+                return tracker
             except Exception:  # a snapshot from an older version must not stop the daemon
                 log.exception("cushion %s: could not restore the tracker; starting afresh", cushion)
         return None
@@ -293,7 +307,7 @@ class Daemon:
             slot = self.slots.get(h["cushion"])
             if slot is not None and slot.dropped:
                 h["drops"] = {**h.get("drops", {}), "queue_full": slot.dropped}
-        store_health = self.store.health() if hasattr(self.store, "health") else {}
+        store_health = self.store.health()
         return {
             "status": "ok",
             "uptime_s": round(time.time() - self.started_wall, 1),
@@ -350,7 +364,7 @@ class Daemon:
             cells = slot.last_step.frame.cells.astype(np.float32)
             load = cells / float(slot.last_step.frame.max_value)
         peak = float(np.max(load)) if np.size(load) else 0.0
-        scaled = np.clip(load / peak, 0, 1) if peak > 0 else np.zeros_like(load)
+        scaled = np.clip(np.asarray(load, dtype=np.float64) / peak, 0, 1) if peak > 0 else np.zeros(np.shape(load))
         rows, cols = scaled.shape
         return {
             "rows": rows,
@@ -366,43 +380,37 @@ class Daemon:
 
     def update_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
         result = self._validate_patch(patch, apply=True)
-        for slot in list(self.slots.values()):
-            if hasattr(slot.engine.tracker, "update_rules"):
-                slot.engine.tracker.update_rules(self.config.rules)
-            if hasattr(slot.engine.analyzer, "update_config"):
-                slot.engine.analyzer.update_config(self.config.analysis)
-        if hasattr(self.store, "save_settings"):
-            self.store.save_settings(patch)
+        self._apply_to_engines()
+        self.store.save_settings(patch)
         log.info("settings changed from the dashboard: %s", patch)
         return result
+
+    def _apply_to_engines(self) -> None:
+        for slot in list(self.slots.values()):
+            slot.engine.tracker.update_rules(self.config.rules)
+            slot.engine.analyzer.update_config(self.config.analysis)
 
     def reload(self, fresh: Settings) -> None:
         """SIGHUP: take the rules and analysis sections of a freshly loaded config."""
         patch = {"rules": fresh.rules.model_dump(), "analysis": fresh.analysis.model_dump()}
         self._validate_patch(patch, apply=True)
-        for slot in list(self.slots.values()):
-            if hasattr(slot.engine.tracker, "update_rules"):
-                slot.engine.tracker.update_rules(self.config.rules)
-            if hasattr(slot.engine.analyzer, "update_config"):
-                slot.engine.analyzer.update_config(self.config.analysis)
+        self._apply_to_engines()
         logging.getLogger().setLevel(fresh.log_level)
         log.info("configuration reloaded (rules, analysis, log level)")
 
     # ---- life cycle -----------------------------------------------------------------
     def _snapshot_all(self) -> None:
-        if not hasattr(self.store, "save_snapshot"):
-            return
         for slot in list(self.slots.values()):
-            if hasattr(slot.engine.tracker, "snapshot"):
-                try:
-                    self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
-                except Exception:
-                    log.exception("could not save the tracker snapshot of %s", slot.cushion)
+            try:
+                self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
+                self.store.save_calibration(slot.cushion, slot.engine.analyzer.state_dict())
+            except Exception:
+                log.exception("could not save the state of %s", slot.cushion)
 
     async def _snapshot_forever(self, every_s: float = 5.0) -> None:
         while not self._stopping:
             await asyncio.sleep(every_s)
-            await asyncio.to_thread(self._snapshot_all) if False else self._snapshot_all()
+            self._snapshot_all()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -493,8 +501,13 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
         await asyncio.sleep(0.05)
     if serve_task.done():
         await daemon.stop()
-        serve_task.result()
-        raise RuntimeError(f"the dashboard could not listen on {d.host}:{d.port}")
+        try:
+            serve_task.result()
+        except (SystemExit, OSError):
+            pass  # uvicorn has logged the reason (e.g. address already in use)
+        raise RuntimeError(
+            f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
+        )
     port = server.servers[0].sockets[0].getsockname()[1] if server.servers else d.port
     url = f"http://{'127.0.0.1' if d.host in ('0.0.0.0', '') else d.host}:{port}/"
     if announce:

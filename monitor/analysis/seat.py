@@ -18,7 +18,7 @@ from ..calibration import Calibrator
 from ..config import AnalysisConfig
 from ..model import DeviceInfo, Frame, SeatReading
 from .features import FeatureBatch, SeatGeometry, extract_batch
-from .occupancy import Occupancy
+from .occupancy import LOAD_PER_KG, Occupancy
 from .posture import PostureClassifier
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
@@ -58,6 +58,14 @@ class SeatAnalyzer:
             noise[i] = self.calibrator.noise
         fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
         return [self._decide(float(t[i]), fb.row(i)) for i in range(n)]
+
+    def update_config(self, config: AnalysisConfig) -> None:
+        """New settings without a restart; what was learnt (tare, seated reference) is kept."""
+        if config == self.config:
+            return
+        self.config = config
+        self.occupancy.base_on = config.occupancy_kg * LOAD_PER_KG
+        self.posture = PostureClassifier(config.sensitivity)
 
     def state_dict(self) -> dict[str, Any]:
         """What to keep per cushion across restarts (calibration and the seated reference)."""
