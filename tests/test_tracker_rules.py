@@ -132,7 +132,7 @@ def test_frame_gap_of_min_break_ends_the_spell():
 def test_finish_closes_the_open_spell():
     run = Run().feed(100).away(20)
     spell = run.tr.finish(run.t)
-    assert (spell.start, spell.end) == (0.0, 100.0)
+    assert (spell.start, spell.end, spell.open) == (0.0, 100.0, True)
     assert run.tr.finish() is None
 
 

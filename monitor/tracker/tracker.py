@@ -54,6 +54,13 @@ class Break:
 
 
 @dataclass(slots=True)
+class OpenSpell(Spell):
+    """A spell closed by finish(): the input ran out before the spell ended by the rules."""
+
+    open: bool = True
+
+
+@dataclass(slots=True)
 class TrackerUpdate:
     state: CushionState
     reminders: list[Reminder] = field(default_factory=list)
@@ -181,8 +188,8 @@ class CushionTracker:
         if self.spell is None:
             return None
         end = self._empty_since if self._empty_since is not None else (t if t is not None else self.last_t)
-        spell = self.spell
-        spell.end = max(spell.start, float(end if end is not None else spell.start))
+        start = self.spell.start
+        spell = OpenSpell(self.cushion, start, max(start, float(end if end is not None else start)))
         self.spell = None
         self._empty_since = None
         self._sit_next_due = None
