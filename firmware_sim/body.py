@@ -38,6 +38,8 @@ class Person:
     thigh_spacing: float = 17.0  # distance between the thigh centre lines
     spread: float = 1.0  # per-person tissue softness (scales the widths)
     fidget: float = 1.0  # how much this person moves while seated
+    expressiveness: float = 1.0  # scales how far this person leans, crosses, slouches
+    thigh_front_cm: float = 3.0  # where thigh contact starts, from the front edge (leg length)
 
     @classmethod
     def random(
@@ -52,7 +54,7 @@ class Person:
         Every trait is always drawn, so overriding one (say the weight) leaves the others
         of the same seed as they were.
         """
-        r = rng.uniform(0.0, 1.0, size=7).tolist()
+        r = rng.uniform(0.0, 1.0, size=9).tolist()
         w = float(weight_kg) if weight_kg is not None else 45.0 + 75.0 * r[0]
         if offset_cm is None:
             ox, oy = -4.0 + 8.0 * r[1], -4.0 + 8.0 * r[2]
@@ -68,6 +70,8 @@ class Person:
             thigh_spacing=(15.5 + 3.0 * r[4]) * size**0.5,
             spread=(0.9 + 0.22 * r[5]) * size,
             fidget=float(fidget) if fidget is not None else 0.6 + 0.8 * r[6],
+            expressiveness=0.8 + 0.4 * r[7],
+            thigh_front_cm=1.0 + 5.0 * r[8],
         )
 
 
@@ -236,7 +240,8 @@ def components(person: Person, pose: "Pose | np.ndarray", jitter: "Jitter | np.n
     sharp = np.maximum(0.05, col("bone_sharp"))
     pl = np.maximum(0.0, col("pelvis_l") - bal)
     pr = np.maximum(0.0, col("pelvis_r") + bal)
-    tl, tr, sac = col("thigh_l"), col("thigh_r"), col("sacrum")
+    tl, tr = np.maximum(0.0, col("thigh_l")), np.maximum(0.0, col("thigh_r"))
+    sac = np.maximum(0.0, col("sacrum"))
     # normalise so the multipliers redistribute the load rather than add to it
     raw = (BONE_SHARE + TISSUE_SHARE) * (pl + pr) + THIGH_SHARE * (tl + tr) + SACRUM_SHARE * sac
     unit = 1.0 / np.maximum(raw, 1e-9)
@@ -259,7 +264,7 @@ def components(person: Person, pose: "Pose | np.ndarray", jitter: "Jitter | np.n
     xl, xr = cx - half, cx + half
     bone_sx, bone_sy = 1.9 * sp**0.5, 2.1 * sp**0.5
     thigh_back = by - 5.0
-    front_l, front_r = 3.0 + col("thigh_cut_l"), 3.0 + col("thigh_cut_r")
+    front_l, front_r = person.thigh_front_cm + col("thigh_cut_l"), person.thigh_front_cm + col("thigh_cut_r")
     ts = person.thigh_spacing / 2
     # columns: bone_l, bone_r, tissue_l, tissue_r, thigh_l, thigh_r, sacrum, bag (a soft slab
     # off the seat centre), and two firmer spots of its contents

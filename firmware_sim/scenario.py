@@ -238,12 +238,12 @@ def generate_workday(
     return segs
 
 
-def pose_of(seg: Segment):
+def pose_of(seg: Segment, expressiveness: float = 1.0):
     """The body pose a segment settles into (the simulator blends between them)."""
     from dataclasses import replace
 
     if seg.kind == "sit":
-        return pose_for(seg.posture, seg.intensity)
+        return pose_for(seg.posture, seg.intensity * expressiveness)
     p = pose_for("empty")
     if seg.kind == "object":
         p = replace(p, bag_kg=seg.object_kg)

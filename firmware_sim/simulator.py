@@ -134,7 +134,7 @@ class Simulator:
         targets: list[Pose] = []
         froms: list[Pose] = []
         for seg in self.segments:
-            tgt = pose_of(seg)
+            tgt = pose_of(seg, self.person.expressiveness)
             src = targets[-1] if targets else tgt  # the first segment starts settled
             if tgt.seat_frac == 0.0 and src.seat_frac > 0.0:  # standing up
                 tgt = replace(src, seat_frac=0.0, bag_kg=tgt.bag_kg)
