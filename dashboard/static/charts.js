@@ -40,7 +40,12 @@ export function drawTimeline(container, items, now = new Date()) {
   const spans = [];
   for (const item of items || []) {
     const start = toDate(item.start ?? item.start_at ?? item.start_ts);
-    const end = toDate(item.end ?? item.end_at ?? item.end_ts) || now;
+    // a spell still going ends "now": the wall clock, or further on when frame time runs
+    // ahead of it (a simulation at --speed X): start plus the seconds it has lasted
+    const lasted = item.seconds ?? Object.values(item.postures || {}).reduce((a, b) => a + b, 0);
+    const end =
+      toDate(item.end ?? item.end_at ?? item.end_ts) ||
+      new Date(Math.max(now.getTime(), start ? start.getTime() + lasted * 1000 : 0));
     if (!start || end <= start) continue;
     if (item.type === "break") {
       spans.push({ start, end, kind: "break" });
@@ -54,11 +59,13 @@ export function drawTimeline(container, items, now = new Date()) {
     empty(container, "No sitting recorded yet today.");
     return;
   }
-  const first = new Date(Math.min(...spans.map((s) => s.start.getTime())));
-  const last = new Date(Math.max(now.getTime(), ...spans.map((s) => s.end.getTime())));
-  const t0 = new Date(first);
-  t0.setMinutes(0, 0, 0);
-  const t1 = new Date(Math.max(last.getTime(), t0.getTime() + 3600e3));
+  const first = Math.min(...spans.map((s) => s.start.getTime()));
+  const last = Math.max(now.getTime(), ...spans.map((s) => s.end.getTime()));
+  // tick spacing for the length shown; the axis starts on a tick
+  const MIN = 60e3;
+  const step = [15, 30, 60, 120, 180].map((m) => m * MIN).find((st) => (last - first) / st <= 8) || 240 * MIN;
+  const t0 = new Date(Math.floor(first / step) * step);
+  const t1 = new Date(Math.max(last, t0.getTime() + step));
   const span = t1 - t0;
   const x = (d) => ((d - t0) / span) * W;
 
@@ -70,7 +77,7 @@ export function drawTimeline(container, items, now = new Date()) {
   });
   svg.append(el("rect", { x: 0, y: 10, width: W, height: 30, class: "track" }));
   for (const s of spans) {
-    const width = Math.max(1, x(s.end) - x(s.start));
+    const w = Math.max(1, x(s.end) - x(s.start));
     const label =
       s.kind === "break"
         ? `Break ${clockTime(s.start)}–${clockTime(s.end)}`
@@ -79,11 +86,11 @@ export function drawTimeline(container, items, now = new Date()) {
           : `${postureWords(s.posture)} ${clockTime(s.start)}–${clockTime(s.end)}`;
     const rect =
       s.kind === "break"
-        ? el("rect", { x: x(s.start), y: 20, width, height: 10, class: "break", "data-kind": "break" })
+        ? el("rect", { x: x(s.start), y: 20, width: w, height: 10, class: "break", "data-kind": "break" })
         : el("rect", {
             x: x(s.start),
             y: 10,
-            width,
+            width: w,
             height: 30,
             fill: POSTURE_COLOURS[s.posture] || POSTURE_COLOURS.upright,
             "data-kind": "spell",
@@ -92,10 +99,10 @@ export function drawTimeline(container, items, now = new Date()) {
     rect.append(el("title", { text: label }));
     svg.append(rect);
   }
-  const stepH = span > 10 * 3600e3 ? 2 : 1;
-  for (let t = new Date(t0); t <= t1; t = new Date(t.getTime() + stepH * 3600e3)) {
-    svg.append(el("line", { x1: x(t), x2: x(t), y1: 40, y2: 46, class: "tick" }));
-    svg.append(el("text", { x: Math.min(W - 32, Math.max(32, x(t))), y: 62, class: "tick-label", text: clockTime(t) }));
+  for (let t = t0.getTime(); t <= t1.getTime(); t += step) {
+    const d = new Date(t);
+    svg.append(el("line", { x1: x(d), x2: x(d), y1: 40, y2: 46, class: "tick" }));
+    svg.append(el("text", { x: Math.min(W - 32, Math.max(32, x(d))), y: 62, class: "tick-label", text: clockTime(d) }));
   }
   container.replaceChildren(svg);
 }

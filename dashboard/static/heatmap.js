@@ -29,6 +29,7 @@ function buildLut() {
 }
 
 const LUT = buildLut();
+const GAMMA = 0.6;
 export const BACKGROUND = STOPS[0][1];
 
 export class Heatmap {
@@ -77,7 +78,8 @@ export class Heatmap {
     for (let r = 0; r < rows; r++) {
       const row = load[r] || [];
       for (let c = 0; c < cols; c++) {
-        const v = Math.min(1, Math.max(0, (row[c] || 0) / this.scale));
+        // gamma < 1 lifts the thighs' light load out of the dark next to the sit bones
+        const v = Math.pow(Math.min(1, Math.max(0, (row[c] || 0) / this.scale)), GAMMA);
         const i = Math.round(v * 255) * 3;
         const o = (r * cols + c) * 4;
         img.data[o] = LUT[i];
