@@ -188,7 +188,7 @@ def test_snapshot_round_trip_brings_the_sent_reminders(tmp_path):
 def test_locked_database_keeps_writes_pending_and_recovers(tmp_path, caplog):
     clock = FakeClock()
     db = tmp_path / "s.db"
-    s = open_store(db, clock=clock)
+    s = open_store(db, clock=clock, writer=False)  # inline writes: the test drives the retries
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
     tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
@@ -216,7 +216,7 @@ def test_locked_database_keeps_writes_pending_and_recovers(tmp_path, caplog):
 def test_backoff_grows_while_locked(tmp_path):
     clock = FakeClock()
     db = tmp_path / "s.db"
-    s = open_store(db, clock=clock)
+    s = open_store(db, clock=clock, writer=False)
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
     waits = []
@@ -234,7 +234,7 @@ def test_backoff_grows_while_locked(tmp_path):
 def test_full_disk_bounded_buffer_keeps_reminders(tmp_path):
     clock = FakeClock()
     db = tmp_path / "s.db"
-    s = open_store(db, clock=clock, max_pending=50, batch_s=0.0)
+    s = open_store(db, clock=clock, max_pending=50, batch_s=0.0, writer=False)
     pages = s._conn.execute("PRAGMA page_count").fetchone()[0]
     s._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
     tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
@@ -261,3 +261,39 @@ def test_record_never_raises_on_a_closed_or_broken_store(tmp_path):
     assert s.reminders() == []  # reading a closed store does not raise ...
     assert s.health()["errors"] >= 1  # ... it is counted
     assert s.daily_stats(2, today="2026-11-24")[1]["spells"] == 0
+
+
+def test_writer_thread_keeps_record_fast_while_the_database_is_locked(tmp_path):
+    db = tmp_path / "s.db"
+    s = open_store(db)  # the daemon's mode: a writer thread commits
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    worst = 0.0
+    t = 0.0
+    sent = []
+    import time as _time
+
+    for _ in range(3000):
+        r = SeatReading(t=t, present=True, posture="slouch", left_share=0.5)
+        u = tr.update(r)
+        a = _time.perf_counter()
+        s.record("desk-1", r, u)
+        worst = max(worst, _time.perf_counter() - a)
+        sent += u.reminders
+        t += 1.0
+    # the writer met the lock and waited its busy timeout (0.1 s) on every try; record()
+    # never waited for it (inline writes would have blocked it for >= 0.1 s at least once)
+    assert worst < 0.09, worst
+    assert len(sent) >= 5 and s.health()["pending_writes"] > 0
+    assert {r["id"] for r in s.reminders()} == {r.id for r in sent}
+    other.execute("ROLLBACK")
+    other.close()
+    deadline = _time.monotonic() + 40  # the writer retries with backoff (at most 30 s apart)
+    while s.health()["pending_writes"] and _time.monotonic() < deadline:
+        s._wake.set()
+        _time.sleep(0.05)
+    assert s.health()["pending_writes"] == 0 and s.health()["writer_thread"]
+    s.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT count(*) FROM reminders").fetchone()[0] == len(sent)

@@ -2,12 +2,15 @@
 calibration and dashboard settings.
 
 Threading and blocking (why it is built this way):
-- One connection (check_same_thread=False) guarded by one lock. The daemon calls from its
-  asyncio thread, the dashboard from the same loop or a worker thread; the lock makes
-  that safe and SQLite's own locking covers other processes (`sitwell report`).
-- `record()` runs for every frame, so it only aggregates in memory; rows reach the
-  database when something happens (a reminder, a spell or break edge) or when completed
-  minutes have waited `batch_s`. That is a handful of small transactions a minute.
+- One connection (check_same_thread=False) guarded by one lock, and a writer thread.
+  `record()` runs for every frame in the daemon's asyncio thread, so it only aggregates in
+  memory and appends rows to a pending buffer (its own small lock); the writer thread
+  commits them when something happens (a reminder, a spell or break edge) or when
+  completed minutes have waited `batch_s`. A commit, a WAL checkpoint or a locked database
+  therefore never stalls analysis. User actions (acknowledge, snooze, settings,
+  calibration) are written at once in the caller's thread so the next read sees them;
+  `daily_stats()`/`timeline()` write what is pending before they read. With
+  `writer=False` (tests, one-shot tools) the same writes happen inline instead.
 - The busy timeout is short (`busy_timeout_s`, 0.1 s): a locked database never stalls
   analysis for long. A failed write ("database is locked", "database or disk is full")
   leaves the writes in a bounded pending buffer, retried with exponential backoff on later
@@ -123,6 +126,7 @@ class Store:
         busy_timeout_s: float = 0.1,
         max_pending: int = 20_000,
         clock: Callable[[], float] = time.monotonic,
+        writer: bool = True,
     ):
         self.path = Path(path).expanduser()
         if str(path) != ":memory:":
@@ -131,7 +135,8 @@ class Store:
         self.batch_s = batch_s
         self.max_pending = max_pending
         self._clock = clock
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the connection
+        self._plock = threading.Lock()  # the pending-write buffer (held only for list operations)
         self._conn = sqlite3.connect(
             str(self.path) if str(path) != ":memory:" else ":memory:",
             timeout=busy_timeout_s,
@@ -158,6 +163,12 @@ class Store:
         self.dropped_writes = 0
         self.written = 0
         self._closed = False
+        self._stopping = False
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+        if writer:
+            self._writer = threading.Thread(target=self._write_forever, name="sitwell-store-writer", daemon=True)
+            self._writer.start()
 
     # ------------------------------------------------------------------ recording
 
@@ -235,8 +246,6 @@ class Store:
                     minute=True,
                 )
             )
-            if self._oldest_minute_at is None:
-                self._oldest_minute_at = self._clock()
 
     def _queue_edge(self, table: str, cushion: str, epoch: datetime, start: float, end: float | None) -> None:
         """A spell or break started (end None) or ended; idempotent on (cushion, start)."""
@@ -269,14 +278,21 @@ class Store:
 
     # ------------------------------------------------------------------ write machinery
 
-    def _queue(self, w: _Write, urgent: bool = False) -> None:
-        with self._lock:
+    def _queue(self, w: _Write, urgent: bool = False, now: bool = False) -> None:
+        """Add a write; `now`: write it in this thread before returning (user actions)."""
+        with self._plock:
             if w.key is not None:
                 self._pending = deque(p for p in self._pending if p.key != w.key)
             if len(self._pending) >= self.max_pending:
                 self._drop_one()
             self._pending.append(w)
+            if w.minute and self._oldest_minute_at is None:
+                self._oldest_minute_at = self._clock()
             self._urgent = self._urgent or urgent
+        if now and self._clock() >= self._retry_at:
+            self.flush()
+        elif urgent and self._writer is not None:
+            self._wake.set()
 
     def _drop_one(self) -> None:
         for i, p in enumerate(self._pending):
@@ -290,22 +306,42 @@ class Store:
             log.error("store: pending-write buffer full (%d); %d writes dropped so far", self.max_pending,
                       self.dropped_writes)
 
-    def _maybe_flush(self) -> None:
+    def _due(self) -> bool:
         if not self._pending:
-            return
+            return False
         now = self._clock()
         if now < self._retry_at:
-            return
-        due = self._urgent or (self._oldest_minute_at is not None and now - self._oldest_minute_at >= self.batch_s)
-        if due:
+            return False
+        return self._urgent or (self._oldest_minute_at is not None and now - self._oldest_minute_at >= self.batch_s)
+
+    def _maybe_flush(self) -> None:
+        """Inline mode only; with a writer thread it does the flushing."""
+        if self._writer is None and self._due():
             self.flush()
+
+    def _write_forever(self) -> None:
+        while not self._stopping:
+            if self._pending and self._retry_at > self._clock():
+                wait = self._retry_at - self._clock()
+            else:
+                wait = max(0.05, min(self.batch_s, 5.0))
+            self._wake.wait(timeout=wait)
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                if self._due():
+                    self.flush()
+            except Exception:  # never let the writer die
+                log.exception("store: writer thread error")
 
     def flush(self) -> bool:
         """Write everything pending now; True if nothing is left pending. Never raises."""
         with self._lock:
-            if not self._pending or self._closed:
-                return not self._pending
-            batch = list(self._pending)
+            with self._plock:
+                batch = list(self._pending)
+            if not batch or self._closed:
+                return not batch
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -323,11 +359,8 @@ class Store:
                 log.error("store: a write was refused (%s); writing one by one", exc)
                 self._write_singly(batch)
                 return not self._pending
-            for _ in batch:
-                self._pending.popleft()
+            self._done(batch)
             self.written += len(batch)
-            self._urgent = False
-            self._oldest_minute_at = None
             if self._backoff:
                 log.warning("store: writes go through again (%d pending writes saved)", len(batch))
             self._backoff = 0.0
@@ -335,19 +368,28 @@ class Store:
             return True
 
     def _write_singly(self, batch: list[_Write]) -> None:
+        done: list[_Write] = []
         for w in batch:
             try:
                 self._conn.execute(w.sql, w.params)
                 self.written += 1
             except sqlite3.OperationalError as exc:
-                self._failed(exc, len(self._pending))
-                return
+                self._failed(exc, len(batch) - len(done))
+                break
             except sqlite3.Error as exc:
                 self.dropped_writes += 1
                 log.error("store: dropping a write the database refuses: %s (%s)", exc, w.sql.split("(")[0])
-            self._pending.popleft()
-        self._urgent = False
-        self._oldest_minute_at = None
+            done.append(w)
+        self._done(done)
+
+    def _done(self, written: list[_Write]) -> None:
+        """Take written rows out of the buffer (others may have been added meanwhile)."""
+        ids = {id(w) for w in written}
+        with self._plock:
+            self._pending = deque(w for w in self._pending if id(w) not in ids)
+            self._urgent = any(not w.minute for w in self._pending)
+            if not any(w.minute for w in self._pending):
+                self._oldest_minute_at = None
 
     def _rollback(self) -> None:
         try:
@@ -379,13 +421,16 @@ class Store:
             "last_error_at": self.last_error_at,
             "dropped_writes": self.dropped_writes,
             "retry_in_s": round(max(0.0, self._retry_at - self._clock()), 2) if self._pending else 0.0,
+            "writer_thread": self._writer is not None and self._writer.is_alive(),
         }
 
     # ------------------------------------------------------------------ reads (never raise)
 
-    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Iterable[Any] = (), fresh: bool = False) -> list[sqlite3.Row]:
+        """`fresh`: write what is pending first (statistics want every row)."""
         with self._lock:
-            self._maybe_flush_for_read()
+            if (fresh or self._writer is None) and self._pending and self._clock() >= self._retry_at:
+                self.flush()
             try:
                 return self._conn.execute(sql, tuple(params)).fetchall()
             except sqlite3.Error as exc:
@@ -393,14 +438,12 @@ class Store:
                 log.error("store: read failed (%s)", exc)
                 return []
 
-    def _maybe_flush_for_read(self) -> None:
-        if self._pending and self._clock() >= self._retry_at:
-            self.flush()
-
     def _pending_reminders(self) -> list[dict[str, Any]]:
         """Reminders not yet written (database locked or full) still show in reads."""
         out = []
-        for w in list(self._pending):
+        with self._plock:
+            pending = list(self._pending)
+        for w in pending:
             if w.sql.startswith("INSERT OR IGNORE INTO reminders"):
                 p = w.params
                 out.append({"id": p[0], "cushion": p[1], "kind": p[2], "t": p[3], "at": p[4], "at_ts": p[5],
@@ -451,8 +494,7 @@ class Store:
         if found is None:
             return None
         self._queue(_Write("UPDATE reminders SET acknowledged = 1, acked_at = coalesce(acked_at, ?) WHERE id = ?",
-                           (_now_iso(), reminder_id)), urgent=True)
-        self._maybe_flush()
+                           (_now_iso(), reminder_id)), urgent=True, now=True)
         return {**found, "acknowledged": True}
 
     def snooze_reminder(self, reminder_id: str, minutes: float) -> dict[str, Any] | None:
@@ -461,8 +503,7 @@ class Store:
             return None
         until = (datetime.now().astimezone() + timedelta(minutes=minutes)).isoformat(timespec="seconds")
         self._queue(_Write("UPDATE reminders SET snoozed_until = ?, snoozed_min = ? WHERE id = ?",
-                           (until, minutes, reminder_id)), urgent=True)
-        self._maybe_flush()
+                           (until, minutes, reminder_id)), urgent=True, now=True)
         return {**found, "snoozed_until": until}
 
     snooze = snooze_reminder
@@ -495,8 +536,7 @@ class Store:
 
     def save_calibration(self, cushion: str, state: dict[str, Any]) -> None:
         self._queue(_Write("INSERT OR REPLACE INTO calibration (cushion, saved_at, body) VALUES (?,?,?)",
-                           (cushion, _now_iso(), json.dumps(state)), key=f"calibration:{cushion}"), urgent=True)
-        self._maybe_flush()
+                           (cushion, _now_iso(), json.dumps(state)), key=f"calibration:{cushion}"), urgent=True, now=True)
 
     def load_calibration(self, cushion: str) -> dict[str, Any] | None:
         rows = self._query("SELECT body FROM calibration WHERE cushion = ?", (cushion,))
@@ -506,12 +546,13 @@ class Store:
         """Merge `patch` ({"rules": {...}, "analysis": {...}}) into the saved overrides."""
         merged = _deep_merge(self.load_settings() or {}, patch)
         self._queue(_Write("INSERT OR REPLACE INTO settings (id, saved_at, body) VALUES (1,?,?)",
-                           (_now_iso(), json.dumps(merged)), key="settings"), urgent=True)
-        self._maybe_flush()
+                           (_now_iso(), json.dumps(merged)), key="settings"), urgent=True, now=True)
         return merged
 
     def load_settings(self) -> dict[str, Any] | None:
-        for w in reversed(self._pending):
+        with self._plock:
+            pending = list(self._pending)
+        for w in reversed(pending):
             if w.key == "settings":
                 return json.loads(w.params[1])
         rows = self._query("SELECT body FROM settings WHERE id = 1")
@@ -532,7 +573,7 @@ class Store:
         out = {d: _empty_day(d) for d in dates}
         acc = {d: {"seated": 0.0, "postures": {p: 0.0 for p in SEATED_POSTURES}, "ls": 0.0, "ls_s": 0.0} for d in dates}
         for r in self._query(f"SELECT day, seated_s, postures, mean_left_share, left_share_s FROM minutes"
-                             f" WHERE day BETWEEN ? AND ?{cw}", [first, last, *cp]):
+                             f" WHERE day BETWEEN ? AND ?{cw}", [first, last, *cp], fresh=True):
             a = acc[r["day"]]
             a["seated"] += r["seated_s"]
             for k, v in json.loads(r["postures"]).items():
@@ -579,7 +620,7 @@ class Store:
         cw, cp = ("", []) if cushion is None else (" AND cushion = ?", [cushion])
         items: list[dict[str, Any]] = []
         for kind, table in (("spell", "spells"), ("break", "breaks")):
-            for r in self._query(f"SELECT * FROM {table} WHERE day = ?{cw} ORDER BY start_ts", [day, *cp]):
+            for r in self._query(f"SELECT * FROM {table} WHERE day = ?{cw} ORDER BY start_ts", [day, *cp], fresh=True):
                 items.append({"type": kind, "cushion": r["cushion"], "start": r["start_at"], "end": r["end_at"],
                               "start_at": r["start_at"], "end_at": r["end_at"],
                               "start_ts": r["start_ts"], "end_ts": r["end_ts"],
@@ -620,6 +661,10 @@ class Store:
 
     def close(self) -> None:
         """Write what is left (the minutes in progress too) and close. Never raises."""
+        self._stopping = True
+        if self._writer is not None:
+            self._wake.set()
+            self._writer.join(timeout=10)
         with self._lock:
             if self._closed:
                 return
