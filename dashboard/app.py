@@ -87,6 +87,16 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+class RevalidatedStaticFiles(StaticFiles):
+    """The page's modules are small: have browsers revalidate them (ETag) so an upgraded
+    daemon never runs against yesterday's cached JavaScript."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def _unprocessable(message: str) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": message, "message": message})
 
@@ -263,5 +273,5 @@ def create_app(
             return response
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -134,6 +134,12 @@ function renderReminderList() {
       if (r.acknowledged) {
         li.append(" ", Object.assign(document.createElement("span"), { className: "done", textContent: "done" }));
       } else {
+        if (r.snoozed_min) {
+          li.append(" ", Object.assign(document.createElement("span"), {
+            className: "muted small",
+            textContent: `snoozed ${r.snoozed_min} min`,
+          }));
+        }
         const ack = document.createElement("button");
         ack.type = "button";
         ack.className = "small";
