@@ -31,6 +31,18 @@ SUBSCRIBER_QUEUE = 256
 MAX_CUSHIONS = 256
 
 
+HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone peak
+
+
+def _heatmap(calibrator: Any, frame: Frame) -> np.ndarray:
+    """The frame as calibration sees it (tare removed, masked cells filled), without learning from it."""
+    from .calibration import fill_masked
+
+    load = frame.cells.astype(np.float64) * calibrator.scale - calibrator.offset
+    load = fill_masked(load, calibrator.mask)
+    return np.clip(load, 0.0, None)
+
+
 class CushionSlot:
     """Everything the daemon keeps for one cushion."""
 
@@ -359,12 +371,10 @@ class Daemon:
         if slot is None or slot.last_step is None:
             return None
         reading = slot.last_step.reading
-        load = reading.features.get("load")
-        if load is None:
-            cells = slot.last_step.frame.cells.astype(np.float32)
-            load = cells / float(slot.last_step.frame.max_value)
-        peak = float(np.max(load)) if np.size(load) else 0.0
-        scaled = np.clip(np.asarray(load, dtype=np.float64) / peak, 0, 1) if peak > 0 else np.zeros(np.shape(load))
+        load = _heatmap(slot.engine.analyzer.calibrator, slot.last_step.frame)
+        peak = float(load.max()) if load.size else 0.0
+        # an empty seat is drawn dark, not as its noise stretched to full colour
+        scaled = np.clip(load / max(peak, HEATMAP_MIN_PEAK), 0, 1)
         rows, cols = scaled.shape
         return {
             "rows": rows,
