@@ -297,3 +297,67 @@ def test_writer_thread_keeps_record_fast_while_the_database_is_locked(tmp_path):
     s.close()
     raw = sqlite3.connect(db)
     assert raw.execute("SELECT count(*) FROM reminders").fetchone()[0] == len(sent)
+
+
+def test_a_later_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
+    import monitor.sinks.store as store_mod
+
+    db = tmp_path / "s.db"
+    s = open_store(db)
+    s.save_settings({"rules": {"cooldown_min": 4}})
+    s.close()
+    extra = "ALTER TABLE reminders ADD COLUMN channel TEXT; CREATE INDEX reminders_kind ON reminders (kind)"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, extra])
+    s = open_store(db)
+    assert s.schema_version == 2 and s.load_settings() == {"rules": {"cooldown_min": 4}}
+    s.close()
+    s = open_store(db)  # and again: nothing runs twice
+    assert s.schema_version == 2
+    s.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert "channel" in [r[1] for r in raw.execute("PRAGMA table_info(reminders)")]
+
+
+def test_a_failing_migration_leaves_the_old_version(tmp_path, monkeypatch):
+    import monitor.sinks.store as store_mod
+
+    db = tmp_path / "s.db"
+    open_store(db).close()
+    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, "CREATE TABLE ok (x); SELECT nope FROM nowhere"])
+    with pytest.raises(sqlite3.OperationalError):
+        Store(db)
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ok'").fetchone()[0] == 0
+
+
+def test_threads_record_and_read_at_once(tmp_path):
+    import threading
+
+    s = open_store(tmp_path / "s.db")
+    errors = []
+
+    def cushion(name: str, hour: int) -> None:
+        try:
+            tr = CushionTracker(name, RulesConfig(), EPOCH + timedelta(hours=hour))
+            play(s, tr, [(1600, True, "slouch", 0.7), (100, False, "empty", None)])
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    def reader() -> None:
+        for _ in range(50):
+            s.reminders()
+            s.daily_stats(2, today="2026-11-24")
+
+    threads = [threading.Thread(target=cushion, args=(f"c{i}", i)) for i in range(3)] + [threading.Thread(target=reader)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    (day,) = s.daily_stats(1, today="2026-11-24")
+    assert day["spells"] == 3 and day["breaks"] == 3
+    assert day["minutes_seated"] == pytest.approx(3 * 1600 / 60, abs=0.1)
+    assert day["reminders_sent"] == len(s.reminders()) and s.health()["errors"] == 0
+    s.close()
