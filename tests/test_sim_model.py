@@ -51,6 +51,13 @@ def test_same_seed_same_frames_other_seed_other_frames():
     assert [f.cells.tobytes() for f in sim.frames()] == [f.cells.tobytes() for f in sim.frames()]
 
 
+def test_a_shorter_run_is_a_prefix_of_a_longer_one():
+    short = list(Simulator("fidgety", seed=8, duration_s=7.3).frames())
+    long = list(Simulator("fidgety", seed=8, duration_s=20).frames())
+    assert len(short) == 73
+    assert all(np.array_equal(a.cells, b.cells) and a.label == b.label for a, b in zip(short, long))
+
+
 def test_labels_follow_the_script():
     sc = Scenario(
         "s",
