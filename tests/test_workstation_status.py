@@ -7,9 +7,9 @@ runtime with known values, so the summary's every field can be checked exactly.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -214,9 +214,6 @@ def _get(url: str) -> Any:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    importlib.util.find_spec("monitor.sinks.store") is None, reason="the daemon's store is not built yet"
-)
 def test_status_and_dnd_against_the_real_daemon(home):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SITWELL_")}
@@ -237,13 +234,18 @@ def test_status_and_dnd_against_the_real_daemon(home):
                 pass
             assert time.monotonic() < deadline, "the daemon did not answer /healthz with a cushion"
             time.sleep(0.2)
-        result = subprocess.run([str(SITWELL), "status", "--url", url], capture_output=True, text=True, env=env, timeout=30)
-        assert result.returncode == 0, result.stderr
-        assert "cushion-1" in result.stdout and "posture" in result.stdout and "spell" in result.stdout
-        assert "sim" in result.stdout  # the simulated input's health line
-        dnd = subprocess.run([str(SITWELL), "dnd", "on", "--url", url], capture_output=True, text=True, env=env, timeout=30)
-        assert dnd.returncode == 0, dnd.stderr
+        # the commands in-process (an interpreter start costs seconds on a busy machine)
+        result = CliRunner().invoke(main, ["status", "--url", url])
+        assert result.exit_code == 0, result.output
+        out = result.output
+        assert out.startswith(f"sitwell at {url}: ok\n  cushion-1\n"), out
+        assert re.search(r"posture    (empty|upright|lean_left|lean_right|cross_left|cross_right|slouch|forward)\n", out)
+        assert re.search(r"spell      \d+:\d\d", out)
+        assert re.search(r"sim: connected, frames [1-9]\d*, drops 0", out)  # the simulated input's health
+        dnd = CliRunner().invoke(main, ["dnd", "on", "--url", url])
+        assert dnd.exit_code == 0, dnd.output
         assert _get(f"{url}/api/settings")["rules"]["do_not_disturb"] is True
+        assert "do not disturb: on" in CliRunner().invoke(main, ["status", "--url", url]).output
     finally:
         proc.terminate()
         try:
