@@ -69,6 +69,7 @@ def _scenario_help() -> str:
 @click.option("--noise", "noise_level", type=click.FloatRange(0, 10), default=1.0, show_default=True,
               help="Scale every sensor imperfection (noise, gain spread, dead cells, drift).")
 @click.option("--weight", "weight_kg", type=click.FloatRange(30, 200), help="The sitter's weight in kg (default: the scenario's or random 45-120).")
+@click.option("--offset", "offset_cm", metavar="X,Y", help="Where the sitter sits off-centre, cm (+x right, +y back).")
 @click.option("--out", "out", metavar="-|FILE", help="Write a recording (or wire bytes with --codec) to a file or stdout.")
 @click.option("--pty", "use_pty", is_flag=True, help="Create a pseudo-terminal and print its slave path.")
 @click.option("--link", metavar="PATH", help="With --pty: keep a symlink at PATH pointing to the current pty.")
@@ -89,7 +90,7 @@ def _scenario_help() -> str:
 @click.option("--no-labels", is_flag=True, help="Recordings without ground-truth labels.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
 def sim(
-    scenario, seed, rows, cols, rate_hz, max_value, noise_level, weight_kg, out, use_pty, link, serial_port, baud,
+    scenario, seed, rows, cols, rate_hz, max_value, noise_level, weight_kg, offset_cm, out, use_pty, link, serial_port, baud,
     codec, mqtt_host, topic_prefix, hello_every, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
 ) -> None:
     """Play a simulated seat-pressure cushion: a scenario of a person sitting, standing and
@@ -105,6 +106,15 @@ def sim(
         raise click.UsageError("--link only goes with --pty")
     if speed is not None and fast:
         raise click.UsageError("--speed and --fast exclude each other")
+    offset = None
+    if offset_cm:
+        try:
+            x, y = (float(v) for v in offset_cm.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{offset_cm!r} is not X,Y in cm", param_hint="--offset") from None
+        if abs(x) > 10 or abs(y) > 10:
+            raise click.BadParameter("each offset must be within +-10 cm", param_hint="--offset")
+        offset = (x, y)
     try:
         faults = parse_faults(faults_spec)
     except FaultSpecError as e:
@@ -113,7 +123,7 @@ def sim(
         simulator = Simulator(
             scenario, rows=rows, cols=cols, rate_hz=rate_hz, seed=seed,
             max_value=int(max_value) if max_value else None, cushion=cushion, duration_s=duration,
-            noise_level=noise_level, weight_kg=weight_kg,
+            noise_level=noise_level, weight_kg=weight_kg, offset_cm=offset,
         )
     except (ScenarioError, ValueError) as e:
         raise click.BadParameter(str(e), param_hint="--scenario") from None

@@ -142,17 +142,21 @@ def test_cli_help_and_errors():
     assert runner.invoke(sim_command, ["--faults", "crc=7"]).exit_code == 2
     assert runner.invoke(sim_command, ["--scenario", "nope"]).exit_code == 2
     assert runner.invoke(sim_command, ["--out", "x", "--pty"]).exit_code == 2
+    assert runner.invoke(sim_command, ["--offset", "3"]).exit_code == 2
 
 
 def test_cli_writes_a_recording(tmp_path):
     out = tmp_path / "sub" / "t.jsonl.gz"
     res = CliRunner().invoke(
-        sim_command, ["--scenario", "tour", "--rows", "8", "--cols", "8", "--rate", "5", "--duration", "30", "--out", str(out), "--cushion", "c-3"]
+        sim_command, ["--scenario", "tour", "--rows", "8", "--cols", "8", "--rate", "5", "--duration", "30", "--out", str(out),
+                      "--cushion", "c-3", "--weight", "110", "--offset", "-2,1.5", "--seed", "4"]
     )
     assert res.exit_code == 0, res.output
     with gzip.open(out, "rt") as fh:
         lines = fh.read().splitlines()
     assert json.loads(lines[0])["cushion"] == "c-3" and len(lines) == 151
+    same = Simulator("tour", rows=8, cols=8, rate_hz=5, seed=4, duration_s=30, weight_kg=110, offset_cm=(-2, 1.5))
+    assert [json.loads(line)["cells"] for line in lines[1:]] == [f.cells.tolist() for f in same.frames()]
 
 
 def test_python_m_prints_text_frames():
