@@ -80,6 +80,9 @@ def _scenario_help() -> str:
                    "json (JSON frame lines / MQTT JSON).")
 @click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Publish to an MQTT broker (default port 1883).")
 @click.option("--topic-prefix", default="sitwell", show_default=True, help="MQTT topic prefix.")
+@click.option("--mqtt-user", metavar="NAME", help="MQTT user name.")
+@click.option("--mqtt-password", metavar="PW", envvar="SITWELL_SIM_MQTT_PASSWORD",
+              help="MQTT password (better: the SITWELL_SIM_MQTT_PASSWORD environment variable).")
 @click.option("--hello-every", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Ports, binary codec: repeat the hello packet every S scenario seconds (0: only at start).")
 @click.option("--cushion", default="sim-1", show_default=True, help="Cushion id (hello packet, MQTT topic, header).")
@@ -91,7 +94,7 @@ def _scenario_help() -> str:
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
 def sim(
     scenario, seed, rows, cols, rate_hz, max_value, noise_level, weight_kg, offset_cm, out, use_pty, link, serial_port, baud,
-    codec, mqtt_host, topic_prefix, hello_every, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
+    codec, mqtt_host, topic_prefix, mqtt_user, mqtt_password, hello_every, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
 ) -> None:
     """Play a simulated seat-pressure cushion: a scenario of a person sitting, standing and
     changing posture, as the cushion's firmware would send it."""
@@ -138,7 +141,8 @@ def sim(
         host, port = parse_host_port(mqtt_host)
         if codec in ("text", "digits"):
             raise click.BadParameter("MQTT carries binary packets or JSON frames", param_hint="--codec")
-        output = MqttOutput(host, port, cushion, codec or "binary", prefix=topic_prefix)
+        output = MqttOutput(host, port, cushion, codec or "binary", prefix=topic_prefix,
+                            username=mqtt_user, password=mqtt_password)
     else:
         target = out or "-"
         ensure_parent(target)

@@ -16,6 +16,7 @@ import select
 import socket
 import sys
 import termios
+import threading
 import time
 import tty
 from pathlib import Path
@@ -310,25 +311,54 @@ class MqttOutput(Output):
 
     name = "mqtt"
 
-    def __init__(self, host: str, port: int, cushion: str, codec: str = "binary", prefix: str = "sitwell", qos: int = 0):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        cushion: str,
+        codec: str = "binary",
+        prefix: str = "sitwell",
+        qos: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+    ):
         if codec not in ("binary", "json"):
             raise ValueError("MQTT frames are binary packets or JSON frame objects: --codec binary|json")
         self.host, self.port, self.cushion, self.codec = host, port, cushion, codec
         self.qos = qos
+        self.username, self.password = username, password
         self.frames_topic = f"{prefix}/{cushion}/frames"
         self.status_topic = f"{prefix}/{cushion}/status"
         self.client: Any = None
         self.enc: WireEncoder | None = None
 
-    def _connect(self) -> None:
+    def _connect(self, timeout: float = 10.0) -> None:
+        """Connect, wait for the broker's answer, say `online` (again after every reconnect)."""
         import paho.mqtt.client as mqtt
+
+        answered = threading.Event()
+        result: dict[str, Any] = {}
+
+        def on_connect(client: Any, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
+            result["reason"] = reason
+            answered.set()
+            if not reason.is_failure:
+                # also after paho's own reconnects (e.g. a broker restart): status is retained
+                client.publish(self.status_topic, "online", qos=1, retain=True)
 
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sitwell-sim-{self.cushion}-{os.getpid()}")
         c.will_set(self.status_topic, "offline", qos=1, retain=True)
+        if self.username is not None:
+            c.username_pw_set(self.username, self.password)
         c.max_queued_messages_set(0)
+        c.on_connect = on_connect
         c.connect(self.host, self.port, keepalive=30)
         c.loop_start()
-        c.publish(self.status_topic, "online", qos=1, retain=True).wait_for_publish(5.0)
+        if not answered.wait(timeout) or result["reason"].is_failure:
+            c.loop_stop()
+            c.disconnect()
+            why = result.get("reason", "no answer")
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port} did not accept the connection: {why}")
         self.client = c
         log.info("mqtt: connected to %s:%d as %s", self.host, self.port, self.cushion)
 

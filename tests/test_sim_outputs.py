@@ -332,3 +332,34 @@ def test_mqtt_json_frames_via_cli(mosquitto):
     assert res.returncode == 0, res.stderr
     assert len(got) == 20
     assert got[3]["t"] == pytest.approx(0.3) and len(got[3]["cells"]) == 4 and "label" in got[3]
+
+
+@pytest.mark.mqtt
+def test_mqtt_credentials(mosquitto_factory):
+    broker = mosquitto_factory(users={"cushion": "s3cret"})
+    got: list[bytes] = []
+    import paho.mqtt.client as mqtt
+
+    subscribed = threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    sub.username_pw_set("cushion", "s3cret")
+    sub.on_message = lambda c, u, m: got.append(m.payload)
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.on_connect = lambda c, *a: c.subscribe("sitwell/pw-1/frames")
+    sub.connect(broker.host, broker.port)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(10)
+        base = [PY, "-m", "firmware_sim", "--mqtt", f"{broker.host}:{broker.port}", "--cushion", "pw-1",
+                "--rows", "4", "--cols", "4", "--duration", "1", "--fast", "--mqtt-user", "cushion"]
+        bad = subprocess.run(base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "wrong"})
+        assert bad.returncode != 0 and b"did not accept" in bad.stderr
+        good = subprocess.run(base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "s3cret"})
+        assert good.returncode == 0, good.stderr
+        deadline = time.monotonic() + 5
+        while len(got) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    assert len(got) == 10 and all(isinstance(decode_packet(p), FramePacket) for p in got)
