@@ -37,9 +37,16 @@ POSTURE_LABELS = {
     "slouch": "slumped",
     "forward": "perched forward",
 }
+KIND_LABELS = {
+    "sit_too_long": "sitting too long (stand up and move)",
+    "uneven_load": "weight on one side",
+    "crossed_legs": "legs crossed",
+    "slouching": "slumped",
+}
 CSV_FIELDS = [
     "date", "minutes_seated", "spells", "longest_spell_min", "breaks", "reminders_sent",
     "reminders_acknowledged", "mean_left_share", *[f"share_{p}" for p in SEATED_POSTURES],
+    *[f"reminders_{k}" for k in KIND_LABELS],
 ]
 
 
@@ -62,11 +69,14 @@ def write_report(store: Any, days: int, out_dir: str | Path, cushion: str | None
 
 
 def _csv_row(d: dict[str, Any]) -> dict[str, Any]:
-    row = {k: d.get(k) for k in CSV_FIELDS if not k.startswith("share_")}
+    row = {k: d.get(k) for k in CSV_FIELDS if not k.startswith(("share_", "reminders_")) or k in d}
     row["mean_left_share"] = "" if d.get("mean_left_share") is None else d["mean_left_share"]
     share = d.get("posture_share") or {}
     for p in SEATED_POSTURES:
         row[f"share_{p}"] = share.get(p, 0.0)
+    by_kind = d.get("reminders_by_kind") or {}
+    for k in KIND_LABELS:
+        row[f"reminders_{k}"] = by_kind.get(k, 0)
     return row
 
 
@@ -219,6 +229,12 @@ def render_html(stats: list[dict[str, Any]], cushion: str | None = None) -> str:
                 f"{d.get('reminders_acknowledged') or 0} of {d.get('reminders_sent') or 0}",
             )) + "</tr>"
         )
+    kinds: dict[str, int] = {}
+    for d in stats:
+        for k, n in (d.get("reminders_by_kind") or {}).items():
+            kinds[k] = kinds.get(k, 0) + n
+    kind_rows = "".join(f"<tr><td>{_e(KIND_LABELS.get(k, k))}</td><td>{n}</td></tr>"
+                        for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])) or '<tr><td colspan="2">none</td></tr>'
     who = f" — cushion {_e(cushion)}" if cushion else ""
     made = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
@@ -250,6 +266,11 @@ def render_html(stats: list[dict[str, Any]], cushion: str | None = None) -> str:
 <table>
 <tr><th>day</th><th>min seated</th><th>spells</th><th>longest (min)</th><th>breaks</th><th>upright</th><th>slumped</th><th>legs crossed</th><th>left / right %</th><th>reminders acknowledged</th></tr>
 {"".join(rows)}
+</table>
+<h2>Reminders by reason</h2>
+<table>
+<tr><th>reason</th><th>reminders in these {len(stats)} days</th></tr>
+{kind_rows}
 </table>
 </body></html>
 """

@@ -77,6 +77,8 @@ def test_csv_matches_daily_stats_and_html_is_self_contained(filled_db, tmp_path)
         assert int(r["reminders_acknowledged"]) == d["reminders_acknowledged"]
         for p, v in d["posture_share"].items():
             assert float(r[f"share_{p}"]) == v
+        assert sum(int(r[f"reminders_{k}"]) for k in ("sit_too_long", "uneven_load", "crossed_legs", "slouching")) \
+            == d["reminders_sent"]
     assert float(rows[0]["minutes_seated"]) == pytest.approx(45.0)
     assert float(rows[0]["share_slouch"]) == pytest.approx(900 / 2700, abs=1e-3)
     assert float(rows[1]["share_cross_left"]) == pytest.approx(1.0)
@@ -96,6 +98,7 @@ def test_csv_matches_daily_stats_and_html_is_self_contained(filled_db, tmp_path)
     assert first["reminders_acknowledged"] == 1 and first["reminders_sent"] >= 3
     assert "Mon 23 Nov" in text and f"1 of {first['reminders_sent']}" in text
     assert "30 min" in text  # longest spell
+    assert "Reminders by reason" in text and "legs crossed" in text
 
 
 def test_report_command(filled_db, tmp_path):
