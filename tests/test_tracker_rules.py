@@ -343,3 +343,15 @@ def test_time_going_backwards_does_not_break_the_spell():
     assert len(run.spells_started) == 1
     assert run.tr.time_jumps == 1
     assert run.kinds("sit_too_long") == [1500.0]
+
+
+def test_bad_values_do_not_break_the_tracker():
+    run = Run().feed(10)
+    u = run.tr.update(SeatReading(t=float("nan"), present=True, posture="upright", left_share=0.5))
+    assert run.tr.bad_readings == 1 and u.state.t == 9.0 and u.reminders == []
+    run.feed(200, ls=float("nan"))
+    state = run.updates[-1].state
+    assert state.occupied and state.left_share is None and state.as_json()["left_share"] is None
+    assert run.kinds("uneven_load") == []
+    run.feed(200, ls=1.7)  # out of range: not a share either
+    assert run.updates[-1].state.left_share is None and run.kinds("uneven_load") == []

@@ -20,6 +20,7 @@ Decisions (also in docs/reminders.md):
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class CushionTracker:
         self.last_t: float | None = None
         self._offset = 0.0  # added to reading.t after the frame clock went backwards
         self.time_jumps = 0
+        self.bad_readings = 0
         # raw presence and its debounce
         self._raw: bool | None = None
         self._raw_since = 0.0
@@ -110,6 +112,10 @@ class CushionTracker:
 
     def update(self, reading: SeatReading) -> TrackerUpdate:
         t = reading.t + self._offset
+        if not math.isfinite(t):
+            log.warning("%s: reading with frame time %r ignored", self.cushion, reading.t)
+            self.bad_readings += 1
+            return TrackerUpdate(state=self._state(self.last_t or 0.0), epoch=self.epoch)
         if self.last_t is not None and t < self.last_t:
             # The cushion's clock went backwards (device reset). Continue from where we
             # were so spells and timers stay monotonic; `at` may be off by the jump.
@@ -135,10 +141,13 @@ class CushionTracker:
         self._check_spell_end(t, out)
 
         seated = present and reading.posture in SEATED_POSTURES
+        ls = reading.left_share
+        if ls is not None and not (0.0 <= ls <= 1.0):  # NaN or out of range: not a share
+            ls = None
         if seated:
             self._posture = reading.posture
-            self._left_share = reading.left_share
-        self._update_timers(t, seated, reading)
+            self._left_share = ls
+        self._update_timers(t, seated, reading.posture, ls)
         if self.occupied and self.spell is not None:
             out.reminders = self._fire(t)
         out.state = self._state(t)
@@ -346,10 +355,10 @@ class CushionTracker:
         for timer in self._timers.values():
             timer.reset()
 
-    def _update_timers(self, t: float, seated: bool, reading: SeatReading) -> None:
+    def _update_timers(self, t: float, seated: bool, posture: str, ls: float | None) -> None:
         grace = self.rules.posture_grace_s
-        posture = reading.posture if seated else "empty"
-        ls = reading.left_share if seated else None
+        if not seated:
+            posture, ls = "empty", None
         crossed = posture in CROSSED
         uneven = seated and not crossed and (
             posture in LEAN or (ls is not None and abs(ls - 0.5) >= self.rules.uneven_threshold - EPS)
