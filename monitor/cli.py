@@ -42,7 +42,32 @@ def settings_or_exit(config: str | None, overrides: dict[str, Any]) -> Settings:
         sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """Subcommands that live with their own layer, imported only when used (fast start-up)."""
+
+    lazy: dict[str, str] = {
+        "sim": "firmware_sim.cli:sim",
+        "report": "monitor.report:report_command",
+        "service": "monitor.service:service_group",
+        "config": "monitor.config_cli:config_group",
+        "doctor": "monitor.doctor:doctor_command",
+        "status": "monitor.status_cli:status_command",
+        "dnd": "monitor.status_cli:dnd_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="sitwell")
 def main() -> None:
     """sitwell: watches how you sit on a pressure cushion and tells you, in time,
@@ -145,34 +170,6 @@ def analyze(recording, jsonl, config_file, sit_limit, progress) -> None:
         sys.stderr.close()
     out.flush()
 
-
-def _add_optional_commands() -> None:
-    """Commands that live with their own layer."""
-    try:
-        from firmware_sim.cli import sim
-
-        main.add_command(sim, "sim")
-    except ImportError as exc:  # pragma: no cover - only while the simulator is being built
-        log.debug("sim command unavailable: %s", exc)
-    try:
-        from .report import report_command
-
-        main.add_command(report_command, "report")
-    except ImportError as exc:  # pragma: no cover
-        log.debug("report command unavailable: %s", exc)
-    try:  # workstation commands (docs/workstation.md)
-        from .config_cli import config_group
-        from .doctor import doctor_command
-        from .service import service_group
-        from .status_cli import dnd_command, status_command
-
-        for command in (service_group, config_group, doctor_command, status_command, dnd_command):
-            main.add_command(command)
-    except ImportError as exc:  # pragma: no cover
-        log.debug("workstation commands unavailable: %s", exc)
-
-
-_add_optional_commands()
 
 if __name__ == "__main__":
     main()

@@ -98,6 +98,9 @@ class Daemon:
         self._wake: asyncio.Event | None = None
         self._subscribers: set[asyncio.Queue] = set()
         self._publisher = None
+        from .sinks.desktop_notify import DesktopNotifier
+
+        self._notifier = DesktopNotifier(settings.notify.desktop)
         self._recorder = None
         self._recorder_cushion: str | None = None
         self._stopping = False
@@ -238,6 +241,7 @@ class Daemon:
         log.info("reminder %s for %s: %s", reminder.kind, reminder.cushion, reminder.message)
         payload = reminder.as_json()
         self._broadcast("reminder", payload)
+        self._notifier.notify(reminder)
         if self._publisher is not None:
             self._publisher.publish_reminder(reminder)
 
