@@ -31,6 +31,8 @@ class SensorParams:
     drift: float = 4.0  # counts, standard deviation of the slow common offset drift
     drift_tau_s: float = 900.0
     saturation_knee: float = 0.75  # share of full scale above which readings compress
+    creep: float = 0.03  # a loaded cell reads up to this much more over creep_tau_s ...
+    creep_tau_s: float = 60.0  # ... and keeps a fading residue after unloading
 
     @classmethod
     def scaled(cls, level: float = 1.0, **kw) -> "SensorParams":
@@ -48,6 +50,8 @@ class SensorParams:
             drift=base.drift * level,
             drift_tau_s=base.drift_tau_s,
             saturation_knee=base.saturation_knee,
+            creep=base.creep * level,
+            creep_tau_s=base.creep_tau_s,
         )
 
 
@@ -88,6 +92,7 @@ class Sensor:
         self.stuck = self.stuck.reshape(shape)
         self.stuck_value = rng.uniform(0.05, 0.9, shape) * self.max_value
         self._drift = 0.0
+        self._creep = np.zeros(shape)  # low-passed signal: the polymer's slow relaxation
         self.burst = 0.0  # extra noise (counts at 4095 scale) while a fault injects a burst
 
     def read(self, force_n: np.ndarray) -> np.ndarray:
@@ -115,6 +120,17 @@ class Sensor:
             noise *= np.sqrt(sd * sd + (p.noise_rel * signal) ** 2)
         else:
             noise *= sd
+        if p.creep > 0:
+            # creep: the reading follows the load's slow average a little, so it rises under a
+            # steady load and leaves a fading residue after the load goes (FSR/velostat mats)
+            a = 1.0 / (self.rate_hz * p.creep_tau_s)
+            c = self._creep
+            slow = np.empty_like(signal)
+            for i in range(B):
+                c += a * (signal[i] - c)
+                slow[i] = c
+            self._creep = c
+            signal = signal + p.creep * slow
         v = signal + self.offset + (drift * self.scale)[:, None, None] + noise
         # mild saturation: linear up to the knee, then a tanh approach to full scale
         knee = p.saturation_knee * m
