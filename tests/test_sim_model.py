@@ -217,3 +217,24 @@ def test_micro_movements_keep_a_seated_frame_alive():
     ls = np.array([f.label["left_share"] for f in frames])
     assert ls.std() > 0.002
     assert np.abs(ls - 0.5).max() < 0.08
+
+
+def test_sensor_creep_rises_under_load_and_leaves_a_residue():
+    from firmware_sim import SensorParams
+
+    sc = Scenario("creep", segments=[Segment("away", 5), Segment("sit", 120), Segment("away", 60)], person={"weight_kg": 80, "fidget": 0.0})
+
+    def sums(creep: float) -> dict[float, float]:
+        quiet = SensorParams(noise=0, noise_rel=0, gain_spread=0, offset_sd=0, dead_fraction=0, stuck_fraction=0, drift=0, creep=creep)
+        sim = Simulator(sc, rows=8, cols=8, rate_hz=5, seed=1, sensor_params=quiet)
+        return {round(f.t, 1): float(f.cells.astype(float).sum()) for f in sim.frames()}
+
+    plain, creepy = sums(0.0), sums(0.03)
+    base = plain[2.0]
+    rise = lambda s, t: s[t] - base  # noqa: E731
+    assert rise(creepy, 10.0) < 1.01 * rise(plain, 10.0)  # hardly any creep yet
+    assert 1.012 < rise(creepy, 124.0) / rise(plain, 124.0) < 1.03  # ~2 % after two minutes
+    residue = creepy[130.0] - base  # 3 s after standing up
+    assert 0.008 < residue / rise(plain, 124.0) < 0.03
+    assert creepy[184.0] - base < 0.5 * residue  # and it fades
+    assert abs(plain[130.0] - base) < 1.0
