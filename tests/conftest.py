@@ -35,6 +35,17 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A user with no config file and no SITWELL_* variables from the developer's shell."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for var in [v for v in os.environ if v.upper().startswith("SITWELL_")]:
+        monkeypatch.delenv(var)
+    return tmp_path
+
+
+@pytest.fixture
 def port() -> int:
     return free_port()
 

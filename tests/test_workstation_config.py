@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 
@@ -14,15 +13,6 @@ from monitor.config import Settings, default_config_path, load_settings
 from monitor.config_cli import default_config_toml, toml_value
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """No real config file, no SITWELL_* variables from the developer's shell."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for var in [v for v in os.environ if v.upper().startswith("SITWELL_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
 
 
 def _sources(output: str) -> dict[str, tuple[str, str]]:

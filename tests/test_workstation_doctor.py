@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 
@@ -13,14 +12,6 @@ from monitor.cli import main
 from tests.conftest import free_port
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for var in [v for v in os.environ if v.upper().startswith("SITWELL_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
 
 
 def doctor(*args: str):

@@ -17,15 +17,6 @@ from monitor.service import systemd_quote, unit_path
 SITWELL = Path(sys.executable).parent / "sitwell"
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A throw-away home: the unit lands in tmp, never in the real ~/.config."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for var in [v for v in os.environ if v.upper().startswith("SITWELL_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:

@@ -32,14 +32,6 @@ SITWELL = Path(sys.executable).parent / "sitwell"
 TOKEN = "s3cret-token"
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    for var in [v for v in os.environ if v.upper().startswith("SITWELL_")]:
-        monkeypatch.delenv(var)
-    return tmp_path
 
 
 class KnownRuntime:
