@@ -21,7 +21,6 @@ from monitor.codec.binary import (
     encode_frame,
     encode_hello,
     frame_payload,
-    hello_payload,
 )
 from monitor.codec.errors import CodecError
 from monitor.model import DeviceInfo, DropCounter

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-import serial
 
 from monitor.codec.binary import encode_frame, encode_hello
 from monitor.model import DeviceInfo, Frame
