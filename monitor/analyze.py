@@ -122,7 +122,7 @@ def analyze_recording(
                 totals.frames += len(batch)
                 last_t = batch[-1].t
                 if progress:
-                    bar.n = reader._fh.buffer.tell() if hasattr(reader._fh, "buffer") else bar.n  # type: ignore[attr-defined]
+                    bar.n = reader.bytes_read()
                     bar.refresh()
     finally:
         bar.close()
