@@ -398,7 +398,10 @@ class MqttOutput(Output):
         if c is None:
             return
         # a device switched off cleanly says so; the will covers unclean ends
-        c.publish(self.status_topic, "offline", qos=1, retain=True).wait_for_publish(5.0)
+        try:
+            c.publish(self.status_topic, "offline", qos=1, retain=True).wait_for_publish(5.0)
+        except (RuntimeError, ValueError) as e:  # not connected right now: the will says it later
+            log.warning("mqtt: could not publish offline: %s", e)
         c.disconnect()
         c.loop_stop()
 
@@ -428,7 +431,10 @@ class Player:
                 if self.speed is not None:
                     delay = wall0 + frame.t / self.speed - time.monotonic()
                     if delay > 0:
-                        time.sleep(delay)
+                        if stop is not None:
+                            stop.wait(delay)  # Ctrl-C ends even a very slow run at once
+                        else:
+                            time.sleep(delay)
                 d = self.faults.disconnect_due(frame.t)
                 if d is not None:
                     out.disconnect()
