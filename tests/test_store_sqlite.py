@@ -308,14 +308,15 @@ def test_a_later_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
     s.close()
     extra = "ALTER TABLE reminders ADD COLUMN channel TEXT; CREATE INDEX reminders_kind ON reminders (kind)"
     monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, extra])
+    n = len(store_mod.MIGRATIONS)
     s = open_store(db)
-    assert s.schema_version == 2 and s.load_settings() == {"rules": {"cooldown_min": 4}}
+    assert s.schema_version == n and s.load_settings() == {"rules": {"cooldown_min": 4}}
     s.close()
     s = open_store(db)  # and again: nothing runs twice
-    assert s.schema_version == 2
+    assert s.schema_version == n
     s.close()
     raw = sqlite3.connect(db)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == n
     assert "channel" in [r[1] for r in raw.execute("PRAGMA table_info(reminders)")]
 
 
@@ -328,7 +329,7 @@ def test_a_failing_migration_leaves_the_old_version(tmp_path, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):
         Store(db)
     raw = sqlite3.connect(db)
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ok'").fetchone()[0] == 0
 
 
@@ -360,4 +361,25 @@ def test_threads_record_and_read_at_once(tmp_path):
     assert day["spells"] == 3 and day["breaks"] == 3
     assert day["minutes_seated"] == pytest.approx(3 * 1600 / 60, abs=0.1)
     assert day["reminders_sent"] == len(s.reminders()) and s.health()["errors"] == 0
+    s.close()
+
+
+def test_version_1_minutes_get_posture_columns(tmp_path, monkeypatch):
+    """Rows written by schema 1 (postures only as JSON) count in the statistics after migration 2."""
+    import monitor.sinks.store as store_mod
+
+    db = tmp_path / "s.db"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
+    Store(db, writer=False).close()
+    raw = sqlite3.connect(db)
+    raw.execute("INSERT INTO minutes VALUES ('c', '2026-11-24T09:00:00+00:00', 1795510800, '2026-11-24', 60, 50,"
+                " '{\"upright\": 30, \"slouch\": 20}', 0.55, 50)")
+    raw.commit()
+    raw.close()
+    monkeypatch.undo()
+    s = open_store(db)
+    (day,) = s.daily_stats(1, today="2026-11-24")
+    assert day["minutes_seated"] == pytest.approx(50 / 60, abs=0.06)  # rounded to 0.1 min
+    assert day["posture_share"]["upright"] == pytest.approx(0.6) and day["posture_share"]["slouch"] == pytest.approx(0.4)
+    assert day["mean_left_share"] == pytest.approx(0.55)
     s.close()

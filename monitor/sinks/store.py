@@ -79,8 +79,17 @@ CREATE TABLE calibration (cushion TEXT PRIMARY KEY, saved_at TEXT NOT NULL, body
 CREATE TABLE settings (id INTEGER PRIMARY KEY CHECK (id = 1), saved_at TEXT NOT NULL, body TEXT NOT NULL);
 """
 
+# Seconds per posture as columns, so daily statistics over a year are one SQL aggregate
+# instead of parsing half a million JSON objects (the JSON column stays for the timeline).
+_MIG2_POSTURES = ("upright", "lean_left", "lean_right", "cross_left", "cross_right", "slouch", "forward")
+MIGRATION_2 = ";".join(
+    [f"ALTER TABLE minutes ADD COLUMN {p}_s REAL NOT NULL DEFAULT 0" for p in _MIG2_POSTURES]
+    + [f"UPDATE minutes SET {p}_s = coalesce(json_extract(postures, '$.{p}'), 0)" for p in _MIG2_POSTURES]
+)
+
 # Ordered; entry i takes the database from user_version i to i + 1. Only ever append.
-MIGRATIONS: list[str] = [MIGRATION_1]
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
+POSTURE_COLUMNS = tuple(f"{p}_s" for p in SEATED_POSTURES)
 
 
 def _migrate(conn: sqlite3.Connection) -> int:
@@ -239,10 +248,11 @@ class Store:
             self._queue(
                 _Write(
                     "INSERT INTO minutes (cushion, minute, minute_ts, day, observed_s, seated_s, postures,"
-                    " mean_left_share, left_share_s) VALUES (?,?,?,?,?,?,?,?,?)",
+                    f" mean_left_share, left_share_s, {', '.join(POSTURE_COLUMNS)})"
+                    f" VALUES (?,?,?,?,?,?,?,?,?{',?' * len(POSTURE_COLUMNS)})",
                     (row.cushion, row.minute, m.timestamp(), self._day(m), row.observed_s, row.seated_s,
                      json.dumps({k: round(v, 3) for k, v in row.postures.items() if v > 0}),
-                     row.mean_left_share, row.left_share_s),
+                     row.mean_left_share, row.left_share_s, *(row.postures.get(p, 0.0) for p in SEATED_POSTURES)),
                     minute=True,
                 )
             )
@@ -572,15 +582,15 @@ class Store:
         cw, cp = ("", []) if cushion is None else (" AND cushion = ?", [cushion])
         out = {d: _empty_day(d) for d in dates}
         acc = {d: {"seated": 0.0, "postures": {p: 0.0 for p in SEATED_POSTURES}, "ls": 0.0, "ls_s": 0.0} for d in dates}
-        for r in self._query(f"SELECT day, seated_s, postures, mean_left_share, left_share_s FROM minutes"
-                             f" WHERE day BETWEEN ? AND ?{cw}", [first, last, *cp], fresh=True):
+        sums = ", ".join(f"sum({c}) AS {c}" for c in POSTURE_COLUMNS)
+        for r in self._query(f"SELECT day, sum(seated_s) AS seated, sum(mean_left_share * left_share_s) AS ls,"
+                             f" sum(CASE WHEN mean_left_share IS NOT NULL THEN left_share_s ELSE 0 END) AS ls_s,"
+                             f" {sums} FROM minutes WHERE day BETWEEN ? AND ?{cw} GROUP BY day",
+                             [first, last, *cp], fresh=True):
             a = acc[r["day"]]
-            a["seated"] += r["seated_s"]
-            for k, v in json.loads(r["postures"]).items():
-                a["postures"][k] = a["postures"].get(k, 0.0) + v
-            if r["mean_left_share"] is not None:
-                a["ls"] += r["mean_left_share"] * r["left_share_s"]
-                a["ls_s"] += r["left_share_s"]
+            a["seated"] = r["seated"] or 0.0
+            a["postures"] = {p: r[f"{p}_s"] or 0.0 for p in SEATED_POSTURES}
+            a["ls"], a["ls_s"] = r["ls"] or 0.0, r["ls_s"] or 0.0
         for d, a in acc.items():
             o = out[d]
             o["minutes_seated"] = round(a["seated"] / 60.0, 1)
