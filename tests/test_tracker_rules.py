@@ -355,3 +355,14 @@ def test_bad_values_do_not_break_the_tracker():
     assert run.kinds("uneven_load") == []
     run.feed(200, ls=1.7)  # out of range: not a share either
     assert run.updates[-1].state.left_share is None and run.kinds("uneven_load") == []
+
+
+def test_a_late_frame_is_ignored_a_clock_reset_is_not():
+    run = Run(dt=0.1).feed(10)
+    before = run.updates[-1].state
+    u = run.tr.update(SeatReading(t=9.5, present=False, posture="empty", left_share=None))
+    assert run.tr.late_readings == 1 and run.tr.time_jumps == 0
+    assert u.state.t == before.t and u.state.occupied
+    run.t = 0.0  # a reset: 10 s back
+    run.feed(1)
+    assert run.tr.time_jumps == 1 and run.updates[-1].state.t > before.t

@@ -39,6 +39,7 @@ POSTURE_KINDS = ("uneven_load", "crossed_legs", "slouching")
 LEAN = ("lean_left", "lean_right")
 CROSSED = ("cross_left", "cross_right")
 KEEP_REMINDERS = 500  # recent reminders kept for acknowledge()
+LATE_S = 1.0  # a frame at most this much older than the newest is late (ignored), not a clock reset
 
 
 @dataclass(slots=True)
@@ -87,6 +88,7 @@ class CushionTracker:
         self._offset = 0.0  # added to reading.t after the frame clock went backwards
         self.time_jumps = 0
         self.bad_readings = 0
+        self.late_readings = 0
         # raw presence and its debounce
         self._raw: bool | None = None
         self._raw_since = 0.0
@@ -116,6 +118,10 @@ class CushionTracker:
             log.warning("%s: reading with frame time %r ignored", self.cushion, reading.t)
             self.bad_readings += 1
             return TrackerUpdate(state=self._state(self.last_t or 0.0), epoch=self.epoch)
+        if self.last_t is not None and self.last_t - LATE_S <= t < self.last_t:
+            # a frame overtaken by a newer one (MQTT QoS 0 reordering): too late to matter
+            self.late_readings += 1
+            return TrackerUpdate(state=self._state(self.last_t), epoch=self.epoch)
         if self.last_t is not None and t < self.last_t:
             # The cushion's clock went backwards (device reset). Continue from where we
             # were so spells and timers stay monotonic; `at` may be off by the jump.
