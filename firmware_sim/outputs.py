@@ -352,6 +352,9 @@ class MqttOutput(Output):
             c.username_pw_set(self.username, self.password)
         c.max_queued_messages_set(0)
         c.on_connect = on_connect
+        c.on_disconnect = lambda client, userdata, flags, reason, props=None: (
+            log.warning("mqtt: connection lost (%s); reconnecting", reason) if reason.is_failure else None
+        )
         c.connect(self.host, self.port, keepalive=30)
         c.loop_start()
         if not answered.wait(timeout) or result["reason"].is_failure:
