@@ -161,6 +161,7 @@ class Simulator:
         starts, froms, targets = self._segment_poses()
         occupied = [s.occupied for s in self.segments]
         postures = [s.label_posture for s in self.segments]
+        kinds = [s.kind for s in self.segments]
         n = self.n_frames
         for c0 in range(0, n, CHUNK):
             idx = np.arange(c0, c0 + CHUNK)
@@ -192,9 +193,13 @@ class Simulator:
             for i in range(m):
                 seg = int(k[i])
                 occ = occupied[seg]
+                # seg / seg_t as in the independent sample recordings: the scripted segment
+                # (sit, stand, away, object) and seconds since it began (the first 2 blend)
                 label = {
                     "occupied": occ,
                     "posture": postures[seg],
                     "left_share": shares[i] if occ else None,
+                    "seg": kinds[seg],
+                    "seg_t": round(float(t[i] - starts[seg]), 3),
                 }
                 yield SimFrame(round(float(t[i]), 6), int(idx[i]) & 0xFFFF, cells[i], label)

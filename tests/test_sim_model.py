@@ -80,6 +80,9 @@ def test_labels_follow_the_script():
         else:
             assert f.label["left_share"] is None
     assert [f.seq for f in frames] == list(range(190))
+    assert [f.label["seg"] for f in frames[28:32]] == ["away", "away", "sit", "sit"]
+    assert frames[31].label["seg_t"] == pytest.approx(0.1) and frames[100].label["seg"] == "sit"
+    assert frames[95].label["seg"] == "stand" and frames[95].label["seg_t"] == pytest.approx(1.5)
     assert frames[37].t == pytest.approx(3.7)
 
 

@@ -43,7 +43,7 @@ def test_write_recording_reads_back_with_the_monitor(tmp_path, name):
     assert head["type"] == "header" and head["format"] == "sitwell-recording" and head["version"] == 1
     assert (head["cushion"], head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == ("desk-2", 12, 20, 4095, 10.0)
     first = json.loads(lines[1])
-    assert first["label"] == {"occupied": False, "posture": "empty", "left_share": None}
+    assert first["label"] == {"occupied": False, "posture": "empty", "left_share": None, "seg": "away", "seg_t": 0.0}
     assert json.loads(lines[-1])["label"]["posture"] == "lean_left"
     expected = list(sim.frames())
     with RecordingReader(path) as reader:
