@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
 STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
 SUBSCRIBER_QUEUE = 256
+PROCESS_SLICE_S = 0.05  # wall time analysis may hold the event loop per cushion before yielding
 MAX_CUSHIONS = 256
 
 
@@ -189,6 +190,8 @@ class Daemon:
     def _restore_tracker(self, cushion: str, epoch: datetime):
         from .tracker.tracker import CushionTracker
 
+        if self.config.input == "sim":
+            return None  # every run plays its scenario from the start: a new sitting, not a continuation
         snap = self.store.load_snapshot(cushion)
         if snap:
             try:
@@ -207,7 +210,9 @@ class Daemon:
             await self._wake.wait()
             self._wake.clear()
             for slot in list(self.slots.values()):
-                while slot.queue:
+                # a time slice per cushion: a flooding cushion must not starve the API or the others
+                slice_end = time.monotonic() + PROCESS_SLICE_S
+                while slot.queue and time.monotonic() < slice_end:
                     frame = slot.queue.popleft()
                     try:
                         step = slot.engine.process(frame)
@@ -219,6 +224,8 @@ class Daemon:
                     if self.config.store.record is not None:
                         self._record(frame)
                 self._maybe_emit_state(slot)
+                if slot.queue:
+                    self._wake.set()  # more to do after the loop has served the others
             await asyncio.sleep(0)
 
     def _handle_step(self, slot: CushionSlot, step: EngineStep) -> None:
