@@ -27,8 +27,10 @@ PEAK_ZONE_FROM = 0.35  # sit bones are searched in the back 65 % of the seat dep
 PEAK_MIN_RATIO = 0.12  # the weaker peak must carry at least this share of the stronger one
 PEAK_VALLEY = 0.9  # ... and the profile between them must dip below this share of the weaker
 PEAK_BOX_CM = 4.0  # half-width of the box whose load counts as a sit bone's
-SACRAL_FROM = 0.78  # back-centre (sacral) zone: the back 22 % ...
-SACRAL_HALF_CM = 5.0  # ... within 5 cm of the midline
+SACRAL_BACK_CM = 4.0  # back-centre (sacral) zone: from 4 cm behind the sit bones to the back ...
+SACRAL_HALF_CM = 4.0  # ... within 4 cm of the midline. Relative to the sit bones, not to the
+# seat, so a coarse grid's blur of deep-seated sit bones does not read as sacral load.
+SACRAL_DEFAULT_DEPTH = 0.75  # where sit bones usually are, for frames where none were found
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class SeatGeometry:
     smooth_c: np.ndarray = field(init=False, repr=False)
     box_r: np.ndarray = field(init=False, repr=False)
     box_c: np.ndarray = field(init=False, repr=False)
-    zone_rows: np.ndarray = field(init=False, repr=False)  # (2, R) front-half and sacral row weights
+    zone_rows: np.ndarray = field(init=False, repr=False)  # (1, R) front-half row weights
     peak_row0: int = field(init=False)
     sep_ok: np.ndarray = field(init=False, repr=False)  # (C, C) columns far enough apart for two sit bones
 
@@ -56,12 +58,10 @@ class SeatGeometry:
         setf(self, "box_r", _box_matrix(R, PEAK_BOX_CM / cd))
         setf(self, "box_c", _box_matrix(C, PEAK_BOX_CM / cw))
         ri = np.arange(R, dtype=np.float64)
-        # Front half (the middle row of an odd grid is split) and the sacral zone (the back
-        # SACRAL_FROM..1 of the depth), rows weighted by the part of them inside the zone, so
-        # coarse and fine grids see the same zones.
+        # Front half; rows weighted by the part of them inside (the middle row of an odd grid
+        # is split), so coarse and fine grids see the same zone.
         front = np.clip(R / 2.0 - ri, 0.0, 1.0)
-        sacral = np.clip(ri + 0.5 - (SACRAL_FROM * R - 0.5), 0.0, 1.0)
-        setf(self, "zone_rows", np.stack([front, sacral]).astype(np.float32))
+        setf(self, "zone_rows", front[None, :].astype(np.float32))
         setf(self, "peak_row0", min(int(np.floor(PEAK_ZONE_FROM * R)), R - 1))
         ci = np.arange(C)
         sep = np.abs(ci[:, None] - ci[None, :]) * cw
@@ -121,7 +121,7 @@ class FeatureBatch:
         return len(self.total)
 
     def row(self, i: int) -> dict[str, float | bool]:
-        return {f.name: getattr(self, f.name)[i].item() for f in fields(self)}
+        return {name: getattr(self, name)[i].item() for name in FEATURE_NAMES}
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))
@@ -158,7 +158,7 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     # another order than a stack of many, and the per-frame path must match the batch exactly.
     cop_r = (row_prof * ri).sum(axis=1) * inv_total
     cop_c = (col_prof * ci).sum(axis=1) * inv_total
-    zones = geo.zone_rows @ L  # (n, 2, C): front-half and sacral-zone load per column
+    front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
 
     S = geo.smooth_r @ L @ geo.smooth_c  # (n, R, C) smoothed
     found, pr, pc = _find_peaks(geo, S)
@@ -172,13 +172,18 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     # Share of each column left of the midline: a column the midline crosses is split by area.
     wl = np.minimum(np.maximum(midline[:, None] - ci[None, :] + f32(0.5), f32(0.0)), f32(1.0))  # (n, C)
     left_share = (col_prof * wl).sum(axis=1) * inv_total
-    front_col = zones[:, 0, :]
     front_share = front_col.sum(axis=1) * inv_total
     thigh_l = (front_col * wl).sum(axis=1) * inv_total
     thigh_r = front_share - thigh_l
+    # Sacral zone: rows from SACRAL_BACK_CM behind the sit bones (partly covered rows by their
+    # covered part), columns within SACRAL_HALF_CM of the midline.
+    peak_row = np.where(found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5))
+    z = peak_row + f32(SACRAL_BACK_CM / geo.cell_d_cm)
+    sac_rw = np.minimum(np.maximum(ri[None, :] + f32(0.5) - z[:, None], f32(0.0)), f32(1.0))  # (n, R)
+    sac_col = np.matmul(sac_rw[:, None, :], L)[:, 0, :]  # (n, C)
     half = f32(SACRAL_HALF_CM / geo.cell_w_cm + 0.5)
     sac_w = np.minimum(np.maximum(half - np.abs(ci[None, :] - midline[:, None]), f32(0.0)), f32(1.0))
-    sacral = (zones[:, 1, :] * sac_w).sum(axis=1) * inv_total
+    sacral = (sac_col * sac_w).sum(axis=1) * inv_total
 
     nan = f32(np.nan)
     return FeatureBatch(

@@ -8,8 +8,8 @@ The rules (CONTRACT section 5), checked in this order on time-smoothed features:
 | posture | cue | rule |
 |---|---|---|
 | forward | load moves to the thighs | front >= max(FORWARD_ABS, FORWARD_REL x baseline) |
-| slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline and (sacral >= SACRAL_ABS or sacral / front >= SACRAL_RATIO) |
 | cross_left / right | that side's thigh lifts | thigh contrast <= -CROSS / >= +CROSS |
+| slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline, and, until the baseline is confirmed, sacral >= SACRAL_ABS |
 | lean_left / right | that side carries clearly more | left_share - 0.5 >= +LEAN / <= -LEAN |
 | upright | none of the above | |
 
@@ -24,8 +24,10 @@ it and leaning forward doubles it for everyone. So front shares are compared wit
 front-back balance alone (upright, lean). It starts at the first frame's front share,
 capped at BASELINE_PRIOR, or at the prior itself when the first frame already shows sacral
 load (so someone who sits down slouched or perched forward is still seen against a typical
-sitter), and is forgotten when the seat empties. The sacral condition on slouch keeps a
-wrong start baseline from turning an upright sitter into a sloucher.
+sitter), and is forgotten when the seat has been empty for a minute (a shorter stand is the
+same sitter). Until the sitter has sat calmly for
+BASELINE_CONFIRM_S, slouch also needs visible sacral load, so a wrong start baseline does not
+turn an upright sitter into a sloucher.
 
 Smoothing is in time, not frames: features pass an exponential average (SMOOTH_TAU_S), and a
 new posture is taken once the rules have named it continuously for HOLD_S, so a frame rate
@@ -41,15 +43,15 @@ from typing import Mapping
 # Thresholds; each sits between the postures as measured on the sample recordings and on
 # firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations
 # from an even, upright sitter that `sensitivity` scales.
-FORWARD_ABS = 0.42
-FORWARD_REL = 1.6
-SLOUCH_REL = 0.72
-SACRAL_RATIO = 0.85
-SACRAL_ABS = 0.185
-CROSS = 0.50
-LEAN = 0.085
+FORWARD_ABS = 0.34
+FORWARD_REL = 1.5
+SLOUCH_REL = 0.75
+SACRAL_ABS = 0.045
+CROSS = 0.45
+LEAN = 0.08
 BASELINE_PRIOR = 0.30
 BASELINE_TAU_S = 20.0
+BASELINE_CONFIRM_S = 10.0  # seconds of calm sitting after which the baseline is trusted alone
 SMOOTH_TAU_S = 0.8
 HOLD_S = 1.0
 
@@ -74,16 +76,18 @@ class PostureClassifier:
         self.forward_rel = 1.0 + (FORWARD_REL - 1.0) * k
         self.forward_abs = FORWARD_ABS
         self.slouch_rel = 1.0 - (1.0 - SLOUCH_REL) * k
-        self.sacral_ratio = SACRAL_RATIO
         self.cross = CROSS * k
         self.lean = LEAN * k
         self.hold_s = HOLD_S / s
         self.reset()
 
-    def reset(self) -> None:
-        """Forget the sitter (called when the seat empties)."""
+    def reset(self, keep_baseline: bool = False) -> None:
+        """Forget the posture (the seat emptied); with keep_baseline, not the sitter's baseline
+        (a short stand within a spell: the same person sits down again)."""
         self.smooth: list[float] | None = None
-        self.baseline: float | None = None
+        if not keep_baseline:
+            self.baseline: float | None = None
+            self.baseline_s = 0.0
         self.posture = "upright"
         self.confidence = 0.0
         self._cand = "upright"
@@ -98,20 +102,24 @@ class PostureClassifier:
         if front >= fwd:
             return "forward", _conf(front / fwd - 1.0, self.forward_rel - 1.0)
         rel = front / base
-        sac = sacral / max(front, 1e-6)
-        if rel <= self.slouch_rel and (sac >= self.sacral_ratio or sacral >= SACRAL_ABS):
-            m = min(1.0 - rel / self.slouch_rel, max(sac / self.sacral_ratio, sacral / SACRAL_ABS) - 1.0)
-            return "slouch", _conf(m, 1.0 - self.slouch_rel)
+        # A crossed leg lifts one thigh, which also lowers the front share: cross is checked
+        # before slouch (a slouch lightens both thighs alike, its thigh contrast stays small).
         if abs(thigh_c) >= self.cross:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
+        confirmed = self.baseline_s >= BASELINE_CONFIRM_S
+        if rel <= self.slouch_rel and (confirmed or sacral >= SACRAL_ABS):
+            m = 1.0 - rel / self.slouch_rel
+            if not confirmed:
+                m = min(m, sacral / SACRAL_ABS - 1.0)
+            return "slouch", _conf(m, 1.0 - self.slouch_rel)
         d = left - 0.5
         if abs(d) >= self.lean:
             side = "lean_left" if d > 0 else "lean_right"
             return side, _conf(abs(d) - self.lean, self.lean)
         margin = min(
             1.0 - front / fwd,
-            max(rel / self.slouch_rel - 1.0, 1.0 - max(sac / self.sacral_ratio, sacral / SACRAL_ABS)),
+            rel / self.slouch_rel - 1.0 if confirmed else max(rel / self.slouch_rel - 1.0, 1.0 - sacral / SACRAL_ABS),
             1.0 - abs(thigh_c) / self.cross,
             1.0 - abs(d) / self.lean,
         )
@@ -144,9 +152,11 @@ class PostureClassifier:
         calm = cand in NEUTRAL and self.posture in NEUTRAL
         if self.baseline is None:
             # Sitting down with sacral load showing: slouched already, the prior is safer.
-            self.baseline = min(front, BASELINE_PRIOR) if sacral < SACRAL_ABS else BASELINE_PRIOR
+            slouched = sacral >= SACRAL_ABS
+            self.baseline = BASELINE_PRIOR if slouched else min(front, BASELINE_PRIOR)
         elif calm and dt > 0:
             self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (front - self.baseline)
+            self.baseline_s += dt
 
 
 def _conf(margin: float, width: float) -> float:

@@ -22,6 +22,7 @@ from .occupancy import LOAD_PER_KG, Occupancy
 from .posture import PostureClassifier
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
+FORGET_SITTER_S = 60.0  # empty this long: the next sitter may be someone else (CONTRACT min break)
 
 
 class SeatAnalyzer:
@@ -34,6 +35,7 @@ class SeatAnalyzer:
         self.posture = PostureClassifier(self.config.sensitivity)
         self._left: float | None = None
         self._last_t: float | None = None
+        self._empty_s = 0.0
         self._noise = np.zeros(1, np.float32)
 
     # ---- public API ---------------------------------------------------------------------
@@ -84,6 +86,7 @@ class SeatAnalyzer:
         self._last_t = t
         present = self.occupancy.update(t, f["active_load"])
         if present:
+            self._empty_s = 0.0
             posture, conf = self.posture.update(t, f)
             ls = f["left_share"]
             if self._left is None or not math.isfinite(self._left):
@@ -92,7 +95,10 @@ class SeatAnalyzer:
                 self._left += (1.0 - math.exp(-dt / LEFT_SHARE_TAU_S)) * (ls - self._left)
             left_share: float | None = min(1.0, max(0.0, self._left))
         else:
+            self._empty_s += dt
             if self.posture.smooth is not None:
+                self.posture.reset(keep_baseline=True)
+            if self._empty_s >= FORGET_SITTER_S and self.posture.baseline is not None:
                 self.posture.reset()
             self._left = None
             posture, conf, left_share = "empty", _empty_conf(self.occupancy), None
