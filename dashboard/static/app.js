@@ -72,7 +72,7 @@ function renderState(s) {
   $("spell-limit").textContent = limit ? `of ${Math.round(limit / 60)} min` : "";
 
   if ("frame" in s) {
-    app.heatmap.draw(s.frame);
+    app.heatmap.draw(s.frame, { dim: s.occupied === false });
     $("heatmap-caption").textContent = s.frame
       ? `${s.frame.rows} × ${s.frame.cols} cells · circles: sit bones · dashed line: your midline`
       : "No frame yet.";

@@ -58,7 +58,9 @@ export class Heatmap {
     this.ctx.fillRect(0, 0, size, size);
   }
 
-  draw(frame) {
+  // dim: nobody seated. The daemon scales each frame to its own maximum, so an empty
+  // seat's noise would otherwise glow as brightly as a person: show it faded instead.
+  draw(frame, { dim = false } = {}) {
     if (!frame || !Array.isArray(frame.load) || !frame.rows || !frame.cols) {
       this.clear();
       return;
@@ -94,7 +96,13 @@ export class Heatmap {
     const ctx = this.ctx;
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";
+    ctx.fillStyle = `rgb(${BACKGROUND.join(",")})`;
+    ctx.fillRect(0, 0, size, size);
+    ctx.globalAlpha = dim ? 0.25 : 1;
     ctx.drawImage(this.grid, 0, 0, size, size);
+    ctx.globalAlpha = 1;
+    this.canvas.dataset.dim = String(dim);
+    if (dim) return;
 
     const cw = size / cols;
     const ch = size / rows;
