@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
 STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
 SUBSCRIBER_QUEUE = 256
-PROCESS_SLICE_S = 0.05  # wall time analysis may hold the event loop per cushion before yielding
+PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion before yielding
 MAX_CUSHIONS = 256
 
 
@@ -148,6 +148,9 @@ class Daemon:
         if len(q) >= QUEUE_PER_CUSHION:
             q.popleft()
             slot.dropped += 1
+            if slot.dropped in (1, 10, 100) or slot.dropped % 1000 == 0:
+                log.warning("cushion %s: analysis cannot keep up; %d frames dropped so far (oldest first, newest kept)",
+                            frame.cushion, slot.dropped)
         q.append(frame)
         slot.last_frame_wall = time.monotonic()
         loop, wake = self._loop, self._wake

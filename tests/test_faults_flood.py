@@ -1,0 +1,98 @@
+"""Fault: one cushion floods the daemon far faster than analysis can follow.
+
+The real `sitwell run` reads a pty; the test writes frames of a 64x64 cushion whose hello
+says 10 Hz as fast as the pty takes them (well over 10x that rate). The per-cushion queue
+is bounded and newest wins: drops are counted as `queue_full` in /healthz, memory stays
+bounded, /api/status keeps answering quickly, and the state shown afterwards is the one of
+the newest frame.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.plugins.faults import Cushion, SitwellProcess, wait_until, write_config
+
+pytestmark = pytest.mark.serial
+
+FLOOD_FRAMES = 2500
+
+
+def _first_state_event(base: str) -> dict:
+    with httpx.stream("GET", base + "/api/stream", timeout=httpx.Timeout(5, read=10)) as r:
+        event = None
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "state":
+                return json.loads(line[5:])
+    raise AssertionError("no state event")
+
+
+def test_flood_is_bounded_counted_and_the_daemon_stays_responsive(tmp_path, pty_pair):
+    cfg = write_config(tmp_path / "sitwell.toml")
+    d = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", config=cfg)
+    try:
+        assert wait_until(lambda: d.input_health()["connected"], 10)
+        cushion = Cushion(pty_pair, rows=64, cols=64, rate_hz=10)
+        cushion.hello()
+        cushion.away(3, pace=20)  # a calm start: the cushion exists, the tare is learnt
+        assert wait_until(lambda: d.status() is not None, 10)
+        rss_before = d.rss_kb()
+
+        # the flood, from another thread, while this one measures the API
+        payload = cushion.packets(FLOOD_FRAMES / 10, seated=True)  # device time at 10 Hz
+        last_t = cushion.t - 0.1
+        done = threading.Event()
+
+        def flood() -> None:
+            try:
+                pty_pair.write(payload, timeout=30)
+            finally:
+                done.set()
+
+        writer = threading.Thread(target=flood, daemon=True)
+        t0 = time.monotonic()
+        writer.start()
+        latencies, rss_peak = [], rss_before
+        while not done.is_set() or time.monotonic() - t0 < 2.0:
+            a = time.monotonic()
+            r = httpx.get(d.base + "/api/status", timeout=5)
+            latencies.append(time.monotonic() - a)
+            assert r.status_code == 200
+            rss_peak = max(rss_peak, d.rss_kb())
+            time.sleep(0.05)
+            if time.monotonic() - t0 > 40:
+                break
+        writer.join(timeout=30)
+        flood_s = time.monotonic() - t0
+
+        # every frame reached the input; what analysis could not take was dropped and counted
+        assert wait_until(lambda: d.input_health()["frames"] >= cushion.sent, 15), d.input_health()
+        h = d.input_health()
+        assert h["frames"] == cushion.sent
+        drops = h.get("drops", {})
+        assert drops.get("queue_full", 0) > 0, f"a {FLOOD_FRAMES}-frame burst should overflow the queue: {h}"
+        # the API answered throughout: no request waited behind the backlog
+        latencies.sort()
+        # (before the fix the loop drained the whole backlog first: a request waited for the flood to end)
+        assert latencies[len(latencies) // 2] < 1.0, latencies
+        assert latencies[-1] < min(2.0, flood_s / 3), f"slowest /api/status {latencies[-1]:.2f} s, flood {flood_s:.1f} s"
+        assert "analysis cannot keep up" in d.log
+        # memory bounded: the queue holds at most QUEUE_PER_CUSHION frames (64x64 int arrays)
+        assert rss_peak - rss_before < 80_000, f"RSS grew {rss_peak - rss_before} kB"
+        # newest wins: once the backlog is gone, the state is the last frame's
+        assert wait_until(lambda: _first_state_event(d.base)["t"] >= last_t - 1e-3, 15)
+        assert abs(_first_state_event(d.base)["t"] - last_t) < 1e-3
+        st = d.status()
+        assert st["occupied"] and st["posture"] != "empty"
+        print(f"flood: {cushion.sent} frames in {flood_s:.1f} s, queue_full {drops['queue_full']},"
+              f" status p50 {latencies[len(latencies) // 2] * 1000:.0f} ms max {latencies[-1] * 1000:.0f} ms,"
+              f" RSS +{(rss_peak - rss_before) / 1024:.1f} MB")
+    finally:
+        d.kill()
