@@ -43,6 +43,7 @@ function renderState(s) {
   setLink("live", "live");
   $("posture").textContent = postureWords(s.posture);
   $("posture").dataset.posture = s.posture || "";
+  $("posture").dataset.cushion = s.cushion || "";
 
   const share = typeof s.left_share === "number" ? s.left_share : null;
   const left = $("balance-left");
@@ -338,6 +339,7 @@ async function start() {
   await Promise.allSettled([loadReminders(), loadHistory()]);
   setInterval(() => loadHistory().catch(() => {}), HISTORY_REFRESH_MS);
   pollHealth();
+  setTimeout(pollHealth, 1000); // a second sample soon, for the frame rate
   setInterval(pollHealth, HEALTH_POLL_MS);
   // a cushion that appears later (MQTT) shows up in the selector
   setInterval(async () => {
