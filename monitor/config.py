@@ -113,6 +113,20 @@ class RulesConfig(Section):
     working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
     quiet_hours: list[str] = Field(default_factory=list, description='e.g. ["12:00-13:00"]')
     do_not_disturb: bool = False
+    # Reminder extensions (docs/reminders.md, "Beyond the contract"); off or contract-neutral by default.
+    prewarn: bool = Field(False, description="a gentle sit_warning heads-up before the first sit_too_long of a spell")
+    prewarn_s: float = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
+    max_snoozes: int | None = Field(None, ge=0, le=100, description="snoozes allowed per spell; None: unlimited")
+    strict: bool = Field(False, description="sit_too_long repeats every minute, cannot be snoozed, until a real break")
+    offload_drop: float = Field(0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level")
+    offload_s: float = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
+    dose_imbalance: float = Field(0.10, ge=0.02, le=0.5, description="sit_too_long names the side whose sit-bone dose share is this far above half")
+    calendar: str | None = Field(None, description="ICS file or URL (file://, http(s)://): no reminders during busy events")
+    calendar_refresh_min: float = Field(15.0, ge=1, le=1440)
+    sitstand: bool = Field(False, description="sit-stand desk cycle: stand_up and may_sit reminders")
+    sitstand_sit_min: float = Field(20.0, ge=5, le=120)
+    sitstand_stand_min: float = Field(8.0, ge=1, le=120)
+    sitstand_move_min: float = Field(2.0, ge=0, le=60)
 
     @field_validator("working_hours")
     @classmethod

@@ -30,12 +30,18 @@ from typing import Any, Iterable
 from ..config import RulesConfig
 from ..model import SEATED_POSTURES, CushionState, Reminder, SeatReading, Spell
 from . import messages
+from .dose import Offload, SitBoneDose
 from .rules import EPS, ConditionTimer, outside_reminder_hours
+from .sitstand import SitStandCycle
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_VERSION = 1
 POSTURE_KINDS = ("uneven_load", "crossed_legs", "slouching")
+# Kinds beyond CONTRACT section 6 (docs/reminders.md, "Beyond the contract"); each is off by default.
+EXTRA_KINDS = ("sit_warning", "stand_up", "may_sit")
+ALL_KINDS = ("sit_too_long",) + POSTURE_KINDS + EXTRA_KINDS
+STRICT_REPEAT_S = 60.0  # strict mode: sit_too_long every minute until a real break
 LEAN = ("lean_left", "lean_right")
 CROSSED = ("cross_left", "cross_right")
 KEEP_REMINDERS = 500  # recent reminders kept for acknowledge()
@@ -55,6 +61,10 @@ class Break:
         return 0.0 if self.end is None else self.end - self.start
 
 
+class SnoozeRefused(ValueError):
+    """A snooze the rules do not allow (strict mode, or the snoozes of this spell used up)."""
+
+
 @dataclass(slots=True)
 class OpenSpell(Spell):
     """A spell closed by finish(): the input ran out before the spell ended by the rules."""
@@ -71,6 +81,12 @@ class TrackerUpdate:
     break_started: Break | None = None
     break_ended: Break | None = None
     epoch: datetime | None = None  # wall time of frame time 0 (for sinks that need wall times)
+    # beyond the contract: sit-bone dose added by this frame (left, right, left_norm, right_norm),
+    # offloads credited / ended on this frame, and (reminder id, "taken"|"skipped", quality) outcomes
+    dose: tuple[float, float, float, float] | None = None
+    offloads_credited: list[Offload] = field(default_factory=list)
+    offloads_ended: list[Offload] = field(default_factory=list)
+    outcomes: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
 class CushionTracker:
@@ -109,6 +125,14 @@ class CushionTracker:
         self._snoozed_until: dict[str, float] = {}
         self._recent: OrderedDict[str, Reminder] = OrderedDict()
         self.held_back = 0  # reminder-frames held back by snooze or hours (for health/debug)
+        # beyond the contract (docs/reminders.md)
+        self._paused_until: float | None = None  # timed pause: no reminders before this frame time
+        self._snoozes_in_spell = 0
+        self._warned_for: float | None = None  # the sit_too_long due time a sit_warning went out for
+        self._awaiting: str | None = None  # id of the latest sit_too_long whose outcome is open
+        self.dose = SitBoneDose(cushion)
+        self.sitstand = SitStandCycle()
+        self.calendar_source = None  # a CalendarQuiet set from outside (tests); else rules.calendar
 
     # ------------------------------------------------------------------ public API
 
@@ -154,8 +178,11 @@ class CushionTracker:
             self._posture = reading.posture
             self._left_share = ls
         self._update_timers(t, seated, reading.posture, ls)
+        self._update_dose(t, present, reading, out)
         if self.occupied and self.spell is not None:
-            out.reminders = self._fire(t)
+            out.reminders = self._fire(t, out)
+        if rules.sitstand:
+            out.reminders.extend(self._fire_sitstand(t))
         out.state = self._state(t)
         return out
 
@@ -166,14 +193,81 @@ class CushionTracker:
         return r
 
     def snooze(self, kind: str, minutes: float) -> float:
-        """No reminder of `kind` for `minutes` from the latest frame time; returns the end (frame time)."""
-        if kind not in ("sit_too_long",) + POSTURE_KINDS:
+        """No reminder of `kind` for `minutes` from the latest frame time; returns the end (frame time).
+
+        Raises SnoozeRefused in strict mode (sit_too_long) and when this spell's
+        `max_snoozes` are used up."""
+        if kind not in ALL_KINDS:
             raise ValueError(f"unknown reminder kind {kind!r}")
         if not minutes >= 0:
             raise ValueError("minutes must be >= 0")
+        if self.rules.strict and kind in ("sit_too_long", "sit_warning"):
+            raise SnoozeRefused("strict mode: the sit reminder cannot be snoozed, only ended by a real break")
+        limit = self.rules.max_snoozes
+        if limit is not None and self._snoozes_in_spell >= limit:
+            raise SnoozeRefused(f"no snoozes left in this sitting spell (at most {limit})")
         until = (self.last_t or 0.0) + minutes * 60.0
         self._snoozed_until[kind] = until
+        if self.spell is not None:
+            self._snoozes_in_spell += 1
         return until
+
+    def snoozes_left(self) -> int | None:
+        """Snoozes still allowed in this spell (None: unlimited)."""
+        if self.rules.max_snoozes is None:
+            return None
+        return max(0, self.rules.max_snoozes - self._snoozes_in_spell)
+
+    # ---- timed pause ---------------------------------------------------------------------
+
+    def pause(self, minutes: float | None = None, until_t: float | None = None) -> float | None:
+        """No reminders for `minutes` from the latest frame (or until frame time `until_t`);
+        pause(0) or pause() with neither ends a pause. Returns the end (frame time) or None.
+
+        Reminders that came due in the pause are held back, not lost (as with snooze)."""
+        now = self.last_t or 0.0
+        if until_t is None and minutes is not None:
+            if not minutes >= 0:
+                raise ValueError("minutes must be >= 0")
+            until_t = now + minutes * 60.0
+        self._paused_until = until_t if until_t is not None and until_t > now else None
+        return self._paused_until
+
+    def pause_until_tomorrow(self) -> float:
+        """Pause until the next local midnight (the system's time zone)."""
+        now = self.last_t or 0.0
+        local = self.wall(now).astimezone()
+        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.pause(until_t=now + (midnight - local).total_seconds())  # type: ignore[return-value]
+
+    def pause_status(self) -> dict[str, Any]:
+        now = self.last_t or 0.0
+        until = self._paused_until
+        if until is None or until <= now:
+            return {"paused": False, "until": None, "until_t": None, "remaining_s": 0.0}
+        return {"paused": True, "until": self.wall(until).isoformat(), "until_t": round(until, 3),
+                "remaining_s": round(until - now, 1)}
+
+    def extras(self) -> dict[str, Any]:
+        """Live view of the features beyond the contract (dashboard, status)."""
+        rules = self.rules
+        out: dict[str, Any] = {
+            "cushion": self.cushion,
+            "pause": self.pause_status(),
+            "snoozes_left": self.snoozes_left(),
+            "strict": rules.strict,
+            "dose": self.dose.as_json(),
+            "offloads": self.dose.offloads,
+            "next_sit_too_long_s": None if self._sit_next_due is None or self.last_t is None
+            else round(max(0.0, self._sit_next_due - self.last_t), 1),
+        }
+        if rules.sitstand:
+            out["sitstand"] = self.sitstand.as_json(rules)
+        if rules.calendar:
+            cal = self._calendar()
+            busy = cal.busy(self.wall(self.last_t or 0.0)) if cal is not None else None
+            out["calendar"] = {**(cal.status() if cal is not None else {}), "busy": busy}
+        return out
 
     def snoozed(self) -> dict[str, float]:
         """Kinds snoozed at the latest frame time -> frame time the snooze ends."""
@@ -240,6 +334,12 @@ class CushionTracker:
             "sit_count": self._sit_count,
             "snoozed_until": dict(self._snoozed_until),
             "sent_ids": list(self._recent)[-50:],
+            "paused_until": self._paused_until,
+            "snoozes_in_spell": self._snoozes_in_spell,
+            "warned_for": self._warned_for,
+            "awaiting": self._awaiting,
+            "dose": self.dose.snapshot(),
+            "sitstand": self.sitstand.snapshot(),
         }
 
     @classmethod
@@ -301,6 +401,15 @@ class CushionTracker:
         self._sit_next_due = sh(s["sit_next_due"])
         self._sit_count = int(s["sit_count"])
         self._snoozed_until = {k: float(v) + shift for k, v in s["snoozed_until"].items()}
+        # keys added after version 1 shipped: optional
+        self._paused_until = sh(s.get("paused_until"))
+        self._snoozes_in_spell = int(s.get("snoozes_in_spell") or 0)
+        self._warned_for = sh(s.get("warned_for"))
+        self._awaiting = s.get("awaiting")
+        if isinstance(s.get("dose"), dict):
+            self.dose.load(s["dose"])
+        if isinstance(s.get("sitstand"), dict):
+            self.sitstand.load(s["sitstand"])
 
     def _mark_sent(self, r: dict[str, Any]) -> None:
         if r.get("cushion", self.cushion) != self.cushion:
@@ -324,6 +433,9 @@ class CushionTracker:
             self.spell = Spell(self.cushion, t0)
             self._sit_next_due = t0 + self.rules.sit_limit_min * 60.0
             self._sit_count = 0
+            self._snoozes_in_spell = 0
+            self._warned_for = None
+            self.dose.reset_spell()
             out.spell_started = self.spell
             if self.open_break is not None:
                 self.open_break.end = max(self.open_break.start, t0)
@@ -335,6 +447,9 @@ class CushionTracker:
         assert self.spell is not None
         self.spell.end = max(self.spell.start, end)
         out.spell_ended = self.spell
+        if self._awaiting is not None:  # the break that ended the spell answers the reminder
+            out.outcomes.append((self._awaiting, "taken", "stood"))
+            self._awaiting = None
         self.open_break = Break(self.cushion, self.spell.end)
         out.break_started = self.open_break
         self.spell = None
@@ -377,20 +492,71 @@ class CushionTracker:
     def _held_back(self, t: float, kind: str) -> str | None:
         if t < self._snoozed_until.get(kind, float("-inf")) - EPS:
             return "snoozed"
-        return outside_reminder_hours(self.rules, self.wall(t))
+        if self._paused_until is not None and t < self._paused_until - EPS:
+            return "paused"
+        reason = outside_reminder_hours(self.rules, self.wall(t))
+        if reason is None and self.rules.calendar:
+            cal = self._calendar()
+            if cal is not None and cal.busy(self.wall(t)) is not None:
+                return "calendar"
+        return reason
 
-    def _fire(self, t: float) -> list[Reminder]:
+    def _calendar(self):
+        if self.calendar_source is not None:
+            return self.calendar_source
+        from .calendar import shared
+
+        return shared(self.rules.calendar, self.rules.calendar_refresh_min) if self.rules.calendar else None
+
+    def _update_dose(self, t: float, present: bool, reading: SeatReading, out: TrackerUpdate) -> None:
+        rules = self.rules
+        loads = reading.features.get("sitbone_load") if reading.features else None
+        step = self.dose.update(t, present, reading.posture if present else "empty", loads,
+                                rules.offload_drop, rules.offload_s)
+        if any(step.added):
+            out.dose = step.added
+        out.offloads_credited = step.credited
+        out.offloads_ended = step.ended
+        if step.credited and self._awaiting is not None:
+            out.outcomes.append((self._awaiting, "taken", step.credited[0].quality))
+            self._awaiting = None
+
+    def _fire_sitstand(self, t: float) -> list[Reminder]:
+        rules = self.rules
+        fired: list[Reminder] = []
+        spell_s = 0.0 if self.spell is None else t - self.spell.start
+        for kind in self.sitstand.update(t, self.occupied, rules):
+            if self._held_back(t, kind) is not None:
+                self.held_back += 1
+                continue  # stand_up stays due (fires when the hold ends); may_sit is dropped
+            fired.append(self._make(kind, t, spell_s))
+            if kind == "stand_up":
+                self.sitstand.fired_stand_up(t, rules)
+        return fired
+
+    def _fire(self, t: float, out: TrackerUpdate | None = None) -> list[Reminder]:
         rules = self.rules
         assert self.spell is not None
         spell_s = t - self.spell.start
         fired: list[Reminder] = []
+        due = self._sit_next_due
+        if (rules.prewarn and self._sit_count == 0 and due is not None and self._warned_for != due
+                and due - rules.prewarn_s - EPS <= t < due - EPS):
+            self._warned_for = due  # once per spell; a heads-up held back is not sent late
+            if self._held_back(t, "sit_too_long") is None and self._held_back(t, "sit_warning") is None:
+                fired.append(self._make("sit_warning", t, spell_s, lead_s=due - t))
         if self._sit_next_due is not None and t >= self._sit_next_due - EPS:
-            if self._held_back(t, "sit_too_long") is None:
-                fired.append(self._make("sit_too_long", t, spell_s, repeat=self._sit_count))
+            if self._held_back(t, "sit_too_long") is None or (rules.strict and self._sit_count > 0
+                                                               and self._held_back(t, "sit_too_long") == "snoozed"):
+                r = self._make("sit_too_long", t, spell_s, repeat=self._sit_count)
+                fired.append(r)
                 self._sit_count += 1
+                if self._awaiting is not None and out is not None:
+                    out.outcomes.append((self._awaiting, "skipped", None))
+                self._awaiting = r.id
                 # The next one comes a full interval after this one, also when this one
-                # fired late (held back by hours or a snooze).
-                self._sit_next_due = t + rules.repeat_every_min * 60.0
+                # fired late (held back by hours or a snooze). Strict mode: every minute.
+                self._sit_next_due = t + (STRICT_REPEAT_S if rules.strict else rules.repeat_every_min * 60.0)
             else:
                 self.held_back += 1
         after = {
@@ -411,10 +577,13 @@ class CushionTracker:
             fired.append(self._make(kind, t, spell_s))
         return fired
 
-    def _make(self, kind: str, t: float, spell_s: float, repeat: int = 0) -> Reminder:
+    def _make(self, kind: str, t: float, spell_s: float, repeat: int = 0, lead_s: float = 0.0) -> Reminder:
         # Only the CONTRACT section 6 fields go out: the message says the specifics.
         if kind == "sit_too_long":
-            text = messages.message(kind, spell_s=spell_s, repeat=repeat)
+            heavier, share = self.dose.heavier_side(self.rules.dose_imbalance)
+            text = messages.message(kind, spell_s=spell_s, repeat=repeat, side=heavier, left_share=share)
+        elif kind in EXTRA_KINDS:
+            text = messages.extra_message(kind, self.rules, spell_s=spell_s, lead_s=lead_s)
         elif kind == "uneven_load":
             ls = self._left_share
             side = None

@@ -1,0 +1,154 @@
+"""Sit-bone load dose and real offloads, in frame time.
+
+The dose of a side is the time integral of the load under that sit bone (full-scale load
+units x seconds, what calibration gives), and the same integral divided by the person's own
+upright level of that side ("upright-seconds": 60 means a minute's worth of normal upright
+load). Clinical seat monitors credit a weight shift only when the sit bone is really
+offloaded, so a side counts as offloaded when its load stays at least `offload_drop`
+(30 %) below its upright level for `offload_s` (15 s); standing up (the seat without load
+for `offload_s`) offloads both.
+
+Input per frame: `sitbone_load` = [left, right] from `SeatReading.features` (the engine
+adds it; frames where the sit bones were not found carry none and add no dose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .rules import EPS
+
+REF_TAU_S = 30.0  # upright level: exponential average over about half a minute of upright sitting
+REF_MIN_S = 10.0  # no offload is judged before this much upright sitting has set the level
+MAX_DT_S = 5.0  # a longer gap between frames adds only this much (as the minute statistics do)
+SIDES = ("left", "right")
+
+
+@dataclass(slots=True)
+class Offload:
+    """A credited offload: `quality` "stood" (seat empty) or "shifted" (one sit bone offloaded)."""
+
+    cushion: str
+    start: float
+    end: float | None
+    quality: str
+    side: str  # "left", "right" or "both"
+
+    @property
+    def seconds(self) -> float:
+        return 0.0 if self.end is None else self.end - self.start
+
+
+@dataclass(slots=True)
+class _Run:
+    since: float | None = None
+    credited: bool = False
+
+
+@dataclass(slots=True)
+class DoseStep:
+    """What one frame added, and the offloads it credited or closed."""
+
+    added: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # left, right, left_norm, right_norm
+    credited: list[Offload] = field(default_factory=list)
+    ended: list[Offload] = field(default_factory=list)
+
+
+class SitBoneDose:
+    def __init__(self, cushion: str):
+        self.cushion = cushion
+        self.ref: list[float | None] = [None, None]
+        self.ref_s = 0.0
+        self.spell = [0.0, 0.0, 0.0, 0.0]  # this spell's dose (left, right, left_norm, right_norm)
+        self.offloads = 0  # credited in this tracker's life (the store counts per day)
+        self._last_t: float | None = None
+        self._shift = [_Run(), _Run()]
+        self._stood = _Run()
+        self._open: dict[str, Offload] = {}
+
+    def reset_spell(self) -> None:
+        self.spell = [0.0, 0.0, 0.0, 0.0]
+
+    def update(self, t: float, present: bool, posture: str, loads: Any, drop: float, hold_s: float) -> DoseStep:
+        step = DoseStep()
+        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), MAX_DT_S)
+        self._last_t = t
+        lr = _pair(loads) if present else None
+        if lr is not None and dt > 0:
+            l, r = lr
+            nl = l / self.ref[0] if self.ref[0] else 0.0
+            nr = r / self.ref[1] if self.ref[1] else 0.0
+            step.added = (l * dt, r * dt, nl * dt, nr * dt)
+            for i, v in enumerate(step.added):
+                self.spell[i] += v
+        if lr is not None and posture == "upright":
+            a = min(1.0, dt / REF_TAU_S) if self.ref_s > 0 else 1.0
+            for i in (0, 1):
+                self.ref[i] = lr[i] if self.ref[i] is None else self.ref[i] + a * (lr[i] - self.ref[i])
+            self.ref_s += dt
+        # standing up offloads both sit bones
+        self._track(self._stood, "both", "stood", t, not present, hold_s, step)
+        for i, side in enumerate(SIDES):
+            ref = self.ref[i]
+            low = (lr is not None and ref is not None and ref > 0 and self.ref_s >= REF_MIN_S - EPS
+                   and lr[i] <= (1.0 - drop) * ref + EPS)
+            self._track(self._shift[i], side, "shifted", t, bool(low), hold_s, step)
+        return step
+
+    def _track(self, run: _Run, side: str, quality: str, t: float, cond: bool, hold_s: float, step: DoseStep) -> None:
+        key = f"{quality}:{side}"
+        if cond:
+            if run.since is None:
+                run.since = t
+            if not run.credited and t - run.since >= hold_s - EPS:
+                run.credited = True
+                off = Offload(self.cushion, run.since, None, quality, side)
+                self._open[key] = off
+                self.offloads += 1
+                step.credited.append(off)
+        else:
+            if run.credited and key in self._open:
+                off = self._open.pop(key)
+                off.end = t
+                step.ended.append(off)
+            run.since, run.credited = None, False
+
+    def heavier_side(self, imbalance: float) -> tuple[str | None, float | None]:
+        """The side whose share of this spell's (raw) dose is `imbalance` or more above half."""
+        l, r = self.spell[0], self.spell[1]
+        if l + r <= 0:
+            return None, None
+        share = l / (l + r)
+        if abs(share - 0.5) < imbalance - EPS:
+            return None, share
+        return ("left" if share > 0.5 else "right"), share
+
+    def as_json(self) -> dict[str, Any]:
+        l, r, nl, nr = self.spell
+        return {
+            "spell": {"left": round(l, 3), "right": round(r, 3), "left_norm_s": round(nl, 1), "right_norm_s": round(nr, 1)},
+            "left_dose_share": round(l / (l + r), 4) if l + r > 0 else None,
+            "upright_level": [None if v is None else round(v, 4) for v in self.ref],
+            "offloaded": [k for k in self._open],
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"ref": list(self.ref), "ref_s": self.ref_s, "spell": list(self.spell)}
+
+    def load(self, s: dict[str, Any]) -> None:
+        ref = s.get("ref") or [None, None]
+        self.ref = [None if v is None else float(v) for v in ref[:2]]
+        self.ref_s = float(s.get("ref_s") or 0.0)
+        sp = s.get("spell") or [0, 0, 0, 0]
+        self.spell = [float(v) for v in sp[:4]]
+
+
+def _pair(loads: Any) -> tuple[float, float] | None:
+    try:
+        l, r = float(loads[0]), float(loads[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return None
+    if not (l >= 0 and r >= 0) or l == float("inf") or r == float("inf"):
+        return None  # NaN, negative or infinite: not a load
+    return l, r
