@@ -194,7 +194,10 @@ def create_app(
         minutes: Annotated[int, Query(ge=1, le=240, description="1 to 240")],
     ) -> dict[str, Any]:
         """No reminder of this reminder's kind on its cushion for `minutes`."""
-        result = runtime.snooze(reminder_id, minutes)
+        try:
+            result = runtime.snooze(reminder_id, minutes)
+        except ValueError as exc:  # strict mode, or this spell's snoozes used up (docs/reminders.md)
+            return JSONResponse(status_code=409, content={"detail": str(exc), "message": str(exc)})
         if result is None:
             raise HTTPException(404, f"no reminder {reminder_id!r}")
         return result
@@ -273,5 +276,8 @@ def create_app(
             return response
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    from .routes_reminders import router as reminders_router  # pause, live reminder view
+
+    app.include_router(reminders_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -167,7 +167,7 @@ class GuardMiddleware:
                 await _reject(
                     send,
                     401,
-                    "this dashboard needs its access token (open the link `sitwell run` printed)",
+                    "this dashboard needs its access token: open /?token=<token> once, or send Authorization: Bearer <token>",
                     [(b"www-authenticate", b'Bearer realm="sitwell"')],
                 )
                 return

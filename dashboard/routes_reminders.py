@@ -1,0 +1,77 @@
+"""HTTP routes for the reminder features beyond the contract (docs/api.md, docs/reminders.md):
+timed pause and the live reminder view (pause, snoozes left, sit-bone dose, sit-stand phase,
+calendar quiet). Included by `dashboard.app.create_app`; state changes go through the same
+guard (token, same origin) as every other POST/DELETE.
+
+The runtime methods used here (`pause`, `pause_status`, `reminder_extras`) are optional in
+the Runtime protocol: a runtime without them answers 501.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+router = APIRouter(tags=["reminders"])
+
+
+class PauseRequest(BaseModel):
+    # "for" is a Python keyword: the JSON key is "for", the attribute `duration`
+    duration: str = Field(alias="for", description="30m | 1h | 2h | tomorrow | off (or minutes, e.g. 45)",
+                          examples=["30m"], max_length=32)
+
+
+class PauseStatus(BaseModel):
+    paused: bool
+    until: str | None = Field(None, description="ISO-8601 wall time the pause ends")
+    remaining_s: float = Field(0.0, description="seconds left (wall time)")
+    cushions: dict[str, Any] = Field(default_factory=dict, description="per cushion, in frame time")
+
+
+def _runtime_call(request: Request, name: str, *args: Any) -> Any:
+    fn = getattr(request.app.state.runtime, name, None)
+    if fn is None:
+        raise HTTPException(501, f"this daemon has no {name}")
+    return fn(*args)
+
+
+def _unprocessable(message: str) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": message, "message": message})
+
+
+@router.get("/api/pause", response_model=PauseStatus)
+async def get_pause(request: Request) -> Any:
+    """Whether reminders are paused, until when, and how long is left."""
+    return _runtime_call(request, "pause_status")
+
+
+@router.post("/api/pause", response_model=PauseStatus, responses={422: {"description": "not a pause"}})
+async def post_pause(
+    request: Request,
+    body: Annotated[PauseRequest | None, Body(examples=[{"for": "1h"}])] = None,
+    duration: Annotated[str | None, Query(alias="for", max_length=32, description="same as the body's `for`")] = None,
+) -> Any:
+    """Pause every reminder for 30m, 1h, 2h or until tomorrow (`off` resumes); resumes by itself."""
+    spec = body.duration if body is not None else duration
+    if spec is None:
+        return _unprocessable("say how long: for=30m, 1h, 2h, tomorrow or off")
+    try:
+        return _runtime_call(request, "pause", spec)
+    except ValueError as exc:
+        return _unprocessable(str(exc))
+
+
+@router.delete("/api/pause", response_model=PauseStatus)
+async def delete_pause(request: Request) -> Any:
+    """End a pause now."""
+    return _runtime_call(request, "pause", "off")
+
+
+@router.get("/api/reminders-live")
+async def reminders_live(request: Request) -> list[dict[str, Any]]:
+    """Per cushion: pause, snoozes left, strict mode, sit-bone dose of the spell, offloads,
+    seconds to the next sit_too_long, sit-stand phase, calendar state."""
+    return _runtime_call(request, "reminder_extras")

@@ -1,0 +1,128 @@
+// Reminder controls beyond the contract: timed pause (with the time left, counting down and
+// resuming by itself) and the live reminder view (sit-bone dose of the spell, credited
+// offloads, snoozes left, strict mode, sit-stand phase, calendar quiet).
+// Self-contained: its own small card in index.html, its own polling of /api/pause and
+// /api/reminders-live (docs/api.md), so it never touches the rest of the page's modules.
+
+import { Api, readToken } from "./api.js";
+
+const POLL_MS = 3000;
+const api = new Api(readToken());
+let pause = { paused: false, remaining_s: 0, until: null };
+let pauseSeen = 0; // performance.now() when `pause` was read, for the local countdown
+
+const $ = (id) => document.getElementById(id);
+
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+function pct(x) {
+  return `${Math.round(100 * x)}%`;
+}
+
+function showPause() {
+  const left = pause.paused ? pause.remaining_s - (performance.now() - pauseSeen) / 1000 : 0;
+  const on = pause.paused && left > 0;
+  const text = $("pause-status");
+  if (on) {
+    const until = pause.until ? new Date(pause.until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+    text.textContent = `Paused — ${clock(left)} left${until ? ` (until ${until})` : ""}`;
+  } else {
+    text.textContent = "Reminders on";
+  }
+  text.dataset.state = on ? "paused" : "on";
+  $("pause-resume").hidden = !on;
+}
+
+function showError(message) {
+  const el = $("pause-error");
+  el.textContent = message || "";
+  el.hidden = !message;
+}
+
+async function refreshPause() {
+  try {
+    pause = await api.get("/api/pause");
+    pauseSeen = performance.now();
+    showPause();
+  } catch (err) {
+    /* the page's link status already says when the daemon is gone */
+  }
+}
+
+async function setPause(spec) {
+  showError("");
+  try {
+    pause = spec === "off"
+      ? await api.request("DELETE", "/api/pause")
+      : await api.request("POST", "/api/pause", { for: spec });
+    pauseSeen = performance.now();
+    showPause();
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function line(label, value, testid) {
+  const div = document.createElement("div");
+  const dt = document.createElement("dt");
+  const dd = document.createElement("dd");
+  dt.textContent = label;
+  dd.textContent = value;
+  if (testid) dd.dataset.testid = testid;
+  div.append(dt, dd);
+  return div;
+}
+
+function showLive(items) {
+  const list = $("live-reminders");
+  list.replaceChildren();
+  for (const c of items || []) {
+    const dl = document.createElement("dl");
+    dl.className = "health";
+    if ((items || []).length > 1) dl.append(line("Cushion", c.cushion));
+    const share = c.dose && c.dose.left_dose_share;
+    dl.append(line("Sit-bone load this spell",
+      share == null ? "–" : `left ${pct(share)} / right ${pct(1 - share)}`, "dose-share"));
+    dl.append(line("Real offloads", String(c.offloads ?? 0), "offloads"));
+    if (c.next_sit_too_long_s != null) dl.append(line("Next get-up reminder in", clock(c.next_sit_too_long_s), "next-sit"));
+    dl.append(line("Snoozes left", c.strict ? "none (strict mode)" : c.snoozes_left == null ? "unlimited" : String(c.snoozes_left), "snoozes-left"));
+    if (c.sitstand) {
+      const phase = { sit: "sitting", stand: "standing", move: "moving" }[c.sitstand.phase] || c.sitstand.phase;
+      dl.append(line("Sit-stand", `${phase}, ${clock(c.sitstand.remaining_s)} left`, "sitstand"));
+    }
+    if (c.calendar) {
+      dl.append(line("Calendar", c.calendar.busy ? `in a meeting (${c.calendar.busy}): quiet` : c.calendar.loaded ? "free" : "not readable", "calendar"));
+    }
+    list.append(dl);
+  }
+  $("live-empty").hidden = (items || []).length > 0;
+}
+
+async function refreshLive() {
+  try {
+    showLive(await api.get("/api/reminders-live"));
+  } catch (err) {
+    /* as above */
+  }
+}
+
+function start() {
+  if (!$("pause-card")) return;
+  for (const button of document.querySelectorAll("[data-pause]")) {
+    button.addEventListener("click", () => setPause(button.dataset.pause));
+  }
+  $("pause-resume").addEventListener("click", () => setPause("off"));
+  refreshPause();
+  refreshLive();
+  setInterval(() => { refreshPause(); refreshLive(); }, POLL_MS);
+  setInterval(showPause, 1000);
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();
