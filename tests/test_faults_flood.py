@@ -9,29 +9,17 @@ the newest frame.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import httpx
 import pytest
 
-from tests.plugins.faults import Cushion, SitwellProcess, wait_until, write_config
+from tests.plugins.faults import Cushion, SitwellProcess, first_state_event, wait_until, write_config
 
 pytestmark = pytest.mark.serial
 
 FLOOD_FRAMES = 2500
-
-
-def _first_state_event(base: str) -> dict:
-    with httpx.stream("GET", base + "/api/stream", timeout=httpx.Timeout(5, read=10)) as r:
-        event = None
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "state":
-                return json.loads(line[5:])
-    raise AssertionError("no state event")
 
 
 def test_flood_is_bounded_counted_and_the_daemon_stays_responsive(tmp_path, pty_pair):
@@ -87,8 +75,8 @@ def test_flood_is_bounded_counted_and_the_daemon_stays_responsive(tmp_path, pty_
         # memory bounded: the queue holds at most QUEUE_PER_CUSHION frames (64x64 int arrays)
         assert rss_peak - rss_before < 80_000, f"RSS grew {rss_peak - rss_before} kB"
         # newest wins: once the backlog is gone, the state is the last frame's
-        assert wait_until(lambda: _first_state_event(d.base)["t"] >= last_t - 1e-3, 15)
-        assert abs(_first_state_event(d.base)["t"] - last_t) < 1e-3
+        assert wait_until(lambda: first_state_event(d.base)["t"] >= last_t - 1e-3, 15)
+        assert abs(first_state_event(d.base)["t"] - last_t) < 1e-3
         st = d.status()
         assert st["occupied"] and st["posture"] != "empty"
         print(f"flood: {cushion.sent} frames in {flood_s:.1f} s, queue_full {drops['queue_full']},"

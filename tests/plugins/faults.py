@@ -259,3 +259,17 @@ class Cushion:
     def jump(self, seconds: float) -> None:
         """The device clock jumps (forward, or back when negative) with no frames between."""
         self.device_ms = max(0, self.device_ms + int(seconds * 1000))
+
+
+def first_state_event(base: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The state event /api/stream sends on subscribing: the cushion's latest analysed state."""
+    import json
+
+    with httpx.stream("GET", base + "/api/stream", timeout=httpx.Timeout(5, read=timeout)) as r:
+        event = None
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "state":
+                return json.loads(line[5:])
+    raise AssertionError("no state event on /api/stream")
