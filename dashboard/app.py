@@ -8,6 +8,7 @@ See docs/api.md for every endpoint, the SSE events and the auth rules.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -43,6 +44,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 CUSHION_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 SSE_PING_S = 10
 STREAM_EVENTS = ("state", "reminder", "reminder_update", "health")
+CLOSE_STREAM = "__close__"  # put on a subscriber queue by close_streams()
 
 # A strict CSP: the page loads nothing from anywhere but itself (no CDN, no inline script).
 SECURITY_HEADERS = {
@@ -130,6 +132,22 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.token = token  # the daemon prints the log-in link from this
+    open_streams: set[asyncio.Queue] = set()
+
+    def close_streams() -> None:
+        """End every open /api/stream (call on the event loop before stopping the server).
+
+        An SSE response never ends by itself, so without this uvicorn's graceful shutdown
+        waits for the browsers to go away."""
+        for queue in list(open_streams):
+            while True:
+                try:
+                    queue.put_nowait((CLOSE_STREAM, {}))
+                    break
+                except asyncio.QueueFull:
+                    queue.get_nowait()  # make room: the stream is ending anyway
+
+    app.state.close_streams = close_streams
     app.add_middleware(GuardMiddleware, token=token, require_token=require_token, allowed_hosts=allowed_hosts)
     app.add_middleware(HeadersMiddleware, headers=SECURITY_HEADERS)
 
@@ -212,15 +230,19 @@ def create_app(
             # Subscribe when the stream really starts; unsubscribe however it ends: client
             # gone (sse-starlette cancels this generator), server shutdown, or an error.
             queue = runtime.subscribe()
+            open_streams.add(queue)
             try:
                 while True:
                     name, payload = await queue.get()
+                    if name == CLOSE_STREAM:
+                        return
                     if name not in STREAM_EVENTS:
                         continue
                     if cushion and isinstance(payload, dict) and payload.get("cushion") not in (None, cushion):
                         continue
                     yield {"event": name, "data": sse_data(payload)}
             finally:
+                open_streams.discard(queue)
                 runtime.unsubscribe(queue)
 
         return EventSourceResponse(events(), ping=SSE_PING_S, headers={"Cache-Control": "no-store"})

@@ -264,6 +264,7 @@ class InProcessDaemon:
 
     def stop(self) -> None:
         if hasattr(self, "server"):
+            self.call(self.app.state.close_streams)
             self.server.should_exit = True
         self._thread.join(timeout=15)
 
