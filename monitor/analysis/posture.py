@@ -9,7 +9,7 @@ The rules (CONTRACT section 5), checked in this order on time-smoothed features:
 |---|---|---|
 | forward | load moves to the thighs | front >= max(FORWARD_ABS, FORWARD_REL x baseline) |
 | cross_left / right | that side's thigh lifts | thigh contrast <= -CROSS / >= +CROSS |
-| slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline, and, until the baseline is confirmed, sacral >= SACRAL_ABS |
+| slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline, and, until the baseline is confirmed, sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS |
 | lean_left / right | that side carries clearly more | left_share - 0.5 >= +LEAN / <= -LEAN |
 | upright | none of the above | |
 
@@ -22,11 +22,11 @@ models: 0.20-0.28 on the sample recordings, 0.32-0.36 on firmware_sim), while a 
 it and leaning forward doubles it for everyone. So front shares are compared with a per-sitter
 `baseline`: the smoothed front share while the sitter is in a posture that leaves the
 front-back balance alone (upright, lean). It starts at the first frame's front share,
-capped at BASELINE_PRIOR, or at the prior itself when the first frame already shows sacral
-load (so someone who sits down slouched or perched forward is still seen against a typical
+capped at BASELINE_PRIOR, or at the prior itself when the first frame already looks slouched
+(sacral load, or very light thighs) (so someone who sits down slouched or perched forward is still seen against a typical
 sitter), and is forgotten when the seat has been empty for a minute (a shorter stand is the
 same sitter). Until the sitter has sat calmly for
-BASELINE_CONFIRM_S, slouch also needs visible sacral load, so a wrong start baseline does not
+BASELINE_CONFIRM_S, slouch also needs that look, so a wrong start baseline does not
 turn an upright sitter into a sloucher.
 
 Smoothing is in time, not frames: features pass an exponential average (SMOOTH_TAU_S), and a
@@ -47,6 +47,7 @@ FORWARD_ABS = 0.34
 FORWARD_REL = 1.5
 SLOUCH_REL = 0.75
 SACRAL_ABS = 0.045
+SLOUCH_FRONT_ABS = 0.13  # thighs this light: a slouch for anyone (upright sitters read >= 0.16)
 CROSS = 0.45
 LEAN = 0.08
 BASELINE_PRIOR = 0.30
@@ -108,10 +109,11 @@ class PostureClassifier:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
         confirmed = self.baseline_s >= BASELINE_CONFIRM_S
-        if rel <= self.slouch_rel and (confirmed or sacral >= SACRAL_ABS):
+        cue = max(sacral / SACRAL_ABS, SLOUCH_FRONT_ABS / max(front, 1e-6)) - 1.0  # >= 0: slouch-like
+        if rel <= self.slouch_rel and (confirmed or cue >= 0.0):
             m = 1.0 - rel / self.slouch_rel
             if not confirmed:
-                m = min(m, sacral / SACRAL_ABS - 1.0)
+                m = min(m, cue)
             return "slouch", _conf(m, 1.0 - self.slouch_rel)
         d = left - 0.5
         if abs(d) >= self.lean:
@@ -119,7 +121,7 @@ class PostureClassifier:
             return side, _conf(abs(d) - self.lean, self.lean)
         margin = min(
             1.0 - front / fwd,
-            rel / self.slouch_rel - 1.0 if confirmed else max(rel / self.slouch_rel - 1.0, 1.0 - sacral / SACRAL_ABS),
+            rel / self.slouch_rel - 1.0 if confirmed else max(rel / self.slouch_rel - 1.0, -cue),
             1.0 - abs(thigh_c) / self.cross,
             1.0 - abs(d) / self.lean,
         )
@@ -152,7 +154,7 @@ class PostureClassifier:
         calm = cand in NEUTRAL and self.posture in NEUTRAL
         if self.baseline is None:
             # Sitting down with sacral load showing: slouched already, the prior is safer.
-            slouched = sacral >= SACRAL_ABS
+            slouched = sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS
             self.baseline = BASELINE_PRIOR if slouched else min(front, BASELINE_PRIOR)
         elif calm and dt > 0:
             self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (front - self.baseline)
