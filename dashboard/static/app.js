@@ -21,6 +21,7 @@ const app = {
   banner: null, // the reminder shown in the banner
   lastState: 0,
   healthSample: null, // {frames, at} for the frame rate
+  history: { timeline: null, week: null }, // last answers, redrawn on resize
 };
 window.sitwell = app; // handy from the console and for tests
 
@@ -249,8 +250,15 @@ async function loadHistory() {
     app.api.get(`/api/timeline?${q}`),
     app.api.get(`/api/stats/daily?${w}`),
   ]);
-  if (timeline.status === "fulfilled") drawTimeline($("timeline"), timeline.value);
-  if (week.status === "fulfilled") drawWeek($("week-chart"), $("week-table").tBodies[0], week.value);
+  if (timeline.status === "fulfilled") app.history.timeline = timeline.value;
+  if (week.status === "fulfilled") app.history.week = week.value;
+  drawHistory();
+}
+
+// charts are drawn in CSS pixels of their box: redraw when it changes size (phone turned)
+function drawHistory() {
+  if (app.history.timeline) drawTimeline($("timeline"), app.history.timeline);
+  if (app.history.week) drawWeek($("week-chart"), $("week-table").tBodies[0], app.history.week);
 }
 
 // ---- cushions and the stream ---------------------------------------------------------
@@ -349,7 +357,14 @@ async function start() {
       /* shown by the link pill */
     }
   }, 10_000);
-  window.addEventListener("resize", () => app.heatmap.fitToDisplay());
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      app.heatmap.fitToDisplay();
+      drawHistory();
+    }, 150);
+  });
   document.body.dataset.ready = "true";
 }
 
