@@ -205,7 +205,10 @@ def create_app(
         return updated
 
     @app.post(
-        "/api/reminders/{reminder_id}/snooze", response_model=SnoozeResult, tags=["reminders"], responses=ERRORS
+        "/api/reminders/{reminder_id}/snooze",
+        response_model=SnoozeResult,
+        tags=["reminders"],
+        responses={**ERRORS, 409: {"model": ErrorMessage, "description": "no snooze allowed now"}},
     )
     async def snooze(
         reminder_id: Annotated[str, PathParam(max_length=128)],
