@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 router = APIRouter(tags=["reminders"])
 
 
+# 30m, 1h, 2h, tomorrow, off; also minutes (up to 999, "45" or "45m") or hours up to 24 ("3h")
+PAUSE_PATTERN = r"^(off|tomorrow|[0-9]{1,3}(m|min)?|([1-9]|1[0-9]|2[0-4])h)$"
+
+
 class PauseRequest(BaseModel):
     # "for" is a Python keyword: the JSON key is "for", the attribute `duration`
     duration: str = Field(alias="for", description="30m | 1h | 2h | tomorrow | off (or minutes, e.g. 45)",
-                          examples=["30m"], max_length=32)
+                          examples=["30m"], pattern=PAUSE_PATTERN)
 
 
 class PauseStatus(BaseModel):
@@ -49,17 +53,10 @@ async def get_pause(request: Request) -> Any:
 
 
 @router.post("/api/pause", response_model=PauseStatus, responses={422: {"description": "not a pause"}})
-async def post_pause(
-    request: Request,
-    body: Annotated[PauseRequest | None, Body(examples=[{"for": "1h"}])] = None,
-    duration: Annotated[str | None, Query(alias="for", max_length=32, description="same as the body's `for`")] = None,
-) -> Any:
+async def post_pause(request: Request, body: Annotated[PauseRequest, Body(examples=[{"for": "1h"}])]) -> Any:
     """Pause every reminder for 30m, 1h, 2h or until tomorrow (`off` resumes); resumes by itself."""
-    spec = body.duration if body is not None else duration
-    if spec is None:
-        return _unprocessable("say how long: for=30m, 1h, 2h, tomorrow or off")
     try:
-        return _runtime_call(request, "pause", spec)
+        return _runtime_call(request, "pause", body.duration)
     except ValueError as exc:
         return _unprocessable(str(exc))
 

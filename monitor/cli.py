@@ -52,6 +52,7 @@ class LazyGroup(click.Group):
         "doctor": "monitor.doctor:doctor_command",
         "status": "monitor.status_cli:status_command",
         "dnd": "monitor.status_cli:dnd_command",
+        "pause": "monitor.pause_cli:pause_command",
         "calibrate": "monitor.calibrate_cli:calibrate_command",
     }
 

@@ -21,6 +21,7 @@ import numpy as np
 from .config import AnalysisConfig, RulesConfig, Settings
 from .engine import CushionEngine, EngineStep
 from .model import DeviceInfo, Frame, Reminder
+from .reminders_runtime import ReminderControls
 from .transport.base import FrameInput
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,8 @@ def build_input(settings: Settings) -> FrameInput:
     return SimulatedInput(settings.sim, cushion=settings.cushion)
 
 
-class Daemon:
-    """Implements monitor.runtime.Runtime for the dashboard."""
+class Daemon(ReminderControls):
+    """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
 
     def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Any = None):
         from .sinks.store import Store
@@ -171,6 +172,7 @@ class Daemon:
             epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=timezone.utc)
             tracker = self._restore_tracker(frame.cushion, epoch)
             engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
+            self.apply_pending_pause(engine.tracker, frame.t)
             self._restore_calibration(engine)
             slot = CushionSlot(frame.cushion, engine)
             self.slots[frame.cushion] = slot
@@ -538,6 +540,7 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
         announce(url)
     await stop.wait()
     log.info("shutting down")
+    app.state.close_streams()  # open SSE streams would otherwise hold the server up
     server.should_exit = True
     await daemon.stop()
     try:
