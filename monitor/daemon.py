@@ -52,12 +52,22 @@ class CushionSlot:
         self.cushion = cushion
         self.engine = engine
         self.queue: collections.deque[Frame] = collections.deque()
-        self.dropped = 0
+        self.drops: collections.Counter[str] = collections.Counter()  # frames the daemon dropped, by reason
         self.last_step: EngineStep | None = None
         self.last_frame_wall: float | None = None
         self.last_event_wall = 0.0
         self.last_posture: str | None = None
         self.last_occupied: bool | None = None
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.drops.values())
+
+    def drop(self, reason: str) -> bool:
+        """Count one dropped frame; True when it deserves a log line (1st, 10th, 100th, every 1000th)."""
+        self.drops[reason] += 1
+        n = self.drops[reason]
+        return n in (1, 10, 100) or n % 1000 == 0
 
 
 def build_input(settings: Settings) -> FrameInput:
@@ -109,6 +119,7 @@ class Daemon(ReminderControls):
         self.started_wall = time.time()
         self.refused_cushions = 0
         self.record_errors = 0
+        self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
 
     # ---- settings -------------------------------------------------------------
     def _apply_saved_settings(self) -> None:
@@ -148,10 +159,9 @@ class Daemon(ReminderControls):
         q = slot.queue
         if len(q) >= QUEUE_PER_CUSHION:
             q.popleft()
-            slot.dropped += 1
-            if slot.dropped in (1, 10, 100) or slot.dropped % 1000 == 0:
+            if slot.drop("queue_full"):
                 log.warning("cushion %s: analysis cannot keep up; %d frames dropped so far (oldest first, newest kept)",
-                            frame.cushion, slot.dropped)
+                            frame.cushion, slot.drops["queue_full"])
         q.append(frame)
         slot.last_frame_wall = time.monotonic()
         loop, wake = self._loop, self._wake
@@ -219,11 +229,19 @@ class Daemon(ReminderControls):
                 slice_end = time.monotonic() + PROCESS_SLICE_S
                 while slot.queue and time.monotonic() < slice_end:
                     frame = slot.queue.popleft()
+                    device = slot.engine.device
+                    if frame.shape != (device.rows, device.cols):  # another cushion on the same id/port
+                        if slot.drop("wrong_grid"):
+                            log.warning("cushion %s: dropped %d frame(s) of %dx%d; this cushion is %dx%d (restart"
+                                        " sitwell after swapping cushions)", slot.cushion, slot.drops["wrong_grid"],
+                                        *frame.shape, device.rows, device.cols)
+                        continue
                     try:
                         step = slot.engine.process(frame)
                     except Exception:
-                        log.exception("cushion %s: analysis failed on a frame; dropped", slot.cushion)
-                        slot.dropped += 1
+                        if slot.drop("analysis_error"):
+                            log.exception("cushion %s: analysis failed on a frame (%d so far); dropped", slot.cushion,
+                                          slot.drops["analysis_error"])
                         continue
                     self._handle_step(slot, step)
                     if self.config.store.record is not None:
@@ -333,8 +351,8 @@ class Daemon(ReminderControls):
         inputs = list(self._input_health().values())
         for h in inputs:
             slot = self.slots.get(h["cushion"])
-            if slot is not None and slot.dropped:
-                h["drops"] = {**h.get("drops", {}), "queue_full": slot.dropped}
+            if slot is not None and slot.drops:
+                h["drops"] = {**h.get("drops", {}), **slot.drops}
         store_health = self.store.health()
         return {
             "status": "ok",
@@ -437,6 +455,25 @@ class Daemon(ReminderControls):
         while not self._stopping:
             await asyncio.sleep(every_s)
             self._snapshot_all()
+            self._log_new_drops()
+
+    def _log_new_drops(self) -> None:
+        """Bad input is counted by the decoders at DEBUG level; say it at WARNING, at most every 5 s."""
+        seen = self._drops_logged
+        try:
+            inputs = self.health()["inputs"]
+        except Exception:
+            log.exception("health failed")
+            return
+        for h in inputs:
+            key = (h.get("input"), h.get("cushion"))
+            drops = dict(h.get("drops") or {})
+            before = seen.get(key, {})
+            new = {r: n - before.get(r, 0) for r, n in drops.items() if n > before.get(r, 0)}
+            if new:
+                log.warning("cushion %s (%s): input dropped since the last report: %s", h.get("cushion"), h.get("input"),
+                            ", ".join(f"{r} {n}" for r, n in sorted(new.items())))
+            seen[key] = drops
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
