@@ -319,3 +319,36 @@ def test_token_protected_dashboard(browser_page, inprocess_daemon):
     assert httpx.get(secured.url + "/api/settings").json()["rules"]["sit_limit_min"] == 34
     # the 401s of the first visit are expected in the console; nothing else
     assert [e for e in page.sitwell_errors if "status of 401" not in e] == []
+
+
+def test_reminder_becomes_a_notification_when_the_tab_is_hidden(browser_page, daemon, defaults):
+    page = browser_page
+    page.context.grant_permissions(["notifications"], origin=daemon.url)
+    # the tab is in the background (headless Chromium always reports visible), and every
+    # Notification the page creates is recorded on its way to the real constructor
+    page.add_init_script(
+        """
+        Object.defineProperty(Document.prototype, 'hidden', {get: () => true});
+        const RealNotification = window.Notification;
+        window.shownNotifications = [];
+        window.Notification = class extends RealNotification {
+          constructor(title, options) {
+            super(title, options);
+            window.shownNotifications.push({title, body: options && options.body, tag: options && options.tag});
+          }
+        };
+        """
+    )
+    open_page(page, daemon.url)
+    assert page.evaluate("() => Notification.permission") == "granted"
+    assert page.is_hidden("#notify-enable")  # nothing to ask for
+    shown_before = page.evaluate("() => window.shownNotifications.length")
+    assert shown_before == 0  # reminders already listed at load do not pop up again
+    with httpx.Client(base_url=daemon.url, timeout=10) as api:
+        api.put("/api/settings", json={"rules": {"sit_limit_min": 5, "repeat_every_min": 60, **QUIET_POSTURE_RULES}})
+        page.wait_for_function("() => window.shownNotifications.length > 0", timeout=30_000)
+    [shown] = page.evaluate("() => window.shownNotifications")[:1]
+    assert shown["title"] == "sitwell: Time to get up"
+    assert shown["tag"] == page.get_attribute("#reminder-banner", "data-id")
+    assert "sitting" in shown["body"].lower()
+    assert page.sitwell_errors == []
