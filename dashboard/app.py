@@ -127,11 +127,13 @@ def create_app(
         title="sitwell dashboard",
         version="1",
         description="Live posture, sitting spells and reminders from the sitwell daemon.",
-        docs_url="/api/docs",
+        # Swagger UI and ReDoc load their code from a CDN, which the page's CSP (and the
+        # no-CDN rule) forbid: the schema itself is at /openapi.json.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
-    app.state.token = token  # the daemon prints the log-in link from this
+    app.state.token = token  # what a front end may show as the log-in link
     open_streams: set[asyncio.Queue] = set()
 
     def close_streams() -> None:
