@@ -9,9 +9,10 @@ the Runtime protocol: a runtime without them answers 501.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -72,3 +73,14 @@ async def reminders_live(request: Request) -> list[dict[str, Any]]:
     """Per cushion: pause, snoozes left, strict mode, sit-bone dose of the spell, offloads,
     seconds to the next sit_too_long, sit-stand phase, calendar state."""
     return _runtime_call(request, "reminder_extras")
+
+
+@router.get("/api/breaks", tags=["history"])
+async def breaks(
+    request: Request,
+    day: Annotated[date | None, Query(description="YYYY-MM-DD; default today")] = None,
+    cushion: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+) -> list[dict[str, Any]]:
+    """A day's breaks confirmed by the seat, oldest first: {"cushion", "quality" ("stood" |
+    "shifted"), "side" ("both" | "left" | "right"), "start", "end", "seconds"}."""
+    return _runtime_call(request, "offloads", day.isoformat() if day else None, cushion)

@@ -15,6 +15,7 @@ import numpy as np
 from .analysis.seat import SeatAnalyzer
 from .config import AnalysisConfig, RulesConfig
 from .model import DeviceInfo, Frame, SeatReading
+from .sitbones import LoadTap, sit_bone_loads
 from .tracker.tracker import CushionTracker, TrackerUpdate
 
 
@@ -38,10 +39,22 @@ class CushionEngine:
         self.cushion = cushion
         self.device = device
         self.analyzer = SeatAnalyzer(device, analysis)
+        # the sit-bone dose needs the load under each sit bone: see monitor/sitbones.py
+        self._tap = LoadTap(self.analyzer.calibrator)
+        self.analyzer.calibrator = self._tap  # type: ignore[assignment]
         self.tracker = tracker or CushionTracker(cushion, rules, epoch)
+
+    def _add_sit_bones(self, readings: list[SeatReading], loads: list) -> None:
+        if len(loads) != len(readings):
+            return
+        peaks = [r.features.get("peaks") if r.present else None for r in readings]
+        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
+            if pair is not None:
+                reading.features["sitbone_load"] = pair
 
     def process(self, frame: Frame) -> EngineStep:
         reading = self.analyzer.process(frame)
+        self._add_sit_bones([reading], self._tap.take()[-1:])
         return EngineStep(frame, reading, self.tracker.update(reading))
 
     def process_batch(self, frames: Sequence[Frame]) -> list[EngineStep]:
@@ -51,4 +64,5 @@ class CushionEngine:
         t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
         cells = np.stack([f.cells for f in frames])
         readings = self.analyzer.process_batch(t, cells)
+        self._add_sit_bones(readings, self._tap.take())
         return [EngineStep(f, r, self.tracker.update(r)) for f, r in zip(frames, readings)]

@@ -106,3 +106,7 @@ class ReminderControls:
             except Exception:  # a view must not break the dashboard
                 log.exception("cushion %s: reminder extras failed", slot.cushion)
         return sorted(out, key=lambda e: e["cushion"])
+
+    def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
+        """A day's breaks confirmed by the seat: credited offloads with quality and length."""
+        return self.store.offloads(day=day, cushion=cushion)  # type: ignore[attr-defined]

@@ -87,9 +87,24 @@ MIGRATION_2 = ";".join(
     + [f"UPDATE minutes SET {p}_s = coalesce(json_extract(postures, '$.{p}'), 0)" for p in _MIG2_POSTURES]
 )
 
+# Reminder features beyond the contract (docs/reminders.md): the sit-bone dose per minute,
+# what became of each sit_too_long (a break taken or skipped, and how), and every credited
+# offload (stood up, or one sit bone shifted off) with its length.
+MIGRATION_3 = ";".join(
+    [f"ALTER TABLE minutes ADD COLUMN {c} REAL NOT NULL DEFAULT 0"
+     for c in ("sitbone_l", "sitbone_r", "sitbone_l_norm", "sitbone_r_norm")]
+    + ["ALTER TABLE reminders ADD COLUMN outcome TEXT",
+       "ALTER TABLE reminders ADD COLUMN outcome_quality TEXT",
+       "CREATE TABLE offloads (cushion TEXT NOT NULL, quality TEXT NOT NULL, side TEXT NOT NULL,"
+       " start_t REAL NOT NULL, end_t REAL, start_at TEXT NOT NULL, end_at TEXT, start_ts REAL NOT NULL,"
+       " end_ts REAL, seconds REAL, day TEXT NOT NULL, PRIMARY KEY (cushion, start_ts, quality, side))",
+       "CREATE INDEX offloads_day ON offloads (day, cushion)"]
+)
+
 # Ordered; entry i takes the database from user_version i to i + 1. Only ever append.
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2]
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
 POSTURE_COLUMNS = tuple(f"{p}_s" for p in SEATED_POSTURES)
+SITBONE_COLUMNS = ("sitbone_l", "sitbone_r", "sitbone_l_norm", "sitbone_r_norm")
 
 
 def _migrate(conn: sqlite3.Connection) -> int:
@@ -201,7 +216,12 @@ class Store:
             if agg is not None:
                 self._queue_minutes(agg.flush())
             agg = self._aggs[cushion] = MinuteAggregator(cushion, epoch)
+        agg.add_dose(getattr(update, "dose", None))
         self._queue_minutes(agg.add(state))
+        for off in getattr(update, "offloads_credited", ()):
+            self._queue_offload(cushion, epoch, off)
+        for off in getattr(update, "offloads_ended", ()):
+            self._queue_offload(cushion, epoch, off)
         if update.spell_started is not None:
             s = update.spell_started
             self._queue_edge("spells", cushion, epoch, s.start, None)
@@ -216,6 +236,9 @@ class Store:
             self._queue_edge("breaks", cushion, epoch, b.start, b.end)
         for r in update.reminders:
             self.add_reminder(r)
+        for reminder_id, outcome, quality in getattr(update, "outcomes", ()):
+            self._queue(_Write("UPDATE reminders SET outcome = ?, outcome_quality = ? WHERE id = ?",
+                               (outcome, quality, reminder_id)), urgent=True)
         if state.spell_start is not None:
             known = self._open_spell_s.get(cushion)
             if known is None or known[0] != state.spell_start:
@@ -248,11 +271,12 @@ class Store:
             self._queue(
                 _Write(
                     "INSERT INTO minutes (cushion, minute, minute_ts, day, observed_s, seated_s, postures,"
-                    f" mean_left_share, left_share_s, {', '.join(POSTURE_COLUMNS)})"
-                    f" VALUES (?,?,?,?,?,?,?,?,?{',?' * len(POSTURE_COLUMNS)})",
+                    f" mean_left_share, left_share_s, {', '.join(POSTURE_COLUMNS)}, {', '.join(SITBONE_COLUMNS)})"
+                    f" VALUES (?,?,?,?,?,?,?,?,?{',?' * (len(POSTURE_COLUMNS) + len(SITBONE_COLUMNS))})",
                     (row.cushion, row.minute, m.timestamp(), self._day(m), row.observed_s, row.seated_s,
                      json.dumps({k: round(v, 3) for k, v in row.postures.items() if v > 0}),
-                     row.mean_left_share, row.left_share_s, *(row.postures.get(p, 0.0) for p in SEATED_POSTURES)),
+                     row.mean_left_share, row.left_share_s, *(row.postures.get(p, 0.0) for p in SEATED_POSTURES),
+                     *getattr(row, "sitbone", (0.0, 0.0, 0.0, 0.0))),
                     minute=True,
                 )
             )
@@ -273,6 +297,36 @@ class Store:
             ),
             urgent=True,
         )
+
+    def _queue_offload(self, cushion: str, epoch: datetime, off: Any) -> None:
+        """A credited offload (end None while it lasts) or its end; idempotent on its key."""
+        s_at = epoch + timedelta(seconds=off.start)
+        e_at = None if off.end is None else epoch + timedelta(seconds=off.end)
+        self._queue(
+            _Write(
+                "INSERT INTO offloads (cushion, quality, side, start_t, end_t, start_at, end_at, start_ts, end_ts,"
+                " seconds, day) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (cushion, start_ts, quality, side)"
+                " DO UPDATE SET end_t = coalesce(excluded.end_t, end_t), end_at = coalesce(excluded.end_at, end_at),"
+                " end_ts = coalesce(excluded.end_ts, end_ts), seconds = coalesce(excluded.seconds, seconds)",
+                (cushion, off.quality, off.side, off.start, off.end, s_at.isoformat(),
+                 None if e_at is None else e_at.isoformat(), round(s_at.timestamp(), 3),
+                 None if e_at is None else round(e_at.timestamp(), 3),
+                 None if off.end is None else off.end - off.start, self._day(s_at)),
+            ),
+            urgent=True,
+        )
+
+    def offloads(self, day: date | str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
+        """A day's credited offloads (breaks confirmed by the seat), oldest first:
+        {"cushion", "quality" ("stood"|"shifted"), "side", "start", "end", "seconds"}."""
+        if day is None:
+            day = datetime.now(self.tz).date() if self.tz else datetime.now().astimezone().date()
+        day = day.isoformat() if isinstance(day, date) else str(day)
+        cw, cp = ("", []) if cushion is None else (" AND cushion = ?", [cushion])
+        return [{"cushion": r["cushion"], "quality": r["quality"], "side": r["side"], "start": r["start_at"],
+                 "end": r["end_at"], "seconds": None if r["seconds"] is None else round(r["seconds"], 1)}
+                for r in self._query(f"SELECT * FROM offloads WHERE day = ?{cw} ORDER BY start_ts", [day, *cp],
+                                     fresh=True)]
 
     def spell_started(self, cushion: str, epoch: datetime, start: float) -> None:
         self._queue_edge("spells", cushion, epoch, start, None)
@@ -617,7 +671,32 @@ class Store:
             o["reminders_sent"] += r["n"]
             o["reminders_acknowledged"] += r["acked"] or 0
             o["reminders_by_kind"][r["kind"]] = r["n"]
+        self._break_stats(out, first, last, cw, cp)
         return [out[d] for d in dates]
+
+    def _break_stats(self, out: dict[str, dict[str, Any]], first: str, last: str, cw: str, cp: list[Any]) -> None:
+        """Beyond the contract (docs/reminders.md): seat-confirmed breaks and the sit-bone dose."""
+        for r in self._query(f"SELECT day, sum(outcome = 'taken') AS taken, sum(outcome = 'skipped') AS skipped,"
+                             f" sum(snoozed_min IS NOT NULL) AS snoozed FROM reminders WHERE kind = 'sit_too_long'"
+                             f" AND day BETWEEN ? AND ?{cw} GROUP BY day", [first, last, *cp]):
+            o = out[r["day"]]
+            o["breaks_taken"], o["breaks_skipped"] = r["taken"] or 0, r["skipped"] or 0
+            o["breaks_snoozed"] = r["snoozed"] or 0
+        for r in self._query(f"SELECT day, quality, count(*) AS n, sum(seconds) AS s FROM offloads"
+                             f" WHERE day BETWEEN ? AND ?{cw} GROUP BY day, quality", [first, last, *cp]):
+            o = out[r["day"]]
+            o["offloads"][r["quality"]] = r["n"]
+            o["offload_minutes"][r["quality"]] = round((r["s"] or 0.0) / 60.0, 1)
+        sums = ", ".join(f"sum({c}) AS {c}" for c in SITBONE_COLUMNS)
+        for r in self._query(f"SELECT day, {sums} FROM minutes WHERE day BETWEEN ? AND ?{cw} GROUP BY day",
+                             [first, last, *cp]):
+            l, rr = r["sitbone_l"] or 0.0, r["sitbone_r"] or 0.0
+            out[r["day"]]["sitbone_dose"] = {
+                "left": round(l, 1), "right": round(rr, 1),
+                "left_upright_min": round((r["sitbone_l_norm"] or 0.0) / 60.0, 1),
+                "right_upright_min": round((r["sitbone_r_norm"] or 0.0) / 60.0, 1),
+                "left_share": round(l / (l + rr), 4) if l + rr > 0 else None,
+            }
 
     def timeline(self, cushion: str | None = None, day: date | str | None = None) -> list[dict[str, Any]]:
         """A day's spells and breaks in time order, each {"type": "spell"|"break", "cushion",
@@ -707,6 +786,11 @@ def _empty_day(d: str) -> dict[str, Any]:
         "minutes_seated": 0.0, "spells": 0, "longest_spell_min": 0.0, "breaks": 0,
         "posture_share": {}, "reminders_sent": 0, "reminders_acknowledged": 0, "reminders_by_kind": {},
         "mean_left_share": None,
+        # beyond the contract (docs/reminders.md)
+        "breaks_taken": 0, "breaks_skipped": 0, "breaks_snoozed": 0,
+        "offloads": {"stood": 0, "shifted": 0}, "offload_minutes": {"stood": 0.0, "shifted": 0.0},
+        "sitbone_dose": {"left": 0.0, "right": 0.0, "left_upright_min": 0.0, "right_upright_min": 0.0,
+                         "left_share": None},
     }
 
 

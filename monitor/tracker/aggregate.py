@@ -25,6 +25,8 @@ class MinuteRow:
     postures: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # seated postures only
     left_share_sum: float = 0.0  # sum of left_share * seconds
     left_share_s: float = 0.0  # seconds with a left_share
+    # sit-bone dose added in this minute: left, right (load x s), left_norm, right_norm (upright-seconds)
+    sitbone: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
 
     @property
     def mean_left_share(self) -> float | None:
@@ -50,6 +52,16 @@ class MinuteAggregator:
         self._prev: CushionState | None = None
         self._row: MinuteRow | None = None
         self._row_end_t = 0.0  # frame time where the current row's minute ends
+        self._dose_carry = [0.0, 0.0, 0.0, 0.0]  # dose seen while no row was open
+
+    def add_dose(self, added: tuple[float, float, float, float] | None) -> None:
+        """Sit-bone dose of the interval before the state about to be added (call before add()):
+        it goes to the minute that interval started in."""
+        if not added:
+            return
+        target = self._row.sitbone if self._row is not None else self._dose_carry
+        for i in range(4):
+            target[i] += added[i]
 
     def add(self, state: CushionState) -> list[MinuteRow]:
         """Account the time since the previous state; returns the minutes completed."""
@@ -81,6 +93,7 @@ class MinuteAggregator:
         wall = self.epoch + timedelta(seconds=t)
         minute = wall.replace(second=0, microsecond=0)
         self._row = MinuteRow(self.cushion, minute.isoformat())
+        self._row.sitbone, self._dose_carry = self._dose_carry, [0.0, 0.0, 0.0, 0.0]
         self._row_end_t = (minute + timedelta(minutes=1) - self.epoch).total_seconds()
 
     def _account(self, state: CushionState, seconds: float) -> None:

@@ -21,6 +21,12 @@ from .rules import EPS
 
 REF_TAU_S = 30.0  # upright level: exponential average over about half a minute of upright sitting
 REF_MIN_S = 10.0  # no offload is judged before this much upright sitting has set the level
+# The level learns only from frames near it (within half the offload drop), so a shift the
+# posture classifier still calls "upright" does not drag the level down with it. Upright
+# this long away from the level re-seeds it (the person sits differently now), and an empty
+# seat this long forgets it (the next sitter may be someone else).
+REF_RESEED_S = 120.0
+FORGET_S = 60.0
 MAX_DT_S = 5.0  # a longer gap between frames adds only this much (as the minute statistics do)
 SIDES = ("left", "right")
 
@@ -61,20 +67,28 @@ class SitBoneDose:
         self.ref: list[float | None] = [None, None]
         self.ref_s = 0.0
         self.spell = [0.0, 0.0, 0.0, 0.0]  # this spell's dose (left, right, left_norm, right_norm)
+        self._seated_run = [0.0, 0.0, 0.0, 0.0]  # dose since the seat last had load (a spell is back-dated to it)
         self.offloads = 0  # credited in this tracker's life (the store counts per day)
         self._last_t: float | None = None
+        self._empty_s = 0.0
+        self._away_s = 0.0  # upright but away from the level
         self._shift = [_Run(), _Run()]
         self._stood = _Run()
         self._open: dict[str, Offload] = {}
 
     def reset_spell(self) -> None:
-        self.spell = [0.0, 0.0, 0.0, 0.0]
+        """A spell starts: it was back-dated to when the person sat down, and so is its dose."""
+        self.spell = list(self._seated_run)
 
-    def update(self, t: float, present: bool, posture: str, loads: Any, drop: float, hold_s: float) -> DoseStep:
+    def update(self, t: float, present: bool, posture: str, loads: Any, drop: float, hold_s: float,
+               in_spell: bool = True) -> DoseStep:
+        """`in_spell`: someone has been sitting (an empty seat before anyone sat offloads nothing)."""
         step = DoseStep()
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), MAX_DT_S)
         self._last_t = t
         lr = _pair(loads) if present else None
+        if not present:
+            self._seated_run = [0.0, 0.0, 0.0, 0.0]
         if lr is not None and dt > 0:
             l, r = lr
             nl = l / self.ref[0] if self.ref[0] else 0.0
@@ -82,19 +96,38 @@ class SitBoneDose:
             step.added = (l * dt, r * dt, nl * dt, nr * dt)
             for i, v in enumerate(step.added):
                 self.spell[i] += v
-        if lr is not None and posture == "upright":
-            a = min(1.0, dt / REF_TAU_S) if self.ref_s > 0 else 1.0
-            for i in (0, 1):
-                self.ref[i] = lr[i] if self.ref[i] is None else self.ref[i] + a * (lr[i] - self.ref[i])
-            self.ref_s += dt
+                self._seated_run[i] += v
+        self._learn_level(lr, posture, present, dt, drop)
         # standing up offloads both sit bones
-        self._track(self._stood, "both", "stood", t, not present, hold_s, step)
+        self._track(self._stood, "both", "stood", t, not present and (in_spell or self._stood.since is not None),
+                    hold_s, step)
         for i, side in enumerate(SIDES):
             ref = self.ref[i]
             low = (lr is not None and ref is not None and ref > 0 and self.ref_s >= REF_MIN_S - EPS
                    and lr[i] <= (1.0 - drop) * ref + EPS)
             self._track(self._shift[i], side, "shifted", t, bool(low), hold_s, step)
         return step
+
+    def _learn_level(self, lr: tuple[float, float] | None, posture: str, present: bool, dt: float, drop: float) -> None:
+        if not present:
+            self._empty_s += dt
+            if self._empty_s >= FORGET_S - EPS:
+                self.ref, self.ref_s, self._away_s = [None, None], 0.0, 0.0
+            return
+        self._empty_s = 0.0
+        if lr is None or posture != "upright":
+            return
+        near = all(r is None or abs(v - r) <= 0.5 * drop * r + EPS for v, r in zip(lr, self.ref))
+        if not near:
+            self._away_s += dt
+            if self._away_s < REF_RESEED_S - EPS:
+                return
+            self.ref, self.ref_s = [None, None], 0.0  # re-seed from this frame
+        self._away_s = 0.0
+        a = min(1.0, dt / REF_TAU_S) if self.ref_s > 0 else 1.0
+        for i in (0, 1):
+            self.ref[i] = lr[i] if self.ref[i] is None else self.ref[i] + a * (lr[i] - self.ref[i])
+        self.ref_s += dt
 
     def _track(self, run: _Run, side: str, quality: str, t: float, cond: bool, hold_s: float, step: DoseStep) -> None:
         key = f"{quality}:{side}"

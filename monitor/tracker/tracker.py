@@ -512,7 +512,7 @@ class CushionTracker:
         rules = self.rules
         loads = reading.features.get("sitbone_load") if reading.features else None
         step = self.dose.update(t, present, reading.posture if present else "empty", loads,
-                                rules.offload_drop, rules.offload_s)
+                                rules.offload_drop, rules.offload_s, in_spell=self.spell is not None)
         if any(step.added):
             out.dose = step.added
         out.offloads_credited = step.credited
