@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 from typing import Any
 
@@ -144,6 +145,10 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
         pass
     except (RuntimeError, OSError) as exc:
         log.error("%s", exc)
+        sys.exit(1)
+    except sqlite3.DatabaseError as exc:  # a damaged or foreign file: say which, and leave it as it is
+        log.error("database %s: %s (damaged, or not sitwell's? move it aside or choose another --db)",
+                  settings.store.db, exc)
         sys.exit(1)
 
 
