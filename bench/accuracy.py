@@ -325,7 +325,8 @@ def sim_sources(n: int, scenarios: list[str], seed0: int, minutes: float | None)
 
 def fmt_row(name: str, s: Score) -> str:
     pc = s.per_class()
-    worst = min(pc.items(), key=lambda kv: kv[1][2] if kv[1][3] else 9)[0] if pc else "-"
+    scored = [(v[2], c) for c, v in pc.items() if v[3]]
+    worst = min(scored)[1] if scored and min(scored)[0] < 1.0 else "-"
     return (f"{name[:72]:72s} {s.seconds:6d}s occ {100 * s.occ_acc:6.2f}%  macroF1 {s.macro_f1:.3f}"
             f" (worst {worst})  ls MAE {s.ls_mae:.4f}  spells {s.spell_counts} max err {s.spell_max_err:.1f}s")
 

@@ -10,7 +10,7 @@ The rules (CONTRACT section 5), checked in this order on time-smoothed features:
 | forward | load moves to the thighs | front >= max(FORWARD_ABS, FORWARD_REL x baseline) |
 | cross_left / right | that side's thigh lifts | thigh contrast <= -CROSS / >= +CROSS |
 | slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline, and, until the baseline is confirmed, sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS |
-| lean_left / right | that side carries clearly more | left_share - 0.5 >= +LEAN / <= -LEAN |
+| lean_left / right | that side carries clearly more | left_share - even >= +LEAN / <= -LEAN (even: what an upright sitter reads here, learnt within 0.5 +- EVEN_BOUND) |
 | upright | none of the above | |
 
 `front` is the share of the load on the seat's front half (the thighs), `sacral` the share at
@@ -48,8 +48,10 @@ FORWARD_REL = 1.5
 SLOUCH_REL = 0.75
 SACRAL_ABS = 0.045
 SLOUCH_FRONT_ABS = 0.13  # thighs this light: a slouch for anyone (upright sitters read >= 0.16)
-CROSS = 0.45
+CROSS = 0.38
 LEAN = 0.08
+EVEN_BOUND = 0.04  # the learnt 'even' left_share stays within 0.5 +- this
+EVEN_TAU_S = 60.0
 BASELINE_PRIOR = 0.30
 BASELINE_TAU_S = 20.0
 BASELINE_CONFIRM_S = 10.0  # seconds of calm sitting after which the baseline is trusted alone
@@ -89,6 +91,7 @@ class PostureClassifier:
         if not keep_baseline:
             self.baseline: float | None = None
             self.baseline_s = 0.0
+            self.even = 0.5
         self.posture = "upright"
         self.confidence = 0.0
         self._cand = "upright"
@@ -115,7 +118,7 @@ class PostureClassifier:
             if not confirmed:
                 m = min(m, cue)
             return "slouch", _conf(m, 1.0 - self.slouch_rel)
-        d = left - 0.5
+        d = left - self.even
         if abs(d) >= self.lean:
             side = "lean_left" if d > 0 else "lean_right"
             return side, _conf(abs(d) - self.lean, self.lean)
@@ -159,6 +162,12 @@ class PostureClassifier:
         elif calm and dt > 0:
             self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (front - self.baseline)
             self.baseline_s += dt
+        if cand == "upright" and self.posture == "upright" and dt > 0:
+            # What 'even' reads on this cushion for this sitter: per-cell gain spread can put
+            # an even sitter at 0.46 on one cushion; kept near 0.5 so a lean is never learnt.
+            left = self.smooth[2]
+            self.even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (left - self.even)
+            self.even = min(0.5 + EVEN_BOUND, max(0.5 - EVEN_BOUND, self.even))
 
 
 def _conf(margin: float, width: float) -> float:
