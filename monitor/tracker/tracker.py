@@ -263,7 +263,7 @@ class CushionTracker:
         }
         if rules.sitstand:
             out["sitstand"] = self.sitstand.as_json(rules)
-        if rules.calendar:
+        if rules.calendar or self.calendar_source is not None:
             cal = self._calendar()
             busy = cal.busy(self.wall(self.last_t or 0.0)) if cal is not None else None
             out["calendar"] = {**(cal.status() if cal is not None else {}), "busy": busy}
@@ -495,7 +495,7 @@ class CushionTracker:
         if self._paused_until is not None and t < self._paused_until - EPS:
             return "paused"
         reason = outside_reminder_hours(self.rules, self.wall(t))
-        if reason is None and self.rules.calendar:
+        if reason is None and (self.rules.calendar or self.calendar_source is not None):
             cal = self._calendar()
             if cal is not None and cal.busy(self.wall(t)) is not None:
                 return "calendar"
