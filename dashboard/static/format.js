@@ -28,6 +28,10 @@ export const REMINDER_TITLES = {
   uneven_load: "Sit evenly",
   crossed_legs: "Uncross your legs",
   slouching: "Sit up",
+  // beyond the contract (docs/reminders.md), each off by default
+  sit_warning: "Get up soon",
+  stand_up: "Time to stand",
+  may_sit: "You may sit",
 };
 
 export function postureWords(name) {
