@@ -28,6 +28,7 @@ def test_pause_from_the_page_shows_time_left_counts_down_and_resumes(browser_pag
     # the live view shows the cushion once it has sent frames
     page.wait_for_selector("[data-testid=dose-share]")
     assert page.get_by_test_id("snoozes-left").inner_text() == "unlimited"
+    expect(page.get_by_test_id("breaks-today")).to_contain_text("Today: breaks taken 0 · skipped 0 · snoozed 0")
     page.get_by_test_id("pause-resume").click()
     page.wait_for_selector("[data-testid=pause-status][data-state=on]")
     assert httpx.get(d.url + "/api/pause").json()["paused"] is False

@@ -112,6 +112,31 @@ async function refreshLive() {
   }
 }
 
+// Today's breaks as the seat confirmed them (/api/stats/daily, fields beyond the contract)
+function showToday(day) {
+  const el = $("breaks-today");
+  if (!day) return;
+  const off = day.offloads || {};
+  const dose = day.sitbone_dose || {};
+  const parts = [
+    `breaks taken ${day.breaks_taken ?? 0}`,
+    `skipped ${day.breaks_skipped ?? 0}`,
+    `snoozed ${day.breaks_snoozed ?? 0}`,
+    `stood up ${off.stood ?? 0}×, shifted ${off.shifted ?? 0}×`,
+  ];
+  if (dose.left_share != null) parts.push(`sit-bone load left ${pct(dose.left_share)} / right ${pct(1 - dose.left_share)}`);
+  el.textContent = "Today: " + parts.join(" · ");
+}
+
+async function refreshToday() {
+  try {
+    const days = await api.get("/api/stats/daily?days=1");
+    showToday(days && days[days.length - 1]);
+  } catch (err) {
+    /* as above */
+  }
+}
+
 function start() {
   if (!$("pause-card")) return;
   for (const button of document.querySelectorAll("[data-pause]")) {
@@ -120,7 +145,9 @@ function start() {
   $("pause-resume").addEventListener("click", () => setPause("off"));
   refreshPause();
   refreshLive();
+  refreshToday();
   setInterval(() => { refreshPause(); refreshLive(); }, POLL_MS);
+  setInterval(refreshToday, 10 * POLL_MS);
   setInterval(showPause, 1000);
 }
 
