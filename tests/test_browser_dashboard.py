@@ -35,6 +35,18 @@ def defaults(daemon):
     assert httpx.put(daemon.url + "/api/settings", json=before).status_code == 200
 
 
+def quiet_and_acknowledge_all(url: str) -> None:
+    """No reminder can fire now (long sit limit, posture reminders off, no repeats), and
+    every open one is acknowledged: the next banner is the one the test raises by
+    lowering the sit limit. (The `defaults` fixture puts the settings back.)"""
+    with httpx.Client(base_url=url, timeout=10) as api:
+        quiet = {"rules": {"sit_limit_min": 120, "repeat_every_min": 60, **QUIET_POSTURE_RULES}}
+        assert api.put("/api/settings", json=quiet).status_code == 200
+        for r in api.get("/api/reminders").json():
+            if not r["acknowledged"]:
+                assert api.post(f"/api/reminders/{r['id']}/ack").status_code == 200
+
+
 def open_page(page, url: str) -> None:
     page.goto(url + "/")
     page.wait_for_selector(READY)
@@ -57,7 +69,7 @@ def canvas_stats(page) -> dict:
         }
         lum.sort((a, b) => a - b);
         const q = (f) => lum[Math.floor(f * (lum.length - 1))];
-        return {width: c.width, height: c.height, colours: colours.size, dim: c.dataset.dim === 'true',
+        return {width: c.width, height: c.height, colours: colours.size, drawn: c.dataset.dim || null,
                 share: differ / (d.length / 4), darkest: q(0.01), brightest: q(0.999)};
     }"""
     )
@@ -68,7 +80,7 @@ def seated_canvas_stats(page, timeout: float = 15.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         stats = canvas_stats(page)
-        if not stats["dim"] or time.monotonic() > deadline:
+        if stats["drawn"] == "false" or time.monotonic() > deadline:  # data-dim="false"
             return stats
         time.sleep(0.2)
 
@@ -86,7 +98,7 @@ def test_live_view_draws_the_heatmap_and_readouts(browser_page, daemon):
     assert stats["share"] > 0.05, stats  # load drawn on the dark empty-seat colour
     # the most loaded cells reach the pale top of the colour map, unloaded ones stay dark
     assert stats["brightest"] > 180 and stats["darkest"] < 80, stats
-    assert not stats["dim"]
+    assert stats["drawn"] == "false"  # a seated frame, drawn at full strength
     posture = page.text_content("#posture")
     assert posture in {"Sitting upright", "Leaning left", "Leaning right", "Left leg crossed",
                        "Right leg crossed", "Slouching", "Perched forward"}
@@ -118,6 +130,7 @@ def test_live_view_draws_the_heatmap_and_readouts(browser_page, daemon):
 
 def test_reminder_shows_within_a_second_and_is_acknowledged(browser_page, daemon, defaults):
     page = browser_page
+    quiet_and_acknowledge_all(daemon.url)
     open_page(page, daemon.url)
     arrived: dict[str, float] = {}
     stop = threading.Event()
@@ -168,9 +181,11 @@ def test_reminder_shows_within_a_second_and_is_acknowledged(browser_page, daemon
 
 def test_snooze_from_the_banner(browser_page, daemon, defaults):
     page = browser_page
+    quiet_and_acknowledge_all(daemon.url)
     open_page(page, daemon.url)
+    assert page.is_hidden("#reminder-banner")
     with httpx.Client(base_url=daemon.url, timeout=10) as api:
-        api.put("/api/settings", json={"rules": {"sit_limit_min": 5}})
+        api.put("/api/settings", json={"rules": {"sit_limit_min": 5, "repeat_every_min": 60, **QUIET_POSTURE_RULES}})
         banner = page.wait_for_selector("#reminder-banner:not([hidden])", timeout=30_000)
         rid = banner.get_attribute("data-id")
         kind = banner.get_attribute("data-kind")
@@ -339,6 +354,7 @@ def test_reminder_becomes_a_notification_when_the_tab_is_hidden(browser_page, da
         };
         """
     )
+    quiet_and_acknowledge_all(daemon.url)
     open_page(page, daemon.url)
     assert page.evaluate("() => Notification.permission") == "granted"
     assert page.is_hidden("#notify-enable")  # nothing to ask for

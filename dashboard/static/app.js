@@ -298,7 +298,7 @@ async function loadCushions() {
   app.cushion = pick;
   if (pick) select.value = pick;
   const current = status.find((s) => s.cushion === pick);
-  if (current && !app.lastState) renderState({ ...current, frame: undefined });
+  if (current && !app.lastState) renderState(current); // until the stream's first state
   return changed;
 }
 
