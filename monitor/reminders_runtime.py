@@ -93,16 +93,26 @@ class ReminderControls:
         if not running:
             return {"paused": False, "until": None, "remaining_s": 0.0, "cushions": per}
         longest = max(running, key=lambda p: p["remaining_s"])
-        scale = self._time_scale()  # type: ignore[attr-defined]
-        return {"paused": True, "until": longest["until"], "remaining_s": round(longest["remaining_s"] / scale, 1),
+        # frame time runs `scale` times faster than the wall clock with a sped-up simulation
+        left = longest["remaining_s"] / self._time_scale()  # type: ignore[attr-defined]
+        until = datetime.now().astimezone() + timedelta(seconds=left)
+        return {"paused": True, "until": until.isoformat(timespec="seconds"), "remaining_s": round(left, 1),
                 "cushions": per}
 
     def reminder_extras(self) -> list[dict[str, Any]]:
         """Per cushion: pause, snoozes left, strict mode, sit-bone dose, sit-stand phase, calendar."""
         out = []
+        scale = self._time_scale()  # type: ignore[attr-defined]
         for slot in list(self.slots.values()):  # type: ignore[attr-defined]
             try:
-                out.append(slot.engine.tracker.extras())
+                extras = slot.engine.tracker.extras()
+                # times left are frame seconds; the page shows wall seconds
+                if extras.get("next_sit_too_long_s") is not None:
+                    extras["next_sit_too_long_s"] = round(extras["next_sit_too_long_s"] / scale, 1)
+                if extras.get("sitstand"):
+                    extras["sitstand"]["remaining_s"] = round(extras["sitstand"]["remaining_s"] / scale, 1)
+                extras["pause"] = {**extras["pause"], "remaining_s": round(extras["pause"]["remaining_s"] / scale, 1)}
+                out.append(extras)
             except Exception:  # a view must not break the dashboard
                 log.exception("cushion %s: reminder extras failed", slot.cushion)
         return sorted(out, key=lambda e: e["cushion"])

@@ -90,7 +90,10 @@ function showLive(items) {
     dl.append(line("Sit-bone load this spell",
       share == null ? "–" : `left ${pct(share)} / right ${pct(1 - share)}`, "dose-share"));
     dl.append(line("Real offloads", String(c.offloads ?? 0), "offloads"));
-    if (c.next_sit_too_long_s != null) dl.append(line("Next get-up reminder in", clock(c.next_sit_too_long_s), "next-sit"));
+    if (c.next_sit_too_long_s != null) {
+      const due = c.next_sit_too_long_s > 0 ? clock(c.next_sit_too_long_s) : pause.paused ? "after the pause" : "due now";
+      dl.append(line("Next get-up reminder", due, "next-sit"));
+    }
     dl.append(line("Snoozes left", c.strict ? "none (strict mode)" : c.snoozes_left == null ? "unlimited" : String(c.snoozes_left), "snoozes-left"));
     if (c.sitstand) {
       const phase = { sit: "sitting", stand: "standing", move: "moving" }[c.sitstand.phase] || c.sitstand.phase;
