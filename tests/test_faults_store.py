@@ -9,8 +9,10 @@ writes), and the kept writes land once the database can be written again.
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,95 @@ def test_disk_full(tmp_path, pty_pair, tiny_disk):
         filler.unlink()
 
     _run_through_outage(tmp_path, pty_pair, db, block, unblock, "full")
+
+
+def test_stop_while_the_database_is_locked_is_quick_and_says_what_was_not_saved(tmp_path, pty_pair):
+    """SIGTERM during an outage: no hang on the lock; the unsaved writes are named in the log."""
+    db = tmp_path / "sitwell.db"
+    cfg = write_config(tmp_path / "sitwell.toml")
+    d = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", config=cfg, db=db)
+    holder = None
+    try:
+        assert wait_until(lambda: d.input_health()["connected"], 10)
+        cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
+        cushion.hello()
+        cushion.away(5, pace=PACE)
+        holder = sqlite3.connect(db, isolation_level=None, timeout=5)
+        holder.execute("BEGIN EXCLUSIVE")
+        cushion.sit(60, pace=PACE)
+        assert wait_until(lambda: d.healthz()["store"]["pending_writes"] > 0, 10)
+        took = d.signal(signal.SIGTERM)
+    except BaseException:
+        d.kill()
+        raise
+    finally:
+        if holder is not None:
+            holder.close()
+    assert took < 2.0, f"took {took:.2f} s to stop while the database was locked"
+    assert d.proc.returncode == 0
+    assert "could not be saved" in d.log and "database is locked" in d.log, d.log[-1500:]
+    assert "Traceback" not in d.log
+
+
+def _fill(mnt: Path) -> Path:
+    filler = mnt / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _record_through_a_full_disk(tmp_path, pty_pair, disk: Path) -> tuple[Path, int, int]:
+    """Record while the disk fills up and frees again; returns (recording, frames sent, frames lost)."""
+    rec = disk / "raw.jsonl"
+    cfg = write_config(tmp_path / "sitwell.toml")
+    d = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", "--record", str(rec),
+                       config=cfg)
+    try:
+        assert wait_until(lambda: d.input_health()["connected"], 10)
+        cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
+        cushion.hello()
+        cushion.away(30, pace=PACE)
+        assert wait_until(lambda: rec.exists() and rec.stat().st_size > 8192, 10), (rec.exists() and rec.stat().st_size, d.log[-1500:])  # some on disk
+        filler = _fill(disk)
+        cushion.sit(60, pace=PACE)
+        assert wait_until(lambda: d.healthz()["record_errors"] > 0, 10), d.healthz()
+        assert "recording to" in d.log and "failed" in d.log
+        st = d.status()
+        assert st["occupied"] and st["spell_s"] >= 55, st
+        assert d.healthz()["store"]["ok"] is True  # the database is elsewhere: unaffected
+        lost = d.healthz()["record_errors"]
+        filler.unlink()
+        cushion.sit(20, pace=PACE)
+        assert wait_until(lambda: d.input_health()["frames"] == cushion.sent, 10)
+        time.sleep(0.5)
+        assert d.healthz()["record_errors"] == lost, "recording did not resume once there was space again"
+        d.signal(signal.SIGTERM)
+    finally:
+        d.kill()
+    return rec, cushion.sent, lost
+
+
+def test_recording_to_a_full_disk_counts_the_loss_and_analysis_goes_on(tmp_path, pty_pair, tiny_disk):
+    rec, sent, lost = _record_through_a_full_disk(tmp_path, pty_pair, tiny_disk)
+    assert 0 < lost < sent and rec.stat().st_size > 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "monitor/recording.py RecordingWriter writes through an 8 KiB buffer: on ENOSPC part of a "
+    "buffer reaches the file, so a line is cut in half and the next one is glued to it; the "
+    "reader then drops them as bad_line (the header too, if it had not been flushed)"))
+def test_recording_through_a_full_disk_stays_readable(tmp_path, pty_pair, tiny_disk):
+    from monitor.recording import RecordingReader
+
+    rec, sent, lost = _record_through_a_full_disk(tmp_path, pty_pair, tiny_disk)
+    with RecordingReader(rec) as reader:
+        frames = list(reader)
+    # the frames lost are lost whole (and counted); no line is cut in half
+    assert dict(reader.drops) == {}, dict(reader.drops)
+    assert len(frames) == sent - lost
