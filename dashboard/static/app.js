@@ -40,8 +40,6 @@ function setLink(text, kind) {
 // ---- live state ---------------------------------------------------------------------
 
 function renderState(s) {
-  app.lastState = Date.now();
-  setLink("live", "live");
   $("posture").textContent = postureWords(s.posture);
   $("posture").dataset.posture = s.posture || "";
   $("posture").dataset.cushion = s.cushion || "";
@@ -268,7 +266,10 @@ function connect() {
   setLink("connecting…", "connecting");
   app.stream = app.api.openStream(app.cushion, {
     state: (s) => {
-      if (!app.cushion || s.cushion === app.cushion) renderState(s);
+      if (app.cushion && s.cushion !== app.cushion) return;
+      app.lastState = Date.now();
+      setLink("live", "live");
+      renderState(s);
     },
     reminder: onReminder,
     reminder_update: onReminderUpdate,
