@@ -26,9 +26,10 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -48,15 +49,18 @@ DEFAULT_SAMPLES = Path("/work/shared/samples")
 # ---- reading labelled recordings ----------------------------------------------------------
 
 
-def read_labelled(path: Path) -> tuple[dict[str, Any], Iterator[tuple[float, np.ndarray, dict | None]]]:
+def read_labelled(
+    path: Path,
+) -> tuple[dict[str, Any], Iterator[tuple[float, np.ndarray, dict | None]]]:
     """Header and a stream of (t, cells, label) of a CONTRACT section 4 file (.jsonl or .gz).
 
     monitor.recording.RecordingReader drops labels (the monitor must ignore them), so the
     benchmark reads them itself; bad lines are skipped and counted.
     """
-    raw = open(path, "rb")
-    fh = io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if raw.read(2) == b"\x1f\x8b" else raw, encoding="utf-8")
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the frame generator below
+    gz = raw.read(2) == b"\x1f\x8b"
     raw.seek(0)
+    fh = io.TextIOWrapper(gzip.GzipFile(fileobj=raw) if gz else raw, encoding="utf-8")
     header = json.loads(fh.readline())
     rows, cols = int(header["rows"]), int(header["cols"])
 
@@ -95,7 +99,13 @@ class Run:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def analyse_stream(name: str, device: DeviceInfo, frames, config: AnalysisConfig, per_frame: bool = False) -> Run:
+def analyse_stream(
+    name: str,
+    device: DeviceInfo,
+    frames,
+    config: AnalysisConfig,
+    per_frame: bool = False,
+) -> Run:
     """Analyse a labelled stream in chunks with process_batch (or frame by frame with process)."""
     an = SeatAnalyzer(device, config)
     ts, pres, post, left, tocc, tpost, tleft = [], [], [], [], [], [], []
@@ -109,7 +119,10 @@ def analyse_stream(name: str, device: DeviceInfo, frames, config: AnalysisConfig
             return
         t0 = time.process_time()
         if per_frame:
-            readings = [an.process(Frame(device.device, t, c, device.max_value)) for t, c in zip(buf_t, buf_c)]
+            readings = [
+                an.process(Frame(device.device, t, c, device.max_value))
+                for t, c in zip(buf_t, buf_c)
+            ]
         else:
             readings = an.process_batch(np.asarray(buf_t), np.stack(buf_c))
         cpu += time.process_time() - t0
@@ -133,14 +146,25 @@ def analyse_stream(name: str, device: DeviceInfo, frames, config: AnalysisConfig
         if len(buf_t) >= CHUNK:
             flush()
     flush()
-    return Run(name, np.asarray(ts), np.asarray(pres, bool), post, np.asarray(left, float),
-               np.asarray(tocc, bool), tpost, np.asarray(tleft, float), cpu)
+    return Run(
+        name,
+        np.asarray(ts),
+        np.asarray(pres, bool),
+        post,
+        np.asarray(left, float),
+        np.asarray(tocc, bool),
+        tpost,
+        np.asarray(tleft, float),
+        cpu,
+    )
 
 
 # ---- scoring ------------------------------------------------------------------------------
 
 
-def debounce(t: np.ndarray, level: np.ndarray, after_s: float = DEBOUNCE_S) -> np.ndarray:
+def debounce(
+    t: np.ndarray, level: np.ndarray, after_s: float = DEBOUNCE_S
+) -> np.ndarray:
     """CONTRACT section 6: the state flips once the level has held the other value after_s."""
     out = np.zeros(len(t), bool)
     state = False
@@ -158,7 +182,9 @@ def debounce(t: np.ndarray, level: np.ndarray, after_s: float = DEBOUNCE_S) -> n
     return out
 
 
-def spells(t: np.ndarray, occ: np.ndarray, min_break: float = MIN_BREAK_S) -> list[tuple[float, float]]:
+def spells(
+    t: np.ndarray, occ: np.ndarray, min_break: float = MIN_BREAK_S
+) -> list[tuple[float, float]]:
     """Occupied runs, gaps shorter than min_break merged."""
     runs: list[list[float]] = []
     start = None
@@ -204,7 +230,7 @@ class Score:
     spell_err: list[float] = field(default_factory=list)
     spell_counts: list[tuple[int, int]] = field(default_factory=list)
 
-    def add(self, other: "Score") -> None:
+    def add(self, other: Score) -> None:
         self.seconds += other.seconds
         self.occ_ok += other.occ_ok
         for k, v in other.confusion.items():
@@ -256,7 +282,11 @@ def score(run: Run) -> Score:
         pred = run.posture[i] if occ[i] else "empty"
         k = (run.truth_posture[i], pred)
         s.confusion[k] = s.confusion.get(k, 0) + 1
-        if run.truth_occ[i] and np.isfinite(run.truth_left[i]) and np.isfinite(run.left[i]):
+        if (
+            run.truth_occ[i]
+            and np.isfinite(run.truth_left[i])
+            and np.isfinite(run.left[i])
+        ):
             s.ls_err.append(abs(run.left[i] - run.truth_left[i]))
     true_sp = spells(run.t, run.truth_occ)
     pred_sp = spells(run.t, occ)
@@ -278,12 +308,26 @@ def score(run: Run) -> Score:
 def file_sources(paths: list[Path]):
     for p in paths:
         header, frames = read_labelled(p)
-        dev = DeviceInfo(device=str(header.get("cushion", p.stem)), rows=int(header["rows"]), cols=int(header["cols"]),
-                         max_value=int(header.get("max_value", 4095)), rate_hz=header.get("rate_hz"))
+        dev = DeviceInfo(
+            device=str(header.get("cushion", p.stem)),
+            rows=int(header["rows"]),
+            cols=int(header["cols"]),
+            max_value=int(header.get("max_value", 4095)),
+            rate_hz=header.get("rate_hz"),
+        )
         yield p.name, dev, frames
 
 
-SIM_GRIDS = [(8, 8), (12, 20), (16, 16), (32, 32), (16, 16), (12, 20), (20, 12), (24, 24)]
+SIM_GRIDS = [
+    (8, 8),
+    (12, 20),
+    (16, 16),
+    (32, 32),
+    (16, 16),
+    (12, 20),
+    (20, 12),
+    (24, 24),
+]
 SIM_RATES = [5.0, 10.0, 20.0, 50.0, 10.0, 25.0, 7.0]
 SIM_MAXV = [4095, 4095, 255, 4095, 65535]
 SIM_WEIGHTS = [45.0, 120.0, 70.0, 95.0, 55.0, 82.0]
@@ -307,17 +351,34 @@ def sim_sources(n: int, scenarios: list[str], seed0: int, minutes: float | None)
         noise = SIM_NOISE[k % len(SIM_NOISE)]
         scenario = scenarios[k % len(scenarios)]
         seed = seed0 + k
-        sim = firmware_sim.Simulator(scenario, rows=rows, cols=cols, rate_hz=rate, seed=seed, max_value=maxv,
-                                     weight_kg=weight, offset_cm=offset, noise_level=noise,
-                                     duration_s=None if minutes is None else minutes * 60.0)
+        sim = firmware_sim.Simulator(
+            scenario,
+            rows=rows,
+            cols=cols,
+            rate_hz=rate,
+            seed=seed,
+            max_value=maxv,
+            weight_kg=weight,
+            offset_cm=offset,
+            noise_level=noise,
+            duration_s=None if minutes is None else minutes * 60.0,
+        )
 
         def frames(sim=sim):
             for f in sim.frames():
                 yield f.t, np.asarray(f.cells), f.label
 
-        name = (f"sim:{scenario}:{rows}x{cols}@{rate:g}Hz:max{maxv}:{weight:g}kg:"
-                f"off{offset[0]:+g},{offset[1]:+g}:noise{noise:g}:seed{seed}")
-        yield name, DeviceInfo(device=f"sim{k}", rows=rows, cols=cols, max_value=maxv, rate_hz=rate), frames()
+        name = (
+            f"sim:{scenario}:{rows}x{cols}@{rate:g}Hz:max{maxv}:{weight:g}kg:"
+            f"off{offset[0]:+g},{offset[1]:+g}:noise{noise:g}:seed{seed}"
+        )
+        yield (
+            name,
+            DeviceInfo(
+                device=f"sim{k}", rows=rows, cols=cols, max_value=maxv, rate_hz=rate
+            ),
+            frames(),
+        )
 
 
 # ---- report -------------------------------------------------------------------------------
@@ -327,8 +388,10 @@ def fmt_row(name: str, s: Score) -> str:
     pc = s.per_class()
     scored = [(v[2], c) for c, v in pc.items() if v[3]]
     worst = min(scored)[1] if scored and min(scored)[0] < 1.0 else "-"
-    return (f"{name[:72]:72s} {s.seconds:6d}s occ {100 * s.occ_acc:6.2f}%  macroF1 {s.macro_f1:.3f}"
-            f" (worst {worst})  ls MAE {s.ls_mae:.4f}  spells {s.spell_counts} max err {s.spell_max_err:.1f}s")
+    return (
+        f"{name[:72]:72s} {s.seconds:6d}s occ {100 * s.occ_acc:6.2f}%  macroF1 {s.macro_f1:.3f}"
+        f" (worst {worst})  ls MAE {s.ls_mae:.4f}  spells {s.spell_counts} max err {s.spell_max_err:.1f}s"
+    )
 
 
 def report(total: Score, out=sys.stdout) -> None:
@@ -337,33 +400,80 @@ def report(total: Score, out=sys.stdout) -> None:
     print(f"  occupancy accuracy   {100 * total.occ_acc:.2f}%", file=out)
     print(f"  posture macro-F1     {total.macro_f1:.4f}", file=out)
     print(f"  left_share MAE       {total.ls_mae:.4f}", file=out)
-    print(f"  spell max error      {total.spell_max_err:.1f} s over {sum(a for a, _ in total.spell_counts)} spells", file=out)
-    print(f"  {'posture':12s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'n':>6s}", file=out)
+    print(
+        f"  spell max error      {total.spell_max_err:.1f} s over {sum(a for a, _ in total.spell_counts)} spells",
+        file=out,
+    )
+    print(
+        f"  {'posture':12s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'n':>6s}", file=out
+    )
     for c, (p, r, f1, n) in total.per_class().items():
         print(f"  {c:12s} {p:6.3f} {r:6.3f} {f1:6.3f} {n:6d}", file=out)
     names = [c for c in POSTURES if any(c in k for k in total.confusion)]
     print("  confusion (rows truth, columns predicted)", file=out)
     print("  " + " " * 12 + "".join(f"{c[:8]:>9s}" for c in names), file=out)
     for a in names:
-        print("  " + f"{a:12s}" + "".join(f"{total.confusion.get((a, b), 0):9d}" for b in names), file=out)
+        print(
+            "  "
+            + f"{a:12s}"
+            + "".join(f"{total.confusion.get((a, b), 0):9d}" for b in names),
+            file=out,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("files", nargs="*", type=Path, help="labelled recordings (default: the shared samples)")
-    ap.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES, help="directory of sample recordings")
-    ap.add_argument("--no-samples", action="store_true", help="do not score the sample directory")
-    ap.add_argument("--sim", type=int, default=0, help="also score N recordings generated by firmware_sim")
-    ap.add_argument("--scenario", default="tour,fidgety", help="firmware_sim scenarios for --sim, comma-separated")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="labelled recordings (default: the shared samples)",
+    )
+    ap.add_argument(
+        "--samples",
+        type=Path,
+        default=DEFAULT_SAMPLES,
+        help="directory of sample recordings",
+    )
+    ap.add_argument(
+        "--no-samples", action="store_true", help="do not score the sample directory"
+    )
+    ap.add_argument(
+        "--sim",
+        type=int,
+        default=0,
+        help="also score N recordings generated by firmware_sim",
+    )
+    ap.add_argument(
+        "--scenario",
+        default="tour,fidgety",
+        help="firmware_sim scenarios for --sim, comma-separated",
+    )
     ap.add_argument("--seed", type=int, default=1000, help="first seed for --sim")
-    ap.add_argument("--minutes", type=float, default=None, help="cut generated recordings to this length")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="cut generated recordings to this length",
+    )
     ap.add_argument("--sensitivity", type=float, default=1.0)
     ap.add_argument("--occupancy-kg", type=float, default=8.0)
-    ap.add_argument("--per-frame", action="store_true", help="analyse with process() frame by frame (timing)")
+    ap.add_argument(
+        "--per-frame",
+        action="store_true",
+        help="analyse with process() frame by frame (timing)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    config = AnalysisConfig(sensitivity=args.sensitivity, occupancy_kg=args.occupancy_kg)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    config = AnalysisConfig(
+        sensitivity=args.sensitivity, occupancy_kg=args.occupancy_kg
+    )
 
     sources = []
     files = list(args.files)
@@ -371,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         files = sorted(args.samples.glob("*.jsonl*"))
     sources.append(file_sources(files))
     if args.sim:
-        sources.append(sim_sources(args.sim, args.scenario.split(","), args.seed, args.minutes))
+        sources.append(
+            sim_sources(args.sim, args.scenario.split(","), args.seed, args.minutes)
+        )
 
     total = Score()
     frames_total, cpu_total = 0, 0.0
@@ -385,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             print(fmt_row(name, s), flush=True)
     if frames_total:
         path = "process() per frame" if args.per_frame else "process_batch"
-        print(f"\nanalysis CPU time: {1e3 * cpu_total / frames_total:.3f} ms/frame over {frames_total} frames ({path})")
+        print(
+            f"\nanalysis CPU time: {1e3 * cpu_total / frames_total:.3f} ms/frame over {frames_total} frames ({path})"
+        )
     report(total)
     return 0
 

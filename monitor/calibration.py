@@ -20,7 +20,8 @@ from its first minute without a manual step:
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -69,14 +70,16 @@ class Calibrator:
         self._last_t: float | None = None
         self._filler: NeighbourFill | None = None
         self._n_cells = self.rows * self.cols
-        self._k_floor = max(0, int(round(FLOOR_PERCENTILE / 100.0 * (self._n_cells - 1))))
+        self._k_floor = max(0, round(FLOOR_PERCENTILE / 100.0 * (self._n_cells - 1)))
 
     # ---- the per-frame path -------------------------------------------------------------
 
     def process(self, frame: Frame) -> CalibratedFrame:
         raw = np.asarray(frame.cells)
         if raw.shape != (self.rows, self.cols):
-            raise ValueError(f"frame is {raw.shape}, calibrator is {(self.rows, self.cols)}")
+            raise ValueError(
+                f"frame is {raw.shape}, calibrator is {(self.rows, self.cols)}"
+            )
         scaled = raw.astype(np.float32) * self.scale
         dt = self._step(frame.t)
         if not self._ready:
@@ -87,13 +90,18 @@ class Calibrator:
         # percentile of all cells is about the 10th of the unloaded ones under a sitter, i.e.
         # -1.28 sigma of noise (-1.645 on an empty seat); what it rises above that (by more
         # than one sigma, so sampling scatter is left alone) is drift.
-        drift = float(np.partition(load, self._k_floor, axis=None)[self._k_floor]) + 1.28 * self.noise
+        drift = (
+            float(np.partition(load, self._k_floor, axis=None)[self._k_floor])
+            + 1.28 * self.noise
+        )
         if drift > self.noise:
             load -= np.float32(drift)
         if self._filler is not None:
             self._filler.fill(load)
         self._learn_tare(scaled, load, dt)
-        return CalibratedFrame(cushion=frame.cushion, t=frame.t, load=load, mask=self.mask.copy(), raw=raw)
+        return CalibratedFrame(
+            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
+        )
 
     def _step(self, t: float) -> float:
         """Seconds since the previous frame, bounded so a gap in the input does not jump state."""
@@ -111,7 +119,9 @@ class Calibrator:
         if self._warm_t0 is None:
             self._warm_t0 = t
         self._warm.append(scaled.copy())
-        if len(self._warm) == 1:  # until the estimate below: a uniform offset from this frame
+        if (
+            len(self._warm) == 1
+        ):  # until the estimate below: a uniform offset from this frame
             self.offset[:] = np.float32(np.percentile(scaled, 25))
         if t - self._warm_t0 < WARMUP_S and len(self._warm) < 200:
             return
@@ -148,7 +158,9 @@ class Calibrator:
         if not mask.any():  # nothing trusted: better the raw cells than nothing
             mask[:] = True
         if not np.array_equal(mask, self.mask):
-            log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)
+            log.debug(
+                "calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size
+            )
             self.mask = mask
             self._filler = NeighbourFill(mask)
 
@@ -158,7 +170,10 @@ class Calibrator:
             return
         trusted = self.mask
         mean_load = float(load.mean())  # masked cells hold their neighbours' mean
-        if mean_load >= EMPTY_MEAN_LOAD or float(load.max()) > 20.0 * max(self.noise, 1e-4) + 0.02:
+        if (
+            mean_load >= EMPTY_MEAN_LOAD
+            or float(load.max()) > 20.0 * max(self.noise, 1e-4) + 0.02
+        ):
             self.empty_s = 0.0
             return
         self.empty_s += dt
@@ -169,7 +184,9 @@ class Calibrator:
         # Cells far above their noise are something lying there; leave their offset alone.
         quiet = (np.abs(dev) < 6.0 * np.sqrt(self.noise_var) + 0.002) & trusted
         self.offset += np.where(quiet, a * dev, 0.0).astype(np.float32)
-        self.noise_var += np.where(quiet, a * (dev * dev - self.noise_var), 0.0).astype(np.float32)
+        self.noise_var += np.where(quiet, a * (dev * dev - self.noise_var), 0.0).astype(
+            np.float32
+        )
         self.tared_s += dt
         self._update_noise()
 
@@ -194,14 +211,23 @@ class Calibrator:
         """Take a saved state if it fits this cushion; returns False (and keeps learning) if not."""
         try:
             if (d.get("version"), d["rows"], d["cols"], d["max_value"]) != (
-                STATE_VERSION, self.rows, self.cols, self.max_value,
+                STATE_VERSION,
+                self.rows,
+                self.cols,
+                self.max_value,
             ):
-                log.warning("calibration state does not fit this cushion; learning afresh")
+                log.warning(
+                    "calibration state does not fit this cushion; learning afresh"
+                )
                 return False
             offset = np.asarray(d["offset"], np.float32)
             noise_var = np.asarray(d["noise_var"], np.float32)
             mask = np.asarray(d["mask"], bool)
-            if offset.shape != self.offset.shape or noise_var.shape != offset.shape or mask.shape != offset.shape:
+            if (
+                offset.shape != self.offset.shape
+                or noise_var.shape != offset.shape
+                or mask.shape != offset.shape
+            ):
                 raise ValueError("shape")
             if not (np.isfinite(offset).all() and np.isfinite(noise_var).all()):
                 raise ValueError("not finite")
@@ -219,8 +245,12 @@ class Calibrator:
         return True
 
 
-def calibrate_from_frames(frames: Iterable[Frame], rows: int | None = None, cols: int | None = None,
-                          max_value: int | None = None) -> Calibrator:
+def calibrate_from_frames(
+    frames: Iterable[Frame],
+    rows: int | None = None,
+    cols: int | None = None,
+    max_value: int | None = None,
+) -> Calibrator:
     """Explicit calibration (`sitwell calibrate`): frames of an empty seat set offsets and noise.
 
     Dead cells are the ones that read 0 in every frame while others do not; stuck cells the ones
@@ -245,7 +275,9 @@ def calibrate_from_frames(frames: Iterable[Frame], rows: int | None = None, cols
     alive = bool((raw != 0).any())
     dead = (raw == 0).all(axis=0) & alive & (len(raw) >= 3)
     varies = (raw != raw[0]).any(axis=0)
-    stuck = (~varies & (raw[0] != 0) & bool(varies.any()) & (len(raw) >= 3)) | (cal.offset > 0.5)
+    stuck = (~varies & (raw[0] != 0) & bool(varies.any()) & (len(raw) >= 3)) | (
+        cal.offset > 0.5
+    )
     cal.mask = ~(dead | stuck)
     if not cal.mask.any():
         cal.mask[:] = True
@@ -273,7 +305,12 @@ class NeighbourFill:
             for dr in (-1, 0, 1):
                 for dc in (-1, 0, 1):
                     rr, cc = r + dr, c + dc
-                    if (dr or dc) and 0 <= rr < rows and 0 <= cc < cols and mask[rr, cc]:
+                    if (
+                        (dr or dc)
+                        and 0 <= rr < rows
+                        and 0 <= cc < cols
+                        and mask[rr, cc]
+                    ):
                         idx[k, j] = rr * cols + cc
                         w[k, j] = 1.0
                         j += 1

@@ -5,16 +5,33 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.analysis.features import FEATURE_NAMES, SeatGeometry, extract, extract_batch
+from monitor.analysis.features import (
+    FEATURE_NAMES,
+    SeatGeometry,
+    extract,
+    extract_batch,
+)
 
 
-def gauss(rows: int, cols: int, r: float, c: float, sigma: float, amp: float) -> np.ndarray:
+def gauss(
+    rows: int, cols: int, r: float, c: float, sigma: float, amp: float
+) -> np.ndarray:
     rr, cc = np.mgrid[0:rows, 0:cols].astype(np.float64)
     return amp * np.exp(-0.5 * (((rr - r) / sigma) ** 2 + ((cc - c) / sigma) ** 2))
 
 
-def two_peaks(rows=16, cols=16, left=(11.3, 4.6), right=(11.3, 10.2), amp_l=0.5, amp_r=0.5, sigma=1.2):
-    return (gauss(rows, cols, *left, sigma, amp_l) + gauss(rows, cols, *right, sigma, amp_r)).astype(np.float32)
+def two_peaks(
+    rows=16,
+    cols=16,
+    left=(11.3, 4.6),
+    right=(11.3, 10.2),
+    amp_l=0.5,
+    amp_r=0.5,
+    sigma=1.2,
+):
+    return (
+        gauss(rows, cols, *left, sigma, amp_l) + gauss(rows, cols, *right, sigma, amp_r)
+    ).astype(np.float32)
 
 
 def area_split_share(load: np.ndarray, midline: float) -> float:
@@ -51,12 +68,16 @@ def test_left_share_is_the_area_split_at_the_midline():
     load = two_peaks(amp_l=0.7, amp_r=0.35)
     f = extract(geo, load, 0.002)
     assert f["left_share"] > 0.6
-    assert f["left_share"] == pytest.approx(area_split_share(load, f["midline"]), abs=1e-4)
+    assert f["left_share"] == pytest.approx(
+        area_split_share(load, f["midline"]), abs=1e-4
+    )
 
 
 def test_midline_splits_a_crossed_column_by_area():
     geo = SeatGeometry(8, 8)
-    load = two_peaks(8, 8, left=(6.0, 1.8), right=(6.0, 5.2), sigma=0.8)  # midline at 3.5 (a cell edge)
+    load = two_peaks(
+        8, 8, left=(6.0, 1.8), right=(6.0, 5.2), sigma=0.8
+    )  # midline at 3.5 (a cell edge)
     f = extract(geo, load, 0.002)
     mid = f["midline"]
     assert 3.0 < mid < 4.0
@@ -66,7 +87,9 @@ def test_midline_splits_a_crossed_column_by_area():
     col[:, 3] = 0.1
     bump = two_peaks(8, 8, left=(6.0, 1.8), right=(6.0, 4.6), sigma=0.6)
     g = extract(geo, bump + col, 0.002)
-    assert g["left_share"] == pytest.approx(area_split_share(bump + col, g["midline"]), abs=1e-4)
+    assert g["left_share"] == pytest.approx(
+        area_split_share(bump + col, g["midline"]), abs=1e-4
+    )
 
 
 def test_no_peaks_falls_back_to_seat_centre():
@@ -104,7 +127,15 @@ def test_batch_equals_single_frames_exactly(rows, cols):
     for i in range(n):
         cl = (rows * rng.uniform(0.6, 0.8), cols * rng.uniform(0.2, 0.4))
         cr = (rows * rng.uniform(0.6, 0.8), cols * rng.uniform(0.6, 0.8))
-        stack[i] = two_peaks(rows, cols, cl, cr, rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), sigma=rows / 12)
+        stack[i] = two_peaks(
+            rows,
+            cols,
+            cl,
+            cr,
+            rng.uniform(0.2, 0.8),
+            rng.uniform(0.2, 0.8),
+            sigma=rows / 12,
+        )
         stack[i] += rng.normal(0, 0.003, (rows, cols)).astype(np.float32)
     stack[3] = 0.0  # an empty frame in the middle
     noise = np.full(n, 0.003, np.float32)
@@ -115,7 +146,7 @@ def test_batch_equals_single_frames_exactly(rows, cols):
         assert set(single) == set(FEATURE_NAMES)
         for k in FEATURE_NAMES:
             a, b = single[k], row[k]
-            assert (a == b) or (a != a and b != b), (i, k, a, b)  # equal, or both NaN
+            assert (a == b) or (np.isnan(a) and np.isnan(b)), (i, k, a, b)
 
 
 def test_grid_size_does_not_change_shares():
@@ -123,10 +154,21 @@ def test_grid_size_does_not_change_shares():
     out = {}
     for rows, cols in [(8, 8), (16, 16), (32, 32)]:
         k = rows / 16.0
-        seat = two_peaks(rows, cols, ((11.3 + 0.5) * k - 0.5, (4.6 + 0.5) * k - 0.5),
-                         ((11.3 + 0.5) * k - 0.5, (10.2 + 0.5) * k - 0.5), 0.6, 0.4, sigma=1.3 * k)
-        thighs = gauss(rows, cols, 3.5 * k, 4.6 * k, 1.8 * k, 0.15) + gauss(rows, cols, 3.5 * k, 10.2 * k, 1.8 * k, 0.15)
-        out[rows] = extract(SeatGeometry(rows, cols), (seat + thighs).astype(np.float32), 0.002)
+        seat = two_peaks(
+            rows,
+            cols,
+            ((11.3 + 0.5) * k - 0.5, (4.6 + 0.5) * k - 0.5),
+            ((11.3 + 0.5) * k - 0.5, (10.2 + 0.5) * k - 0.5),
+            0.6,
+            0.4,
+            sigma=1.3 * k,
+        )
+        thighs = gauss(rows, cols, 3.5 * k, 4.6 * k, 1.8 * k, 0.15) + gauss(
+            rows, cols, 3.5 * k, 10.2 * k, 1.8 * k, 0.15
+        )
+        out[rows] = extract(
+            SeatGeometry(rows, cols), (seat + thighs).astype(np.float32), 0.002
+        )
     for key in ("left_share", "front_share"):
         vals = [out[r][key] for r in out]
         assert max(vals) - min(vals) < 0.03, (key, vals)

@@ -60,6 +60,10 @@ def test_scoring_leaves_out_seconds_after_a_truth_change(bench):
     idx = bench.second_index(t, key)
     kept = sorted(set(np.floor(t[idx]).astype(int)))
     assert 9 in kept and 15 in kept
-    assert not any(10 <= s < 14 for s in kept)  # last frame at S+0.5 is < 5 s after the change
-    occ = bench.debounce(np.arange(0, 10, 0.1), np.r_[np.zeros(20, bool), np.ones(80, bool)])
+    assert not any(
+        10 <= s < 14 for s in kept
+    )  # last frame at S+0.5 is < 5 s after the change
+    occ = bench.debounce(
+        np.arange(0, 10, 0.1), np.r_[np.zeros(20, bool), np.ones(80, bool)]
+    )
     assert not occ[49] and occ[51]  # 3 s after the level rose at t = 2

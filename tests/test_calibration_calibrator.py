@@ -15,9 +15,11 @@ ROWS, COLS, MAXV = 16, 14, 4095
 
 def body(rows=ROWS, cols=COLS, amp=1500.0) -> np.ndarray:
     rr, cc = np.mgrid[0:rows, 0:cols].astype(float)
-    g = lambda r, c, s: np.exp(-0.5 * (((rr - r) / s) ** 2 + ((cc - c) / s) ** 2))  # noqa: E731
+    g = lambda r, c, s: np.exp(-0.5 * (((rr - r) / s) ** 2 + ((cc - c) / s) ** 2))
     # Two sit bones and two thighs, leaving the seat's rim unloaded as a real body does.
-    return amp * (g(11.0, 4.0, 1.0) + g(11.0, 9.5, 1.0)) + 0.2 * amp * (g(3.5, 4.0, 1.4) + g(3.5, 9.5, 1.4))
+    return amp * (g(11.0, 4.0, 1.0) + g(11.0, 9.5, 1.0)) + 0.2 * amp * (
+        g(3.5, 4.0, 1.4) + g(3.5, 9.5, 1.4)
+    )
 
 
 class Cushion:
@@ -30,7 +32,9 @@ class Cushion:
         self.dead = list(dead)
         self.t = 0.0
 
-    def frame(self, load: np.ndarray | float = 0.0, drift: float = 0.0, dt: float = 0.1) -> Frame:
+    def frame(
+        self, load: np.ndarray | float = 0.0, drift: float = 0.0, dt: float = 0.1
+    ) -> Frame:
         raw = self.offset + drift + load + self.rng.normal(0, self.noise, (ROWS, COLS))
         raw = np.clip(np.rint(raw), 0, MAXV).astype(np.uint16)
         for r, c in self.dead:
@@ -68,7 +72,9 @@ def test_someone_already_seated_at_start_then_tare_learnt_when_they_leave():
     run(cal, cu, 300)  # 30 s empty: the tare learns every cell
     assert np.abs(cal.offset * MAXV - cu.offset).mean() < 4.0
     again = run(cal, cu, 20, load=body())
-    assert float(again.load.sum()) == pytest.approx(float(body().sum() / MAXV), rel=0.03)
+    assert float(again.load.sum()) == pytest.approx(
+        float(body().sum() / MAXV), rel=0.03
+    )
 
 
 def test_drift_is_followed_while_empty_and_removed_while_seated():
@@ -78,7 +84,9 @@ def test_drift_is_followed_while_empty_and_removed_while_seated():
     # A uniform drift of +60 counts arrives during a long spell: uncorrected it would add
     # half the body's load again; the common-mode floor keeps the error within 10 %.
     seated = run(cal, cu, 50, load=body(), drift=60.0)
-    assert float(seated.load.sum()) == pytest.approx(float(body().sum() / MAXV), rel=0.1)
+    assert float(seated.load.sum()) == pytest.approx(
+        float(body().sum() / MAXV), rel=0.1
+    )
     empty = run(cal, cu, 600, drift=60.0)  # the seat empties: tare follows the drift
     assert abs(float(empty.load.mean())) < 0.001
     assert np.abs(cal.offset * MAXV - (cu.offset + 60.0)).mean() < 5.0

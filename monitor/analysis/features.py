@@ -21,16 +21,28 @@ import numpy as np
 SEAT_WIDTH_CM = 40.0
 SEAT_DEPTH_CM = 40.0
 SMOOTH_SIGMA_CM = 1.6  # sit-bone peaks are ~4 cm wide; smooth noise, keep the peaks
-PEAK_MIN_SEP_CM = 7.5  # sit bones are 10-14 cm apart; two maxima closer than this are one
+PEAK_MIN_SEP_CM = (
+    7.5  # sit bones are 10-14 cm apart; two maxima closer than this are one
+)
 PEAK_MAX_SEP_CM = 22.0
 PEAK_ZONE_FROM = 0.35  # sit bones are searched in the back 65 % of the seat depth
-PEAK_MIN_RATIO = 0.12  # the weaker peak must carry at least this share of the stronger one
-PEAK_VALLEY = 0.9  # ... and the profile between them must dip below this share of the weaker
+PEAK_MIN_RATIO = (
+    0.12  # the weaker peak must carry at least this share of the stronger one
+)
+PEAK_VALLEY = (
+    0.9  # ... and the profile between them must dip below this share of the weaker
+)
 PEAK_BOX_CM = 4.0  # half-width of the box whose load counts as a sit bone's
-SACRAL_BACK_CM = 4.0  # back-centre (sacral) zone: from 4 cm behind the sit bones to the back ...
-SACRAL_HALF_CM = 4.0  # ... within 4 cm of the midline. Relative to the sit bones, not to the
+SACRAL_BACK_CM = (
+    4.0  # back-centre (sacral) zone: from 4 cm behind the sit bones to the back ...
+)
+SACRAL_HALF_CM = (
+    4.0  # ... within 4 cm of the midline. Relative to the sit bones, not to the
+)
 # seat, so a coarse grid's blur of deep-seated sit bones does not read as sacral load.
-SACRAL_DEFAULT_DEPTH = 0.75  # where sit bones usually are, for frames where none were found
+SACRAL_DEFAULT_DEPTH = (
+    0.75  # where sit bones usually are, for frames where none were found
+)
 
 
 @dataclass(frozen=True)
@@ -45,16 +57,24 @@ class SeatGeometry:
     smooth_c: np.ndarray = field(init=False, repr=False)
     box_r: np.ndarray = field(init=False, repr=False)
     box_c: np.ndarray = field(init=False, repr=False)
-    zone_rows: np.ndarray = field(init=False, repr=False)  # (1, R) front-half row weights
+    zone_rows: np.ndarray = field(
+        init=False, repr=False
+    )  # (1, R) front-half row weights
     peak_row0: int = field(init=False)
-    sep_ok: np.ndarray = field(init=False, repr=False)  # (C, C) columns far enough apart for two sit bones
+    sep_ok: np.ndarray = field(
+        init=False, repr=False
+    )  # (C, C) columns far enough apart for two sit bones
 
     def __post_init__(self) -> None:
         cw, cd = self.cell_w_cm, self.cell_d_cm
         R, C = self.rows, self.cols
         setf = object.__setattr__
         setf(self, "smooth_r", _gauss_matrix(R, SMOOTH_SIGMA_CM / cd))
-        setf(self, "smooth_c", np.ascontiguousarray(_gauss_matrix(C, SMOOTH_SIGMA_CM / cw).T))
+        setf(
+            self,
+            "smooth_c",
+            np.ascontiguousarray(_gauss_matrix(C, SMOOTH_SIGMA_CM / cw).T),
+        )
         setf(self, "box_r", _box_matrix(R, PEAK_BOX_CM / cd))
         setf(self, "box_c", _box_matrix(C, PEAK_BOX_CM / cw))
         ri = np.arange(R, dtype=np.float64)
@@ -98,7 +118,9 @@ class FeatureBatch:
 
     total: np.ndarray  # sum of load (full-scale units)
     mean_load: np.ndarray  # total / number of cells: comparable across grids
-    active_load: np.ndarray  # mean load of cells clearly above noise: what occupancy looks at
+    active_load: (
+        np.ndarray
+    )  # mean load of cells clearly above noise: what occupancy looks at
     area: np.ndarray  # share of cells in contact
     cop_r: np.ndarray
     cop_c: np.ndarray
@@ -127,12 +149,16 @@ class FeatureBatch:
 FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))
 
 
-def extract(geo: SeatGeometry, load: np.ndarray, noise: float) -> dict[str, float | bool]:
+def extract(
+    geo: SeatGeometry, load: np.ndarray, noise: float
+) -> dict[str, float | bool]:
     """Features of one frame: `extract_batch` on a stack of one."""
     return extract_batch(geo, load[None], np.asarray([noise], np.float32)).row(0)
 
 
-def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> FeatureBatch:
+def extract_batch(
+    geo: SeatGeometry, load: np.ndarray, noise: np.ndarray
+) -> FeatureBatch:
     """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma.
 
     Written as a few whole-stack operations (matrix products, reductions), because the
@@ -142,7 +168,6 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     f32 = np.float32
     L = np.maximum(load, f32(0.0), dtype=f32)
     noise = np.asarray(noise, f32).reshape(n)
-    nn = np.arange(n)
     ci = np.arange(C, dtype=f32)
     ri = np.arange(R, dtype=f32)
 
@@ -168,32 +193,57 @@ def extract_batch(geo: SeatGeometry, load: np.ndarray, noise: np.ndarray) -> Fea
     box = (np.matmul(geo.box_r[cell_r], L) * geo.box_c[cell_c]).sum(axis=2)  # (n, 2)
     box = np.where(found[:, None], box * inv_total[:, None], f32(0.0))
 
-    midline = np.where(found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)).astype(f32)
+    midline = np.where(
+        found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)
+    ).astype(f32)
     # Share of each column left of the midline: a column the midline crosses is split by area.
-    wl = np.minimum(np.maximum(midline[:, None] - ci[None, :] + f32(0.5), f32(0.0)), f32(1.0))  # (n, C)
+    wl = np.minimum(
+        np.maximum(midline[:, None] - ci[None, :] + f32(0.5), f32(0.0)), f32(1.0)
+    )  # (n, C)
     left_share = (col_prof * wl).sum(axis=1) * inv_total
     front_share = front_col.sum(axis=1) * inv_total
     thigh_l = (front_col * wl).sum(axis=1) * inv_total
     thigh_r = front_share - thigh_l
     # Sacral zone: rows from SACRAL_BACK_CM behind the sit bones (partly covered rows by their
     # covered part), columns within SACRAL_HALF_CM of the midline.
-    peak_row = np.where(found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5))
+    peak_row = np.where(
+        found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5)
+    )
     z = peak_row + f32(SACRAL_BACK_CM / geo.cell_d_cm)
-    sac_rw = np.minimum(np.maximum(ri[None, :] + f32(0.5) - z[:, None], f32(0.0)), f32(1.0))  # (n, R)
+    sac_rw = np.minimum(
+        np.maximum(ri[None, :] + f32(0.5) - z[:, None], f32(0.0)), f32(1.0)
+    )  # (n, R)
     sac_col = np.matmul(sac_rw[:, None, :], L)[:, 0, :]  # (n, C)
     half = f32(SACRAL_HALF_CM / geo.cell_w_cm + 0.5)
-    sac_w = np.minimum(np.maximum(half - np.abs(ci[None, :] - midline[:, None]), f32(0.0)), f32(1.0))
+    sac_w = np.minimum(
+        np.maximum(half - np.abs(ci[None, :] - midline[:, None]), f32(0.0)), f32(1.0)
+    )
     sacral = (sac_col * sac_w).sum(axis=1) * inv_total
 
     nan = f32(np.nan)
     return FeatureBatch(
-        total=total, mean_load=total / f32(R * C), active_load=active_load, area=area,
-        cop_r=cop_r, cop_c=cop_c, peaks_found=found,
-        pl_r=np.where(found, pr[:, 0], nan), pl_c=np.where(found, pc[:, 0], nan),
-        pr_r=np.where(found, pr[:, 1], nan), pr_c=np.where(found, pc[:, 1], nan),
-        pl_load=box[:, 0], pr_load=box[:, 1], midline=midline,
-        left_share=left_share, front_share=front_share, thigh_l=thigh_l, thigh_r=thigh_r, sacral=sacral,
-        peak_depth=np.where(found, (f32(0.5) * (pr[:, 0] + pr[:, 1]) + f32(0.5)) / f32(R), nan),
+        total=total,
+        mean_load=total / f32(R * C),
+        active_load=active_load,
+        area=area,
+        cop_r=cop_r,
+        cop_c=cop_c,
+        peaks_found=found,
+        pl_r=np.where(found, pr[:, 0], nan),
+        pl_c=np.where(found, pc[:, 0], nan),
+        pr_r=np.where(found, pr[:, 1], nan),
+        pr_c=np.where(found, pc[:, 1], nan),
+        pl_load=box[:, 0],
+        pr_load=box[:, 1],
+        midline=midline,
+        left_share=left_share,
+        front_share=front_share,
+        thigh_l=thigh_l,
+        thigh_r=thigh_r,
+        sacral=sacral,
+        peak_depth=np.where(
+            found, (f32(0.5) * (pr[:, 0] + pr[:, 1]) + f32(0.5)) / f32(R), nan
+        ),
     )
 
 

@@ -43,7 +43,9 @@ class Occupancy:
         if self.seated_ref is None:
             return self.base_on
         lo, hi = ADAPT_BOUNDS
-        return min(max(SEATED_FRACTION * self.seated_ref, lo * self.base_on), hi * self.base_on)
+        return min(
+            max(SEATED_FRACTION * self.seated_ref, lo * self.base_on), hi * self.base_on
+        )
 
     @property
     def off_threshold(self) -> float:
@@ -69,7 +71,9 @@ class Occupancy:
                 if self.seated_ref is None:
                     self.seated_ref = self.level
                 else:
-                    self.seated_ref += (1.0 - math.exp(-dt / SEATED_TAU_S)) * (self.level - self.seated_ref)
+                    self.seated_ref += (1.0 - math.exp(-dt / SEATED_TAU_S)) * (
+                        self.level - self.seated_ref
+                    )
         else:
             self.present_s = 0.0
         return self.present

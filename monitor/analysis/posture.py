@@ -38,7 +38,7 @@ about two seconds.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 # Thresholds; each sits between the postures as measured on the sample recordings and on
 # firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations
@@ -47,14 +47,18 @@ FORWARD_ABS = 0.34
 FORWARD_REL = 1.5
 SLOUCH_REL = 0.75
 SACRAL_ABS = 0.045
-SLOUCH_FRONT_ABS = 0.13  # thighs this light: a slouch for anyone (upright sitters read >= 0.16)
+SLOUCH_FRONT_ABS = (
+    0.13  # thighs this light: a slouch for anyone (upright sitters read >= 0.16)
+)
 CROSS = 0.38
 LEAN = 0.08
 EVEN_BOUND = 0.04  # the learnt 'even' left_share stays within 0.5 +- this
 EVEN_TAU_S = 60.0
 BASELINE_PRIOR = 0.30
 BASELINE_TAU_S = 20.0
-BASELINE_CONFIRM_S = 10.0  # seconds of calm sitting after which the baseline is trusted alone
+BASELINE_CONFIRM_S = (
+    10.0  # seconds of calm sitting after which the baseline is trusted alone
+)
 SMOOTH_TAU_S = 0.8
 HOLD_S = 1.0
 
@@ -98,9 +102,13 @@ class PostureClassifier:
         self._cand_since: float | None = None
         self._last_t: float | None = None
 
-    def classify(self, front: float, thigh_c: float, left: float, sacral: float) -> tuple[str, float]:
+    def classify(
+        self, front: float, thigh_c: float, left: float, sacral: float
+    ) -> tuple[str, float]:
         """The rules on (smoothed) features: posture and a 0..1 margin-based confidence."""
-        base = self.baseline if self.baseline is not None else min(front, BASELINE_PRIOR)
+        base = (
+            self.baseline if self.baseline is not None else min(front, BASELINE_PRIOR)
+        )
         base = max(base, 1e-3)
         fwd = max(self.forward_abs, self.forward_rel * base)
         if front >= fwd:
@@ -112,7 +120,9 @@ class PostureClassifier:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
         confirmed = self.baseline_s >= BASELINE_CONFIRM_S
-        cue = max(sacral / SACRAL_ABS, SLOUCH_FRONT_ABS / max(front, 1e-6)) - 1.0  # >= 0: slouch-like
+        cue = (
+            max(sacral / SACRAL_ABS, SLOUCH_FRONT_ABS / max(front, 1e-6)) - 1.0
+        )  # >= 0: slouch-like
         if rel <= self.slouch_rel and (confirmed or cue >= 0.0):
             m = 1.0 - rel / self.slouch_rel
             if not confirmed:
@@ -124,7 +134,9 @@ class PostureClassifier:
             return side, _conf(abs(d) - self.lean, self.lean)
         margin = min(
             1.0 - front / fwd,
-            rel / self.slouch_rel - 1.0 if confirmed else max(rel / self.slouch_rel - 1.0, -cue),
+            rel / self.slouch_rel - 1.0
+            if confirmed
+            else max(rel / self.slouch_rel - 1.0, -cue),
             1.0 - abs(thigh_c) / self.cross,
             1.0 - abs(d) / self.lean,
         )
@@ -146,7 +158,11 @@ class PostureClassifier:
             self.posture, self._cand, self._cand_since = cand, cand, t
         elif cand != self._cand:
             self._cand, self._cand_since = cand, t
-        elif cand != self.posture and self._cand_since is not None and t - self._cand_since >= self.hold_s:
+        elif (
+            cand != self.posture
+            and self._cand_since is not None
+            and t - self._cand_since >= self.hold_s
+        ):
             self.posture = cand
         self._learn_baseline(dt, cand)
         self.confidence = conf if cand == self.posture else 0.5 * (1.0 - conf)
@@ -160,7 +176,9 @@ class PostureClassifier:
             slouched = sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS
             self.baseline = BASELINE_PRIOR if slouched else min(front, BASELINE_PRIOR)
         elif calm and dt > 0:
-            self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (front - self.baseline)
+            self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (
+                front - self.baseline
+            )
             self.baseline_s += dt
         if cand == "upright" and self.posture == "upright" and dt > 0:
             # What 'even' reads on this cushion for this sitter: per-cell gain spread can put

@@ -10,7 +10,8 @@ daemon gives live.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -22,11 +23,15 @@ from .occupancy import LOAD_PER_KG, Occupancy
 from .posture import PostureClassifier
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
-FORGET_SITTER_S = 60.0  # empty this long: the next sitter may be someone else (CONTRACT min break)
+FORGET_SITTER_S = (
+    60.0  # empty this long: the next sitter may be someone else (CONTRACT min break)
+)
 
 
 class SeatAnalyzer:
-    def __init__(self, device: DeviceInfo, config: AnalysisConfig | None = None) -> None:
+    def __init__(
+        self, device: DeviceInfo, config: AnalysisConfig | None = None
+    ) -> None:
         self.device = device
         self.config = config or AnalysisConfig()
         self.geometry = SeatGeometry(device.rows, device.cols)
@@ -55,7 +60,9 @@ class SeatAnalyzer:
         loads = np.empty((n, self.device.rows, self.device.cols), np.float32)
         noise = np.empty(n, np.float32)
         for i in range(n):
-            frame = Frame(self.device.device, float(t[i]), cells[i], self.device.max_value)
+            frame = Frame(
+                self.device.device, float(t[i]), cells[i], self.device.max_value
+            )
             loads[i] = self.calibrator.process(frame).load
             noise[i] = self.calibrator.noise
         fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
@@ -71,7 +78,10 @@ class SeatAnalyzer:
 
     def state_dict(self) -> dict[str, Any]:
         """What to keep per cushion across restarts (calibration and the seated reference)."""
-        return {"calibration": self.calibrator.state_dict(), "occupancy": self.occupancy.state_dict()}
+        return {
+            "calibration": self.calibrator.state_dict(),
+            "occupancy": self.occupancy.state_dict(),
+        }
 
     def load_state(self, d: Mapping[str, Any]) -> None:
         if isinstance(d.get("calibration"), dict):
@@ -92,7 +102,9 @@ class SeatAnalyzer:
             if self._left is None or not math.isfinite(self._left):
                 self._left = ls
             else:
-                self._left += (1.0 - math.exp(-dt / LEFT_SHARE_TAU_S)) * (ls - self._left)
+                self._left += (1.0 - math.exp(-dt / LEFT_SHARE_TAU_S)) * (
+                    ls - self._left
+                )
             left_share: float | None = min(1.0, max(0.0, self._left))
         else:
             self._empty_s += dt
@@ -104,8 +116,12 @@ class SeatAnalyzer:
             posture, conf, left_share = "empty", _empty_conf(self.occupancy), None
         found = bool(f["peaks_found"])
         features = {
-            "peaks": [[round(f["pl_r"], 2), round(f["pl_c"], 2)], [round(f["pr_r"], 2), round(f["pr_c"], 2)]]
-            if found else [],
+            "peaks": [
+                [round(f["pl_r"], 2), round(f["pl_c"], 2)],
+                [round(f["pr_r"], 2), round(f["pr_c"], 2)],
+            ]
+            if found
+            else [],
             "midline_col": round(f["midline"], 3) if found else None,
             "cop": [round(f["cop_r"], 2), round(f["cop_c"], 2)],
             "mean_load": round(f["mean_load"], 5),
@@ -118,8 +134,13 @@ class SeatAnalyzer:
             "sacral": round(f["sacral"], 4),
         }
         return SeatReading(
-            t=t, present=present, posture=posture, left_share=left_share,
-            total_load=float(f["total"]), confidence=round(conf, 3), features=features,
+            t=t,
+            present=present,
+            posture=posture,
+            left_share=left_share,
+            total_load=float(f["total"]),
+            confidence=round(conf, 3),
+            features=features,
         )
 
 
