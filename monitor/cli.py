@@ -136,6 +136,9 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
 
     def announce(url: str) -> None:
         click.echo(f"sitwell dashboard: {url}", err=False)
+        if settings.dashboard.token and host_ not in ("127.0.0.1", "localhost", "::1"):
+            # the token itself is not printed: logs outlive terminals
+            click.echo(f"log in once per browser with {url}?token=<your dashboard token>")
         sys.stdout.flush()
         log.info("input: %s; database: %s", settings.input, settings.store.db)
 
