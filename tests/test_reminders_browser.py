@@ -33,3 +33,33 @@ def test_pause_from_the_page_shows_time_left_counts_down_and_resumes(browser_pag
     page.wait_for_selector("[data-testid=pause-status][data-state=on]")
     assert httpx.get(d.url + "/api/pause").json()["paused"] is False
     assert page.sitwell_errors == []
+
+
+def test_reminder_options_from_the_page_reach_the_daemon(browser_page, inprocess_daemon):
+    d = inprocess_daemon({"sim.speed": 1.0})
+    page = browser_page
+    page.goto(d.url + "/")
+    page.locator("[data-testid=reminder-options] summary").click()
+    assert page.get_by_test_id("opt-prewarn-s").input_value() == "60"
+    assert page.get_by_test_id("opt-max-snoozes").input_value() == ""
+    page.get_by_test_id("opt-prewarn").check()
+    page.get_by_test_id("opt-max-snoozes").fill("2")
+    page.get_by_test_id("opt-strict").check()
+    page.get_by_test_id("opt-sitstand").check()
+    page.get_by_test_id("opt-calendar").fill("file:///nonexistent/work.ics")
+    page.get_by_test_id("options-save").click()
+    page.wait_for_selector("[data-testid=options-status]:text('Saved')")
+    rules = httpx.get(d.url + "/api/settings").json()["rules"]
+    assert (rules["prewarn"], rules["max_snoozes"], rules["strict"], rules["sitstand"]) == (True, 2, True, True)
+    assert rules["calendar"] == "file:///nonexistent/work.ics"
+    # the live view follows: strict mode, the sit-stand phase, a calendar that cannot be read
+    page.wait_for_selector("[data-testid=sitstand]")
+    assert page.get_by_test_id("snoozes-left").inner_text() == "none (strict mode)"
+    page.wait_for_selector("[data-testid=calendar]:text('not readable')")
+    # a value out of range is refused with the daemon's message
+    page.get_by_test_id("opt-prewarn-s").fill("1")
+    page.get_by_test_id("options-save").click()
+    page.wait_for_selector("[data-testid=options-status]:text('prewarn_s')")
+    assert httpx.get(d.url + "/api/settings").json()["rules"]["prewarn_s"] == 60
+    # the refused PUT is logged by the browser itself; nothing else may be
+    assert [e for e in page.sitwell_errors if "status of 422" not in e] == []

@@ -140,8 +140,67 @@ async function refreshToday() {
   }
 }
 
+// ---- reminder options: the rules fields of these features, through PUT /api/settings
+
+const OPTIONS = [
+  ["opt-prewarn", "prewarn", "check"],
+  ["opt-prewarn-s", "prewarn_s", "number"],
+  ["opt-max-snoozes", "max_snoozes", "optional-number"],
+  ["opt-strict", "strict", "check"],
+  ["opt-sitstand", "sitstand", "check"],
+  ["opt-sit-min", "sitstand_sit_min", "number"],
+  ["opt-stand-min", "sitstand_stand_min", "number"],
+  ["opt-move-min", "sitstand_move_min", "number"],
+  ["opt-calendar", "calendar", "optional-text"],
+];
+
+function fillOptions(rules) {
+  for (const [id, key, type] of OPTIONS) {
+    const el = $(id);
+    if (type === "check") el.checked = !!rules[key];
+    else el.value = rules[key] == null ? "" : rules[key];
+  }
+}
+
+function readOptions() {
+  const rules = {};
+  for (const [id, key, type] of OPTIONS) {
+    const el = $(id);
+    if (type === "check") rules[key] = el.checked;
+    else if (type === "number") rules[key] = el.value === "" ? undefined : Number(el.value);
+    else if (type === "optional-number") rules[key] = el.value === "" ? null : Number(el.value);
+    else rules[key] = el.value.trim() === "" ? null : el.value.trim();
+  }
+  return rules;
+}
+
+async function loadOptions() {
+  try {
+    fillOptions(((await api.get("/api/settings")) || {}).rules || {});
+  } catch (err) {
+    /* as above */
+  }
+}
+
+async function saveOptions(event) {
+  event.preventDefault();
+  const status = $("options-status");
+  status.textContent = "Saving…";
+  try {
+    const saved = await api.request("PUT", "/api/settings", { rules: readOptions() });
+    fillOptions(saved.rules || {});
+    status.textContent = "Saved";
+    refreshLive();
+  } catch (err) {
+    status.textContent = err.message;
+  }
+}
+
 function start() {
   if (!$("pause-card")) return;
+  $("options-form").addEventListener("submit", saveOptions);
+  $("reminder-options").addEventListener("toggle", () => { if ($("reminder-options").open) loadOptions(); });
+  loadOptions();
   for (const button of document.querySelectorAll("[data-pause]")) {
     button.addEventListener("click", () => setPause(button.dataset.pause));
   }
