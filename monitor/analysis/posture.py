@@ -18,16 +18,16 @@ the back centre, the thigh contrast (left - right) / (left + right) of the front
 either side of the sitter's midline.
 
 How much of an upright sitter's load the thighs carry differs between people (and body
-models: 0.20-0.28 on the sample recordings, 0.32-0.36 on firmware_sim), while a slouch halves
+models: 0.16-0.28 on the sample recordings, 0.21-0.36 on firmware_sim), while a slouch halves
 it and leaning forward doubles it for everyone. So front shares are compared with a per-sitter
 `baseline`: the smoothed front share while the sitter is in a posture that leaves the
-front-back balance alone (upright, lean). It starts at the first frame's front share,
-capped at BASELINE_PRIOR, or at the prior itself when the first frame already looks slouched
-(sacral load, or very light thighs) (so someone who sits down slouched or perched forward is still seen against a typical
-sitter), and is forgotten when the seat has been empty for a minute (a shorter stand is the
-same sitter). Until the sitter has sat calmly for
-BASELINE_CONFIRM_S, slouch also needs that look, so a wrong start baseline does not
-turn an upright sitter into a sloucher.
+front-back balance alone (upright, lean). It starts from the front share SETTLE_S after
+sitting down, capped at BASELINE_PRIOR, or at the prior itself when the sitter looks slouched
+(sacral load, or very light thighs), so someone who sits down slouched or perched forward is
+still seen against a typical sitter. Thighs lighter than SLOUCH_FRONT_ABS are never learnt.
+It is forgotten when the seat has been empty for a minute (a shorter stand is the same
+sitter). Until the sitter has sat calmly for BASELINE_CONFIRM_S, slouch also needs that look,
+so a wrong start baseline does not turn an upright sitter into a sloucher.
 
 Smoothing is in time, not frames: features pass an exponential average (SMOOTH_TAU_S), and a
 new posture is taken once the rules have named it continuously for HOLD_S, so a frame rate
@@ -55,6 +55,9 @@ LEAN = 0.08
 EVEN_BOUND = 0.04  # the learnt 'even' left_share stays within 0.5 +- this
 EVEN_TAU_S = 60.0
 BASELINE_PRIOR = 0.30
+SETTLE_S = (
+    3.0  # the baseline starts from the sitter as they are this long after sitting down
+)
 BASELINE_TAU_S = 20.0
 BASELINE_CONFIRM_S = (
     10.0  # seconds of calm sitting after which the baseline is trusted alone
@@ -101,13 +104,23 @@ class PostureClassifier:
         self._cand = "upright"
         self._cand_since: float | None = None
         self._last_t: float | None = None
+        self._seated_s = 0.0
+
+    def _start_baseline(self, front: float, sacral: float) -> float:
+        """Baseline before one is learnt: the sitter's own front share capped at the prior, or
+        the prior if they look slouched already (sacral load, or very light thighs)."""
+        if sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS:
+            return BASELINE_PRIOR
+        return min(front, BASELINE_PRIOR)
 
     def classify(
         self, front: float, thigh_c: float, left: float, sacral: float
     ) -> tuple[str, float]:
         """The rules on (smoothed) features: posture and a 0..1 margin-based confidence."""
         base = (
-            self.baseline if self.baseline is not None else min(front, BASELINE_PRIOR)
+            self.baseline
+            if self.baseline is not None
+            else self._start_baseline(front, sacral)
         )
         base = max(base, 1e-3)
         fwd = max(self.forward_abs, self.forward_rel * base)
@@ -146,6 +159,7 @@ class PostureClassifier:
         x = contrasts(features)
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 5.0)
         self._last_t = t
+        self._seated_s += dt
         if self.smooth is None or not all(math.isfinite(v) for v in self.smooth):
             self.smooth = list(x)
             first = True
@@ -170,11 +184,12 @@ class PostureClassifier:
 
     def _learn_baseline(self, dt: float, cand: str) -> None:
         front, _, _, sacral = self.smooth  # type: ignore[misc]
-        calm = cand in NEUTRAL and self.posture in NEUTRAL
+        # Thighs this light are never an upright sitter's: not learnt, whatever the rules say.
+        calm = cand in NEUTRAL and self.posture in NEUTRAL and front > SLOUCH_FRONT_ABS
         if self.baseline is None:
-            # Sitting down with sacral load showing: slouched already, the prior is safer.
-            slouched = sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS
-            self.baseline = BASELINE_PRIOR if slouched else min(front, BASELINE_PRIOR)
+            # Taken once the sitter has settled: the first seconds are the sitting down.
+            if self._seated_s >= SETTLE_S:
+                self.baseline = self._start_baseline(front, sacral)
         elif calm and dt > 0:
             self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (
                 front - self.baseline
