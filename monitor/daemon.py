@@ -390,7 +390,10 @@ class Daemon(ReminderControls):
         until_t = None
         if slot is not None:
             until_t = slot.engine.tracker.snooze(found["kind"], minutes)
-        self.store.snooze_reminder(reminder_id, minutes)
+            # the snooze lives in the tracker snapshot: save it now, not at the next periodic
+            # snapshot, so a crash a moment later does not bring the reminder back
+            self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
+        self.store.snooze_reminder(reminder_id, minutes)  # written at once, with the snapshot queued above
         self._broadcast("reminder_update", {**found, "snoozed_min": minutes})
         return {"reminder": found, "kind": found["kind"], "minutes": minutes, "until_t": until_t}
 

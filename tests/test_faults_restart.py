@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pytest
 
@@ -91,5 +92,42 @@ def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_p
         assert 59 <= repeat["spell_s"] - sent["spell_s"] <= 61
         h = second.input_health()
         assert h.get("drops", {}).get("queue_full", 0) == 0, h
+    finally:
+        second.kill()
+
+
+def test_snooze_then_sigkill_the_snooze_survives(tmp_path, pty_pair):
+    """A snooze is a promise to the user: killed a moment after it, the daemon keeps it."""
+    cfg = write_config(tmp_path / "sitwell.toml")
+    db = tmp_path / "sitwell.db"
+    cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
+    first = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", config=cfg, db=db)
+    try:
+        assert wait_until(lambda: first.input_health()["connected"], 10)
+        cushion.hello()
+        cushion.away(5, pace=PACE)
+        cushion.sit(305, pace=PACE)
+        reminders = wait_until(lambda: _sit_too_long(first), 20)
+        assert len(reminders) == 1, first.log
+        sent = reminders[0]
+        r = first.client.post(f"/api/reminders/{sent['id']}/snooze", params={"minutes": 10})
+        assert r.status_code == 200, r.text
+    finally:
+        first.kill()  # at once: before the next periodic snapshot
+
+    pty_pair.replug()
+    second = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", config=cfg, db=db)
+    try:
+        assert wait_until(lambda: second.input_health()["connected"], 10)
+        cushion.jump(1.0)
+        cushion.hello()
+        sent_before = cushion.sent
+        # well past the repeat (due 60 s after the first, even counted from an older snapshot),
+        # well inside the 10 min snooze
+        cushion.sit(250, pace=PACE)
+        assert wait_until(lambda: second.input_health()["frames"] == cushion.sent - sent_before, 15)
+        time.sleep(1.0)  # the last frames through analysis
+        assert second.status()["occupied"]
+        assert [r["id"] for r in _sit_too_long(second)] == [sent["id"]], "a snoozed reminder came back after the restart"
     finally:
         second.kill()
