@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,11 +37,13 @@ class CalendarServer:
         self.body = body.encode()
         self.requests: list[dict[str, str]] = []
         self.status = 200
+        self.delay = 0.0
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
                 outer.requests.append(dict(self.headers))
+                time.sleep(outer.delay)
                 if outer.status != 200:
                     self.send_error(outer.status)
                     return
@@ -196,3 +199,25 @@ def test_analyze_holds_reminders_during_a_meeting(tmp_path, samples_dir):
     assert quiet, "held back, not lost"
     first = datetime.fromisoformat(quiet[0]["at"])
     assert end <= first < end + timedelta(seconds=1)  # right after the meeting (the next frame)
+
+
+def test_on_the_daemons_event_loop_a_slow_calendar_never_blocks(calendar_server):
+    """The first load runs in a thread there: busy() answers at once (no quiet yet), then the calendar is in."""
+    import asyncio
+
+    server = calendar_server(ics(MEETING))
+    server.delay = 1.0
+    cal = CalendarQuiet(server.url, refresh_s=3600)
+    at = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+
+    async def ask():
+        started = time.monotonic()
+        first = cal.busy(at)
+        return first, time.monotonic() - started
+
+    first, took = asyncio.run(ask())
+    assert first is None and took < 0.5
+    deadline = time.monotonic() + 10
+    while cal.loads == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cal.busy(at) == "Design review"

@@ -5,8 +5,9 @@ It is parsed with `icalendar`, recurring events are expanded with `recurring-ica
 Busy means: a timed event (not all-day), not `TRANSP:TRANSPARENT`, not `STATUS:CANCELLED`.
 Floating times (no zone) are read in the zone of the time asked about (the cushion's epoch).
 
-Fetching: the first use loads the calendar at once (so `sitwell analyze` is repeatable);
-afterwards a calendar older than `refresh_s` is fetched again in a background thread and
+Fetching: the first use loads the calendar at once (so `sitwell analyze` is repeatable) —
+except on a running asyncio loop (the daemon), which a slow server must never stall: there
+the first load, like every refresh, runs in a background thread. Afterwards a calendar older than `refresh_s` is fetched again in a background thread and
 the previous one is used meanwhile. HTTP has a timeout and revalidates with ETag /
 Last-Modified. A calendar that cannot be read or parsed is logged and ignored (no quiet
 from it); the last good copy is kept. Nothing here raises to the tracker.
@@ -14,6 +15,7 @@ from it); the last good copy is kept. Nothing here raises to the tracker.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -96,9 +98,9 @@ class CalendarQuiet:
         return self._cal is not None
 
     def _ensure_fresh(self) -> None:
-        if self._loaded_at is None:
+        if self._loaded_at is None and not _on_event_loop():
             self.load_now()
-        elif time.monotonic() - self._loaded_at >= self.refresh_s and not self._refreshing:
+        elif (self._loaded_at is None or time.monotonic() - self._loaded_at >= self.refresh_s) and not self._refreshing:
             self._refreshing = True
             self._loaded_at = time.monotonic()
 
@@ -164,6 +166,14 @@ class CalendarQuiet:
                 self._days.clear()
             self._days[key] = out
         return out
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
 
 
 def _busy_span(ev: Any, tz: tzinfo | None) -> tuple[datetime, datetime, str] | None:
