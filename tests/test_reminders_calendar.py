@@ -221,3 +221,13 @@ def test_on_the_daemons_event_loop_a_slow_calendar_never_blocks(calendar_server)
     while cal.loads == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert cal.busy(at) == "Design review"
+
+
+def test_a_calendar_server_slower_than_the_timeout_is_given_up(calendar_server, caplog):
+    server = calendar_server(ics(MEETING))
+    server.delay = 1.5
+    cal = CalendarQuiet(server.url, timeout_s=0.3)
+    started = time.monotonic()
+    assert cal.load_now() is False
+    assert time.monotonic() - started < 1.2
+    assert cal.errors == 1 and "Timeout" in (cal.last_error or "")
