@@ -30,8 +30,10 @@ def sit_too_long(spell_s: float, repeat: int, side: str | None = None, left_shar
 
 def _lead(seconds: float) -> str:
     s = max(1, round(seconds))
-    if s < 90:
-        return "In a minute" if 50 <= s <= 70 else f"In {s} seconds"
+    if 55 <= s <= 65:
+        return "In a minute"
+    if s < 120:
+        return f"In {s} seconds"
     return f"In {round(s / 60)} minutes"
 
 
