@@ -171,3 +171,14 @@ def test_no_reminder_of_any_kind_inside_a_pause(minutes, start):
     before = len(r.reminders)
     r.feed(minutes * 60 - 1, posture="slouch")
     assert all(x.t >= until for x in r.reminders[before:])
+
+
+def test_strict_mode_switched_on_overrides_an_earlier_snooze():
+    r = Run()
+    r.feed(100)
+    r.tr.snooze("sit_too_long", 60)
+    r.feed(1500)
+    assert r.kinds("sit_too_long") == []  # snoozed until 3699
+    r.tr.update_rules(RulesConfig(strict=True))
+    r.feed(2)
+    assert r.kinds("sit_too_long") == [1600.0]

@@ -546,8 +546,10 @@ class CushionTracker:
             if self._held_back(t, "sit_too_long") is None and self._held_back(t, "sit_warning") is None:
                 fired.append(self._make("sit_warning", t, spell_s, lead_s=due - t))
         if self._sit_next_due is not None and t >= self._sit_next_due - EPS:
-            if self._held_back(t, "sit_too_long") is None or (rules.strict and self._sit_count > 0
-                                                               and self._held_back(t, "sit_too_long") == "snoozed"):
+            held = self._held_back(t, "sit_too_long")
+            if held == "snoozed" and rules.strict:
+                held = None  # strict mode: a snooze from before it was switched on does not hold it
+            if held is None:
                 r = self._make("sit_too_long", t, spell_s, repeat=self._sit_count)
                 fired.append(r)
                 self._sit_count += 1
