@@ -172,3 +172,12 @@ def test_daily_stats_count_breaks_taken_skipped_snoozed_offloads_and_dose(tmp_pa
     assert [(b["quality"], b["side"]) for b in breaks] == [("shifted", "left"), ("stood", "both")]
     assert breaks[1]["seconds"] == pytest.approx(90.0)
     store.close()
+
+
+def test_a_gap_in_the_frames_is_no_confirmed_break():
+    r = Run()
+    r.feed(1501, loads=EVEN)
+    r.t += 120  # the cushion was unplugged for two minutes
+    r.feed(10, loads=EVEN)
+    assert any(u.spell_ended for u in r.updates)  # the gap ended the spell ...
+    assert outcomes(r) == []  # ... but nobody saw the person get up

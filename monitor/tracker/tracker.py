@@ -443,13 +443,14 @@ class CushionTracker:
                 self.open_break = None
         self._empty_since = None
 
-    def _end_spell(self, end: float, out: TrackerUpdate) -> None:
+    def _end_spell(self, end: float, out: TrackerUpdate, seen: bool = True) -> None:
+        """`seen`: the seat showed the break (not a gap in the frames, which proves nothing)."""
         assert self.spell is not None
         self.spell.end = max(self.spell.start, end)
         out.spell_ended = self.spell
-        if self._awaiting is not None:  # the break that ended the spell answers the reminder
+        if self._awaiting is not None and seen:  # the break that ended the spell answers the reminder
             out.outcomes.append((self._awaiting, "taken", "stood"))
-            self._awaiting = None
+        self._awaiting = None
         self.open_break = Break(self.cushion, self.spell.end)
         out.break_started = self.open_break
         self.spell = None
@@ -470,7 +471,8 @@ class CushionTracker:
         """No frames for at least min_break: we cannot tell what happened; the spell ends."""
         log.info("%s: no frames for %.0f s; treating the gap as a break", self.cushion, t - last_t)
         if self.spell is not None:
-            self._end_spell(self._empty_since if self._empty_since is not None else last_t, out)
+            self._end_spell(self._empty_since if self._empty_since is not None else last_t, out,
+                            seen=self._empty_since is not None)
         self.occupied = False
         self._raw = None
         for timer in self._timers.values():
