@@ -100,3 +100,26 @@ def test_snooze_limit_and_strict_mode_answer_409(inprocess_daemon):
     assert strict.status_code == 409 and "strict" in strict.json()["message"]
     live = httpx.get(d.url + "/api/reminders-live").json()[0]
     assert live["strict"] is True and "dose" in live and "pause" in live
+
+
+def test_the_daemon_sends_heads_ups_and_records_seat_confirmed_breaks(inprocess_daemon):
+    """The real daemon on the long-spell scenario at 600x: sit_warning before sit_too_long over
+    the API, outcomes and offloads in the store, the day's break statistics."""
+    d = inprocess_daemon({"sim.speed": 600.0, "sim.scenario": "long-spell", "rules.sit_limit_min": 5,
+                          "rules.prewarn": True})
+    deadline = time.monotonic() + 40
+    stats = breaks = None
+    while time.monotonic() < deadline:
+        got = httpx.get(d.url + "/api/reminders").json()
+        kinds = [r["kind"] for r in got]
+        stats = httpx.get(d.url + "/api/stats/daily", params={"days": 1}).json()[-1]
+        breaks = httpx.get(d.url + "/api/breaks").json()
+        if "sit_warning" in kinds and stats["breaks_taken"] + stats["breaks_skipped"] >= 1 and breaks:
+            break
+        time.sleep(0.2)
+    warning = [r for r in got if r["kind"] == "sit_warning"][-1]
+    sit_after = [r for r in got if r["kind"] == "sit_too_long" and r["t"] > warning["t"]]
+    assert sit_after and 59 <= min(r["t"] for r in sit_after) - warning["t"] <= 61
+    assert stats["breaks_taken"] + stats["breaks_skipped"] >= 1
+    assert {b["quality"] for b in breaks} <= {"stood", "shifted"} and breaks
+    assert stats["sitbone_dose"]["left"] > 0 and stats["sitbone_dose"]["right"] > 0
