@@ -15,7 +15,13 @@ import time
 import httpx
 import pytest
 
-from tests.plugins.faults import Cushion, SitwellProcess, first_state_event, wait_until, write_config
+from tests.plugins.faults import (
+    Cushion,
+    SitwellProcess,
+    first_state_event,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.serial
 

@@ -17,7 +17,13 @@ import time
 
 import pytest
 
-from tests.plugins.faults import Cushion, SitwellProcess, db_rows, wait_until, write_config
+from tests.plugins.faults import (
+    Cushion,
+    SitwellProcess,
+    db_rows,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.serial
 

@@ -18,7 +18,7 @@ from tests.plugins.faults import REPO, free_port
 def _run(db) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SITWELL_")}
     return subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--port", str(free_port()), "--db", str(db)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=30, check=False)
 
 
 def test_damaged_database_file_is_reported_in_one_line_and_left_alone(tmp_path):

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.faults import Cushion, SitwellProcess, db_rows, first_state_event, wait_until, write_config
+from tests.plugins.faults import (
+    Cushion,
+    SitwellProcess,
+    db_rows,
+    first_state_event,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.serial
 
@@ -89,13 +96,14 @@ def tiny_disk(tmp_path):
     """A 1 MiB tmpfs (needs root or CAP_SYS_ADMIN, as the test environment has)."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True,
+                       check=False)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs to fill up (needs root): {r.stderr.strip()}")
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
 
 
 def test_disk_full(tmp_path, pty_pair, tiny_disk):

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import numpy as np
@@ -211,7 +212,7 @@ class Cushion:
                  name: str = "faults-cushion"):
         self.pty = pty
         self.rows, self.cols = rows, cols
-        self.dt_ms = int(round(1000 / rate_hz))
+        self.dt_ms = round(1000 / rate_hz)
         self.device_ms = device_ms
         self.seq = 0
         self.sent = 0
@@ -229,7 +230,7 @@ class Cushion:
     def packets(self, seconds: float, seated: bool) -> bytes:
         bank = self.seated if seated else self.empty
         out = []
-        for _ in range(int(round(seconds * 1000 / self.dt_ms))):
+        for _ in range(round(seconds * 1000 / self.dt_ms)):
             cells = bank[self.seq % len(bank)]
             out.append(encode_frame(cells, self.seq & 0xFFFF, self.device_ms % (1 << 32), 16))
             self.seq += 1
