@@ -10,7 +10,15 @@ import sys
 
 import click
 
-from .status_cli import DaemonError, DaemonUnreachable, _config_option, _resolve, _url_option, format_duration, request_json
+from .status_cli import (
+    DaemonError,
+    DaemonUnreachable,
+    _config_option,
+    _resolve,
+    _url_option,
+    format_duration,
+    request_json,
+)
 
 
 def describe(status: dict) -> str:

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.analysis.features import SeatGeometry
 from monitor.sinks.store import Store
