@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import pytest
 
@@ -93,3 +94,41 @@ def test_sighup_reloads_rules_and_a_broken_edit_keeps_the_running_config(tmp_pat
         assert d.proc.poll() is None
     finally:
         d.kill()
+
+
+def test_sigterm_with_the_dashboard_open_still_exits_within_2s(tmp_path, pty_pair):
+    """A browser tab holding /api/stream open must not hold up a stop (systemd waits, then kills)."""
+    import threading
+
+    import httpx
+
+    d = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary",
+                       config=write_config(tmp_path / "sitwell.toml"))
+    opened = threading.Event()
+
+    def watch() -> None:
+        try:
+            with httpx.stream("GET", d.base + "/api/stream", timeout=httpx.Timeout(5, read=30)) as r:
+                opened.set()
+                for _ in r.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            pass
+
+    tab = threading.Thread(target=watch, daemon=True)
+    try:
+        assert wait_until(lambda: d.input_health()["connected"], 10)
+        cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
+        cushion.hello()
+        cushion.away(5, pace=PACE)
+        tab.start()
+        assert opened.wait(10)
+        time.sleep(0.5)
+        took = d.signal(signal.SIGTERM)
+    except BaseException:
+        d.kill()
+        raise
+    assert took < 2.0, f"took {took:.2f} s to stop with a stream open"
+    assert d.proc.returncode == 0, d.log[-2000:]
+    tab.join(timeout=5)
+    assert not tab.is_alive(), "the stream was not closed by the stop"
