@@ -271,7 +271,9 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     cand_b = np.where(geo.sep_ok[a], cand, np.float32(-1.0))
     b = cand_b.argmax(axis=1)
     vb = cand_b[nn, b]
-    cols = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)  # (n, 2), left first
+    cols = np.empty((n, 2), np.intp)  # left peak first
+    np.minimum(a, b, out=cols[:, 0])
+    np.maximum(a, b, out=cols[:, 1])
     # Two sit bones have a valley between them; a flat load (a bag, a board) has none.
     ci = np.arange(C)
     between = (ci[None, :] > cols[:, :1]) & (ci[None, :] < cols[:, 1:])
@@ -285,10 +287,13 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     c_r = np.minimum(cols + 1, C - 1)
     r_u = np.maximum(rows - 1, 0)
     r_d = np.minimum(rows + 1, R - 1)
-    v0 = S[n2, rows, cols]
-    lo = np.stack([S[n2, rows, c_l], S[n2, r_u, cols]])
-    hi = np.stack([S[n2, rows, c_r], S[n2, r_d, cols]])
-    d = _parabola(lo, v0[None], hi)
+    # One gather for the peak and its four neighbours: (5, n, 2).
+    V = S[
+        n2[None],
+        np.array([rows, rows, r_u, rows, r_d]),
+        np.array([cols, c_l, cols, c_r, cols]),
+    ]
+    d = _parabola(V[1:3], V[0][None], V[3:5])  # d[0] along columns, d[1] along rows
     d[0] = np.where((cols == 0) | (cols == C - 1), 0.0, d[0])
     d[1] = np.where((rows == 0) | (rows == R - 1), 0.0, d[1])
     return found, (rows + d[1]).astype(np.float32), (cols + d[0]).astype(np.float32)
