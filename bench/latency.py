@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import statistics
 import threading
 import time
@@ -119,6 +120,7 @@ def measure(transport: str, args) -> dict:
     frames = sim_frames(rows, cols, args.rate, int(total_s * args.rate) + 1, args.seed)
     pty = broker = feed = daemon = sse = None
     matcher = Matcher()
+    ok = False
     try:
         if transport == "serial":
             pty = Pty()
@@ -160,6 +162,7 @@ def measure(transport: str, args) -> dict:
                      len(lat), runs[-1]["p50_ms"], runs[-1]["p99_ms"], runs[-1]["max_ms"])
         _, health = daemon.get_json("/healthz")
         pooled = [x for r in runs for x in r["all_ms"]]
+        ok = True
         return {
             "transport": transport,
             "frames_sent": i,
@@ -182,6 +185,8 @@ def measure(transport: str, args) -> dict:
                     thing.stop() if hasattr(thing, "stop") else thing.close()
                 except Exception:  # cleanup must not hide the result or the real error
                     log.exception("cleanup")
+        if ok:
+            shutil.rmtree(wd, ignore_errors=True)  # kept after a failure: daemon.log is in there
 
 
 def main(argv: list[str] | None = None) -> int:

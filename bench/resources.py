@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import statistics
 import time
 
@@ -73,6 +74,7 @@ def run_setup(setup: str, args) -> dict:
     n = int(total_s * rate) + 1
     pools = [frames_of(seed, n, grid, grid, rate) for seed in range(1, min(cushions, 10) + 1)]
     pty = broker = daemon = client = sse = None
+    ok = False
     try:
         if setup == "serial":
             pty = Pty()
@@ -161,6 +163,7 @@ def run_setup(setup: str, args) -> dict:
         log.info("%s: %.2f %% of a core (median of %d windows), RSS %.0f MB (peak %.0f MB), %d/%d frames",
                  setup, 100 * result["cpu_share_median"], len(windows), result["rss_mb"], result["peak_rss_mb"],
                  result["frames_counted"], sent)
+        ok = True
         return result
     finally:
         if client is not None:
@@ -174,6 +177,8 @@ def run_setup(setup: str, args) -> dict:
                     log.exception("cleanup")
         if pty is not None:
             pty.close()
+        if ok:
+            shutil.rmtree(wd, ignore_errors=True)  # kept after a failure: daemon.log is in there
 
 
 def main(argv: list[str] | None = None) -> int:
