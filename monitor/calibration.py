@@ -41,6 +41,8 @@ WARMUP_S = 2.0
 # A seated adult reads ~0.03-0.06, a 5 kg bag ~0.004 (docs/accuracy.md); the tare only
 # learns from frames well under the occupancy threshold.
 EMPTY_MEAN_LOAD = 0.006
+# A cell this far above its offset (full-scale units) is clearly loaded.
+HOT_LOAD = 0.02
 # Common-mode floor: this percentile of the tared cells. Even a 120 kg sitter leaves a
 # fifth of a seat's cells unloaded, so this percentile is off the body: noise, or drift.
 FLOOR_PERCENTILE = 5.0
@@ -128,7 +130,9 @@ class Calibrator:
         stack = np.stack(self._warm)
         med = np.median(stack, axis=0)
         low = float(np.percentile(med, 25))
-        if float((med - low).mean()) < EMPTY_MEAN_LOAD:
+        # Empty unless many cells stand clearly above the rest (a few stuck cells or a wide
+        # spread of offsets do not make a sitter).
+        if float(((med - low) > HOT_LOAD).mean()) < 0.1:
             self.offset[:] = med
             dev = stack - med
             if len(stack) >= 3:
@@ -169,11 +173,11 @@ class Calibrator:
         if not self._ready or dt <= 0.0:
             return
         trusted = self.mask
-        mean_load = float(load.mean())  # masked cells hold their neighbours' mean
-        if (
-            mean_load >= EMPTY_MEAN_LOAD
-            or float(load.max()) > 20.0 * max(self.noise, 1e-4) + 0.02
-        ):
+        # Robust to a few stuck cells not masked yet: each counts at most HOT_LOAD towards the
+        # mean, and up to 2 % of the cells may stand far above the noise.
+        capped_mean = float(np.minimum(load, HOT_LOAD).mean())
+        hot = float((load > 20.0 * max(self.noise, 1e-4) + HOT_LOAD).mean())
+        if capped_mean >= EMPTY_MEAN_LOAD or hot > 0.02:
             self.empty_s = 0.0
             return
         self.empty_s += dt

@@ -156,3 +156,20 @@ def test_fill_masked_copies():
     out = fill_masked(load, mask)
     assert out[0, 0] == pytest.approx((1 + 4 + 5) / 3)
     assert load[0, 0] == 0  # the input is untouched
+
+
+def test_stuck_cells_and_wide_offsets_do_not_stop_the_tare():
+    """A poor cushion (wide offset spread, two cells stuck high) still tares and finds its noise."""
+    cu = Cushion(seed=8, noise=20.0)
+    cu.offset = np.clip(cu.rng.normal(32, 24, (ROWS, COLS)), 0, None)
+    stuck = [(2, 3, 3500), (9, 9, 1800)]
+    cal = Calibrator(ROWS, COLS, MAXV)
+    out = None
+    for _ in range(300):
+        f = cu.frame()
+        for r, c, v in stuck:
+            f.cells[r, c] = v
+        out = cal.process(f)
+    assert cal.noise * MAXV == pytest.approx(20.0, rel=0.35)
+    assert abs(float(out.load.mean())) < 0.002
+    assert not out.mask[2, 3]  # an offset above half of full scale: masked at once
