@@ -24,6 +24,7 @@ import logging
 import statistics
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import common  # noqa: F401  (puts the repo on sys.path)
 from common import dump_json, loadavg, machine, table
@@ -133,6 +134,33 @@ def time_batch(stream: bytes, n: int, rows: int, cols: int, settings: Settings) 
     return clock.rates(n)
 
 
+def profile(grid: int, frames: int, rate_hz: float, seed: int, top: int = 25) -> str:
+    """cProfile of the per-frame and the batch path on one grid: the `top` functions by
+    inclusive time, as shares of the total (how docs/performance.md's tables were made)."""
+    import cProfile
+    import pstats
+
+    settings = Settings()
+    stream, n = make_stream(grid, grid, frames, rate_hz, seed)
+    out = []
+    for name, fn in (("per frame", time_per_frame), ("batch", time_batch)):
+        prof = cProfile.Profile()
+        prof.enable()
+        fn(stream, n, grid, grid, settings)
+        prof.disable()
+        stats = pstats.Stats(prof)
+        total = stats.total_tt  # type: ignore[attr-defined]
+        rows = sorted(
+            ((ct, tt, f"{'/'.join(Path(f).parts[-2:])}:{line}({func})") for (f, line, func), (_, _, tt, ct, _) in
+             stats.stats.items()),  # type: ignore[attr-defined]
+            reverse=True,
+        )
+        out.append(f"\n{name} path, {grid}x{grid}, {n} frames ({total:.2f} s under the profiler):")
+        out.append(table(["function", "inclusive %", "self %"],
+                         [[label, 100 * ct / total, 100 * tt / total] for ct, tt, label in rows[:top]]))
+    return "\n".join(out)
+
+
 def run(grids: list[int], frames: int, runs: int, rate_hz: float, seed: int) -> dict:
     settings = Settings()
     results = []
@@ -170,8 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=50.0, help="simulated scan rate, Hz")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' for stdout)")
+    ap.add_argument("--profile", type=int, metavar="GRID",
+                    help="instead of timing, print a cProfile of both paths on a GRIDxGRID cushion")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.profile:
+        print(profile(args.profile, args.frames, args.rate, args.seed))
+        return 0
     grids = [int(x) for x in args.grids.split(",") if x.strip()]
     res = run(grids, args.frames, args.runs, args.rate, args.seed)
     rows = []
