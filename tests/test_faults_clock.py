@@ -102,10 +102,6 @@ def test_suspend_is_a_break_and_no_burst_of_reminders_on_resume(tmp_path, pty_pa
         d.kill()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "monitor/transport/serial_port.py DeviceClock: a board that rebooted (clock back near 0) "
-    "after the port was gone longer than min_break is rebased to continue right after the last "
-    "frame, so the wall-clock gap vanishes and the spell carries on across the break"))
 def test_cushion_rebooted_after_a_long_outage_ends_the_spell(tmp_path, pty_pair):
     d, cushion = _start(tmp_path, pty_pair)
     try:

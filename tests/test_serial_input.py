@@ -214,12 +214,23 @@ def test_bad_port_url_is_an_error_not_an_exception(started):
 
 
 def test_device_clock_unwraps_and_stays_monotonic():
-    clock = DeviceClock()
+    wall = [0.0]
+    clock = DeviceClock(wall=lambda: wall[0])
     assert clock.seconds(2**32 - 100) == pytest.approx((2**32 - 100) / 1000)
     assert clock.seconds(50) == pytest.approx((2**32 + 50) / 1000)  # wrapped
     before = clock.seconds(1000)
     assert clock.seconds(10) == before  # rebooted device: time does not go back
     assert clock.seconds(110) == pytest.approx(before + 0.1)
+
+
+def test_a_rebooted_device_after_an_outage_moves_frame_time_on_by_the_host_gap():
+    wall = [100.0]
+    clock = DeviceClock(wall=lambda: wall[0])
+    clock.seconds(5_000_000)
+    wall[0] += 300.0  # five minutes without frames, then the board boots again
+    assert clock.seconds(200) == pytest.approx(5_000 + 300)
+    wall[0] += 0.1
+    assert clock.seconds(300) == pytest.approx(5_300.1)
 
 
 def test_flapping_port_backs_off_and_logs_once(started, caplog):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -42,13 +43,16 @@ class DeviceClock:
 
     WRAP = 1 << 32
 
-    def __init__(self) -> None:
+    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
         self._last_ms: int | None = None
         self._total_ms = 0  # unwrapped ms of the last packet
+        self._wall = wall
+        self._last_wall = 0.0
 
     def seconds(self, device_ms: int) -> float:
         # Kept across reconnects: a USB glitch continues the same clock (the step is
         # forward); a rebooted board's clock starts again near 0 (a backward step).
+        now = self._wall()
         if self._last_ms is None:
             self._total_ms = device_ms
         else:
@@ -56,9 +60,14 @@ class DeviceClock:
             if step < self.WRAP // 2:
                 self._total_ms += step  # forward, possibly across the wrap
             else:
-                log.info("serial: device clock went back %d ms (reboot?); keeping time monotonic",
-                         self.WRAP - step)
+                # The board rebooted: its own clock cannot say how long it was away, the host's
+                # can. Frame time moves on by the host's gap, so a long outage is a real break.
+                gap_ms = int(max(0.0, now - self._last_wall) * 1000)
+                self._total_ms += gap_ms
+                log.info("serial: device clock went back %d ms (reboot?); frame time moves on by the %.1f s gap",
+                         self.WRAP - step, gap_ms / 1000)
         self._last_ms = device_ms
+        self._last_wall = now
         return self._total_ms / 1000.0
 
 
