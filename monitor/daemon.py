@@ -378,6 +378,8 @@ class Daemon(ReminderControls):
             "uptime_s": round(time.time() - self.started_wall, 1),
             "input": self.config.input,
             "inputs": inputs,
+            # input refused before it belonged to any cushion (a bad cushion id, too many cushions)
+            "unattributed_drops": self._unattributed_drops(),
             "store": store_health,
             "refused_cushions": self.refused_cushions,
             "record_errors": self.record_errors,
@@ -479,6 +481,10 @@ class Daemon(ReminderControls):
             self._snapshot_all()
             self._log_new_drops()
 
+    def _unattributed_drops(self) -> dict[str, int]:
+        drops = getattr(self.input, "drops", None)
+        return drops.snapshot() if drops is not None else {}
+
     def _log_new_drops(self) -> None:
         """Bad input is counted by the decoders at DEBUG level; say it at WARNING, at most every 5 s."""
         seen = self._drops_logged
@@ -487,6 +493,7 @@ class Daemon(ReminderControls):
         except Exception:
             log.exception("health failed")
             return
+        inputs = [*inputs, {"input": self.config.input, "cushion": "(no cushion)", "drops": self._unattributed_drops()}]
         for h in inputs:
             key = (h.get("input"), h.get("cushion"))
             drops = dict(h.get("drops") or {})

@@ -212,10 +212,6 @@ def test_mqtt_flood_of_cushion_ids_is_bounded(tmp_path, mosquitto):
 
 
 @pytest.mark.mqtt
-@pytest.mark.xfail(strict=True, reason=(
-    "monitor/transport/mqtt_input.py: payloads refused before a cushion exists (too_many_cushions, "
-    "bad_cushion_id) are counted in MqttInput.drops but health() reports per cushion only, and they "
-    "are logged at DEBUG: the loss is invisible in /healthz and in the log"))
 def test_mqtt_refused_cushions_are_visible_in_healthz(tmp_path, mosquitto):
     cfg = write_config(tmp_path / "sitwell.toml")
     d = SitwellProcess(tmp_path, "--mqtt", f"{mosquitto.host}:{mosquitto.port}", config=cfg,
