@@ -480,6 +480,9 @@ class Daemon(ReminderControls):
             await asyncio.sleep(every_s)
             self._snapshot_all()
             self._log_new_drops()
+            if self._recorder is not None:
+                self._recorder.flush()
+                self._check_recorder()
 
     def _unattributed_drops(self) -> dict[str, int]:
         drops = getattr(self.input, "drops", None)
@@ -527,18 +530,28 @@ class Daemon(ReminderControls):
         if self._recorder is None:
             from .recording import RecordingWriter
 
+            if self._recorder_cushion is not None:
+                return  # the file could not be opened: said once at ERROR
             rows, cols = frame.shape
             device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
-            self._recorder = RecordingWriter(self.config.store.record, device, frame.cushion)
             self._recorder_cushion = frame.cushion
+            try:
+                self._recorder = RecordingWriter(self.config.store.record, device, frame.cushion)
+            except OSError as exc:
+                log.error("cannot record to %s: %s (analysis goes on without recording)", self.config.store.record, exc)
+                return
             log.info("recording raw frames of %s to %s", frame.cushion, self.config.store.record)
         if frame.cushion == self._recorder_cushion:
-            try:
-                self._recorder.write(frame)
-            except OSError as exc:  # e.g. a full disk: analysis goes on, the loss is counted
-                self.record_errors += 1
-                if self.record_errors == 1 or self.record_errors % 1000 == 0:
-                    log.error("recording to %s failed (%d frames lost): %s", self.config.store.record, self.record_errors, exc)
+            self._recorder.write(frame)
+            self._check_recorder()
+
+    def _check_recorder(self) -> None:
+        lost = self._recorder.lost_frames if self._recorder is not None else 0
+        if lost != self.record_errors:  # e.g. a full disk: analysis goes on, the loss is counted
+            if self.record_errors == 0 or lost // 1000 != self.record_errors // 1000:
+                log.error("recording to %s failed (%d frames lost so far): %s", self.config.store.record, lost,
+                          self._recorder.last_error)
+            self.record_errors = lost
 
     async def stop(self) -> None:
         if self._stopping:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import threading
+import time
 from itertools import chain
 from math import isfinite
 from dataclasses import dataclass
@@ -183,14 +185,28 @@ class RecordingReader:
 
 
 class RecordingWriter:
-    """Write frames as a recording (`--record FILE`); gzipped when the name ends in .gz."""
+    """Write frames as a recording (`--record FILE`); gzipped when the name ends in .gz.
+
+    Whole lines are buffered and written in chunks (a gzip member per chunk for .gz, which
+    gzip readers join). A chunk the disk cannot take is cut off again and its frames are
+    counted in `lost_frames`, so a full disk loses frames whole and the file stays readable.
+    """
+
+    FLUSH_BYTES = 64 * 1024
+    FLUSH_S = 1.0
 
     def __init__(self, path: str | Path, device: DeviceInfo, cushion: str, start: datetime | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        raw = gzip.open(self.path, "wt", encoding="utf-8") if self.path.suffix == ".gz" else open(self.path, "w", encoding="utf-8")
-        self._fh: IO[str] = raw
+        self._gz = self.path.suffix == ".gz"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self._lock = threading.Lock()
+        self._size = 0  # bytes of whole chunks on disk
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._last_flush = time.monotonic()
+        self.lost_frames = 0
+        self.last_error: str | None = None
         start = start or datetime.now(timezone.utc)
         header = {
             "type": "header",
@@ -203,16 +219,55 @@ class RecordingWriter:
             "rate_hz": device.rate_hz,
             "start": start.isoformat().replace("+00:00", "Z"),
         }
-        self._fh.write(json.dumps(header) + "\n")
+        self._header = (json.dumps(header) + "\n").encode()
         self._t0: float | None = None
+        with self._lock:
+            self._flush()
 
     def write(self, frame: Frame) -> None:
+        """Never raises for a full disk: the frames that could not be kept are counted."""
         if self._t0 is None:
             self._t0 = frame.t
         line = json.dumps({"t": round(frame.t - self._t0, 4), "cells": frame.cells.tolist()}, separators=(",", ":"))
+        data = (line + "\n").encode()
         with self._lock:
-            self._fh.write(line + "\n")
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            if self._pending_bytes >= self.FLUSH_BYTES or time.monotonic() - self._last_flush >= self.FLUSH_S:
+                self._flush()
+
+    def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        lines = self._pending
+        chunk = b"".join(lines)
+        if self._size == 0:
+            chunk = self._header + chunk  # until the header is on disk, it leads every attempt
+        if not chunk:
+            return
+        if self._gz:
+            chunk = gzip.compress(chunk, compresslevel=6)
+        self._pending, self._pending_bytes = [], 0
+        try:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view):]
+            self._size += len(chunk)
+        except OSError as exc:
+            os.ftruncate(self._fd, self._size)
+            os.lseek(self._fd, self._size, os.SEEK_SET)
+            self.lost_frames += len(lines)
+            self.last_error = str(exc)
+
+    def flush(self) -> None:
+        """Write what is buffered (the daemon calls this every few seconds)."""
+        with self._lock:
+            if self._fd >= 0 and (self._pending or self._size == 0):
+                self._flush()
 
     def close(self) -> None:
         with self._lock:
-            self._fh.close()
+            if self._fd < 0:
+                return
+            self._flush()
+            os.close(self._fd)
+            self._fd = -1
