@@ -132,7 +132,7 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
             err=True,
         )
         sys.exit(2)
-    from .daemon import serve
+    from .server import serve
 
     def announce(url: str) -> None:
         click.echo(f"sitwell dashboard: {url}", err=False)

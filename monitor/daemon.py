@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import signal
 import threading
 import time
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from .config import AnalysisConfig, RulesConfig, Settings
 from .engine import CushionEngine, EngineStep
 from .model import DeviceInfo, Frame, Reminder
 from .reminders_runtime import ReminderControls
+from .sinks.recorder import RawRecorder
 from .transport.base import FrameInput
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,10 @@ class Daemon(ReminderControls):
         from .sinks.desktop_notify import DesktopNotifier
 
         self._notifier = DesktopNotifier(settings.notify.desktop)
-        self._recorder = None
-        self._recorder_cushion: str | None = None
+        self._recorder = RawRecorder(settings.store.record) if settings.store.record is not None else None
         self._stopping = False
         self.started_wall = time.time()
         self.refused_cushions = 0
-        self.record_errors = 0
         self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
 
     # ---- settings -------------------------------------------------------------
@@ -231,8 +229,8 @@ class Daemon(ReminderControls):
                 while slot.queue and time.monotonic() < slice_end:
                     for frame, step in self._process_some(slot):
                         self._handle_step(slot, step)
-                        if self.config.store.record is not None:
-                            self._record(frame)
+                        if self._recorder is not None:
+                            self._recorder.write(frame)
                 self._maybe_emit_state(slot)
                 if slot.queue:
                     self._wake.set()  # more to do after the loop has served the others
@@ -382,7 +380,7 @@ class Daemon(ReminderControls):
             "unattributed_drops": self._unattributed_drops(),
             "store": store_health,
             "refused_cushions": self.refused_cushions,
-            "record_errors": self.record_errors,
+            "record_errors": self._recorder.lost_frames if self._recorder is not None else 0,
         }
 
     def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
@@ -482,7 +480,6 @@ class Daemon(ReminderControls):
             self._log_new_drops()
             if self._recorder is not None:
                 self._recorder.flush()
-                self._check_recorder()
 
     def _unattributed_drops(self) -> dict[str, int]:
         drops = getattr(self.input, "drops", None)
@@ -525,34 +522,6 @@ class Daemon(ReminderControls):
         ]
         log.info("daemon started: input %s", self.config.input)
 
-    def _record(self, frame: Frame) -> None:
-        """Keep raw frames when recording was asked for; the header takes the first frame's grid."""
-        if self._recorder is None:
-            from .recording import RecordingWriter
-
-            if self._recorder_cushion is not None:
-                return  # the file could not be opened: said once at ERROR
-            rows, cols = frame.shape
-            device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
-            self._recorder_cushion = frame.cushion
-            try:
-                self._recorder = RecordingWriter(self.config.store.record, device, frame.cushion)
-            except OSError as exc:
-                log.error("cannot record to %s: %s (analysis goes on without recording)", self.config.store.record, exc)
-                return
-            log.info("recording raw frames of %s to %s", frame.cushion, self.config.store.record)
-        if frame.cushion == self._recorder_cushion:
-            self._recorder.write(frame)
-            self._check_recorder()
-
-    def _check_recorder(self) -> None:
-        lost = self._recorder.lost_frames if self._recorder is not None else 0
-        if lost != self.record_errors:  # e.g. a full disk: analysis goes on, the loss is counted
-            if self.record_errors == 0 or lost // 1000 != self.record_errors // 1000:
-                log.error("recording to %s failed (%d frames lost so far): %s", self.config.store.record, lost,
-                          self._recorder.last_error)
-            self.record_errors = lost
-
     async def stop(self) -> None:
         if self._stopping:
             return
@@ -569,60 +538,3 @@ class Daemon(ReminderControls):
             self._recorder.close()
         self.store.close()
         log.info("daemon stopped")
-
-
-async def serve(settings: Settings, announce=None, reload_settings=None) -> None:
-    """Run the daemon and the dashboard until SIGINT/SIGTERM; SIGHUP reloads the config.
-
-    `reload_settings()` returns freshly loaded Settings (or raises ConfigError)."""
-    import uvicorn
-
-    from dashboard.app import create_app
-
-    daemon = Daemon(settings)
-    d = settings.dashboard
-    loopback = d.host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(daemon, token=d.token, require_token=not loopback)
-    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    await daemon.start()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    def on_hup() -> None:
-        if reload_settings is None:
-            return
-        try:
-            daemon.reload(reload_settings())
-        except Exception as exc:  # a bad edit keeps the running config
-            log.error("SIGHUP: configuration not reloaded, keeping the running one:\n%s", exc)
-
-    loop.add_signal_handler(signal.SIGHUP, on_hup)
-    serve_task = asyncio.create_task(server.serve())
-    while not server.started and not serve_task.done():
-        await asyncio.sleep(0.05)
-    if serve_task.done():
-        await daemon.stop()
-        try:
-            serve_task.result()
-        except (SystemExit, OSError):
-            pass  # uvicorn has logged the reason (e.g. address already in use)
-        raise RuntimeError(
-            f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
-        )
-    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else d.port
-    url = f"http://{'127.0.0.1' if d.host in ('0.0.0.0', '') else d.host}:{port}/"
-    if announce:
-        announce(url)
-    await stop.wait()
-    log.info("shutting down")
-    app.state.close_streams()  # open SSE streams would otherwise hold the server up
-    server.should_exit = True
-    await daemon.stop()
-    try:
-        await asyncio.wait_for(serve_task, timeout=2.0)
-    except asyncio.TimeoutError:
-        serve_task.cancel()
