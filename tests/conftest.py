@@ -18,7 +18,15 @@ pytest_plugins = [
     if (Path(__file__).parent / "plugins" / (p.rsplit(".", 1)[1] + ".py")).exists()
 ]
 
-SAMPLES = Path(os.environ.get("SITWELL_SAMPLES", Path(__file__).resolve().parents[2] / "shared" / "samples"))
+def _find_samples() -> Path:
+    """$SITWELL_SAMPLES, else ../shared/samples beside the checkout, else the workplace's copy."""
+    if os.environ.get("SITWELL_SAMPLES"):
+        return Path(os.environ["SITWELL_SAMPLES"])
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "samples", Path("/work/shared/samples")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SAMPLES = _find_samples()
 
 
 @pytest.fixture(scope="session")
