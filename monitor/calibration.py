@@ -73,6 +73,16 @@ class Calibrator:
         self._filler: NeighbourFill | None = None
         self._n_cells = self.rows * self.cols
         self._k_floor = max(0, round(FLOOR_PERCENTILE / 100.0 * (self._n_cells - 1)))
+        # Work arrays, reused every frame: at 8x8-32x32 a numpy call's fixed cost, not its
+        # arithmetic, is what a frame costs, so fewer temporaries and calls is what counts.
+        self._n_intp = np.intp(self._n_cells)
+        self._f1 = np.empty(shape, np.float32)
+        self._f2 = np.empty(shape, np.float32)
+        self._f3 = np.empty(shape, np.float32)
+        self._flat = np.empty(self._n_cells, np.float32)  # partitioned in place
+        self._b1 = np.empty(shape, bool)
+        self._b2 = np.empty(shape, bool)
+        self._b3 = np.empty(shape, bool)
 
     # ---- the per-frame path -------------------------------------------------------------
 
@@ -82,7 +92,11 @@ class Calibrator:
             raise ValueError(
                 f"frame is {raw.shape}, calibrator is {(self.rows, self.cols)}"
             )
-        scaled = raw.astype(np.float32) * self.scale
+        # Cast first, then scale in float32 (what raw.astype(float32) * scale does), into a
+        # work array: `scaled` does not leave this call.
+        scaled = self._f3
+        np.copyto(scaled, raw, casting="unsafe")
+        scaled *= self.scale
         dt = self._step(frame.t)
         if not self._ready:
             self._warm_up(frame.t, scaled)
@@ -92,10 +106,10 @@ class Calibrator:
         # percentile of all cells is about the 10th of the unloaded ones under a sitter, i.e.
         # -1.28 sigma of noise (-1.645 on an empty seat); what it rises above that (by more
         # than one sigma, so sampling scatter is left alone) is drift.
-        drift = (
-            float(np.partition(load, self._k_floor, axis=None)[self._k_floor])
-            + 1.28 * self.noise
-        )
+        flat = self._flat
+        np.copyto(flat, load.reshape(-1))
+        flat.partition(self._k_floor)  # the k-th smallest, as np.partition(load, k) gives
+        drift = float(flat[self._k_floor]) + 1.28 * self.noise
         if drift > self.noise:
             load -= np.float32(drift)
         if self._filler is not None:
@@ -144,15 +158,29 @@ class Calibrator:
         self._ready = True
 
     def _track_bad_cells(self, raw: np.ndarray, dt: float) -> None:
-        zero = raw == 0
+        zero = np.equal(raw, 0, out=self._b1)
+        # Run lengths: x * True = x, x * False = 0 (runs are finite and >= 0), which is what
+        # zeroing the cells that broke their run does, in one call.
         self.zero_run_s += np.float32(dt)
-        self.zero_run_s[~zero] = 0.0
+        self.zero_run_s *= zero
         if self._last_raw is not None:
+            same = np.equal(raw, self._last_raw, out=self._b2)
+            same &= np.logical_not(zero, out=self._b3)
             self.same_run_s += np.float32(dt)
-            self.same_run_s[(raw != self._last_raw) | zero] = 0.0
+            self.same_run_s *= same
             self._last_raw[...] = raw
         else:
             self._last_raw = raw.copy()
+        if (
+            float(self.zero_run_s.max()) < DEAD_AFTER_S
+            and float(self.same_run_s.max()) < STUCK_AFTER_S
+            and float(self.offset.max()) <= 0.5
+        ):
+            # Nothing dead or stuck (the usual case): every cell is trusted. Comparisons of
+            # NaN are False, so a NaN anywhere goes the long way, as before.
+            if not self.mask.all():
+                self._set_mask(np.ones_like(self.mask))
+            return
         dead = self.zero_run_s >= DEAD_AFTER_S
         # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
         if dead.any() and zero.all():
@@ -162,11 +190,12 @@ class Calibrator:
         if not mask.any():  # nothing trusted: better the raw cells than nothing
             mask[:] = True
         if not np.array_equal(mask, self.mask):
-            log.debug(
-                "calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size
-            )
-            self.mask = mask
-            self._filler = NeighbourFill(mask)
+            self._set_mask(mask)
+
+    def _set_mask(self, mask: np.ndarray) -> None:
+        log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)
+        self.mask = mask
+        self._filler = NeighbourFill(mask)
 
     def _learn_tare(self, scaled: np.ndarray, load: np.ndarray, dt: float) -> None:
         """Follow the offsets while the seat is empty; a sitter or a bag is never tared away."""
@@ -175,8 +204,12 @@ class Calibrator:
         trusted = self.mask
         # Robust to a few stuck cells not masked yet: each counts at most HOT_LOAD towards the
         # mean, and up to 2 % of the cells may stand far above the noise.
-        capped_mean = float(np.minimum(load, HOT_LOAD).mean())
-        hot = float((load > 20.0 * max(self.noise, 1e-4) + HOT_LOAD).mean())
+        n = self._n_intp
+        # The same float32 sum and division as ndarray.mean(), without its Python wrapper.
+        capped = np.minimum(load, HOT_LOAD, out=self._f1)
+        capped_mean = float(np.float32(np.add.reduce(capped, axis=None) / n))
+        hot_cells = np.greater(load, 20.0 * max(self.noise, 1e-4) + HOT_LOAD, out=self._b1)
+        hot = float(np.count_nonzero(hot_cells) / n)
         if capped_mean >= EMPTY_MEAN_LOAD or hot > 0.02:
             self.empty_s = 0.0
             return
@@ -184,18 +217,28 @@ class Calibrator:
         if self.empty_s < 1.0:  # not the tail of a sitter getting up
             return
         a = np.float32(min(1.0, dt / (TARE_TAU_S if self.tared_s > 10.0 else 2.0)))
-        dev = scaled - self.offset
+        dev = np.subtract(scaled, self.offset, out=self._f1)
         # Cells far above their noise are something lying there; leave their offset alone.
-        quiet = (np.abs(dev) < 6.0 * np.sqrt(self.noise_var) + 0.002) & trusted
-        self.offset += np.where(quiet, a * dev, 0.0).astype(np.float32)
-        self.noise_var += np.where(quiet, a * (dev * dev - self.noise_var), 0.0).astype(
-            np.float32
-        )
+        limit = np.sqrt(self.noise_var, out=self._f2)
+        limit *= 6.0
+        limit += 0.002
+        quiet = np.less(np.abs(dev, out=self._f3), limit, out=self._b1)  # scaled is used up
+        quiet &= trusted
+        # Only the quiet cells move (elementwise float32, as the np.where form computed it).
+        step = self._f2
+        step.fill(0.0)
+        np.multiply(a, dev, out=step, where=quiet)
+        np.add(self.offset, step, out=self.offset)
+        step.fill(0.0)
+        var_step = np.multiply(dev, dev, out=self._f3)
+        var_step -= self.noise_var
+        np.multiply(a, var_step, out=step, where=quiet)
+        np.add(self.noise_var, step, out=self.noise_var)
         self.tared_s += dt
         self._update_noise()
 
     def _update_noise(self) -> None:
-        self.noise = float(np.sqrt(np.median(self.noise_var)))
+        self.noise = float(np.sqrt(_median(self.noise_var, self._flat)))
 
     # ---- persistence and explicit calibration --------------------------------------------
 
@@ -290,6 +333,27 @@ def calibrate_from_frames(
     cal._update_noise()
     cal._ready = True
     return cal
+
+
+def _median(a: np.ndarray, work: np.ndarray) -> np.floating:
+    """np.median(a) of a float array, the same value, for a fraction of its cost.
+
+    np.median partitions a copy and averages the middle one or two elements in a's dtype; so
+    does this, in `work` (a flat array of a.size). A NaN anywhere makes the median NaN.
+    """
+    np.copyto(work, a.reshape(-1))
+    n = work.size
+    k = n // 2
+    if n % 2:
+        work.partition((k, n - 1))
+        mid = work[k]
+    else:
+        work.partition((k - 1, k, n - 1))
+        mid = np.add(work[k - 1], work[k]) / 2
+        mid = work.dtype.type(mid)
+    if np.isnan(work[n - 1]):
+        return work.dtype.type(np.nan)
+    return mid
 
 
 class NeighbourFill:

@@ -145,6 +145,11 @@ class FeatureBatch:
     def row(self, i: int) -> dict[str, float | bool]:
         return {name: getattr(self, name)[i].item() for name in FEATURE_NAMES}
 
+    def rows(self) -> list[dict[str, float | bool]]:
+        """Every frame's `row(i)`, converting each column once (tolist gives what .item() does)."""
+        columns = [getattr(self, name).tolist() for name in FEATURE_NAMES]
+        return [dict(zip(FEATURE_NAMES, values)) for values in zip(*columns)]
+
 
 FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))
 

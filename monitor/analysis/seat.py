@@ -49,7 +49,7 @@ class SeatAnalyzer:
         cal = self.calibrator.process(frame)
         self._noise[0] = self.calibrator.noise
         fb = extract_batch(self.geometry, cal.load[None], self._noise)
-        return self._decide(frame.t, fb.row(0))
+        return self._decide(frame.t, fb.rows()[0])
 
     def process_batch(self, t: np.ndarray, cells: np.ndarray) -> list[SeatReading]:
         t = np.asarray(t, dtype=np.float64)
@@ -66,7 +66,7 @@ class SeatAnalyzer:
             loads[i] = self.calibrator.process(frame).load
             noise[i] = self.calibrator.noise
         fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
-        return [self._decide(float(t[i]), fb.row(i)) for i in range(n)]
+        return [self._decide(ti, f) for ti, f in zip(t.tolist(), fb.rows())]
 
     def update_config(self, config: AnalysisConfig) -> None:
         """New settings without a restart; what was learnt (tare, seated reference) is kept."""
