@@ -56,6 +56,7 @@ export class Heatmap {
     const size = this.fitToDisplay();
     this.ctx.fillStyle = `rgb(${BACKGROUND.join(",")})`;
     this.ctx.fillRect(0, 0, size, size);
+    this.canvas.dataset.dim = "true"; // nothing drawn: not a seated frame
   }
 
   // dim: nobody seated. The daemon scales each frame to its own maximum, so an empty
