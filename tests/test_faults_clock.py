@@ -13,12 +13,16 @@ import time
 
 import pytest
 
-from tests.plugins.faults import Cushion, SitwellProcess, wait_until, write_config
+from tests.plugins.faults import (
+    PACE,
+    RATE_HZ,
+    Cushion,
+    SitwellProcess,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.serial
-
-RATE_HZ = 1.0
-PACE = 60.0  # frame-time seconds per wall second (60 frames/s): well below what analysis keeps up with
 
 
 def _start(tmp_path, pty_pair) -> tuple[SitwellProcess, Cushion]:

@@ -20,15 +20,14 @@ from cobs import cobs
 
 from monitor.codec.binary import crc16_ccitt_false, encode_frame, frame_payload
 from tests.plugins.faults import (
+    PACE,
+    RATE_HZ,
     Cushion,
     SitwellProcess,
     frame_banks,
     wait_until,
     write_config,
 )
-
-RATE_HZ = 1.0
-PACE = 60.0  # frame-time seconds per wall second (60 frames/s): well below what analysis keeps up with
 
 
 def _wire(payload: bytes) -> bytes:

@@ -18,21 +18,17 @@ import time
 import pytest
 
 from tests.plugins.faults import (
+    PACE,
+    RATE_HZ,
     Cushion,
     SitwellProcess,
     db_rows,
+    sit_too_long,
     wait_until,
     write_config,
 )
 
 pytestmark = pytest.mark.serial
-
-RATE_HZ = 1.0
-PACE = 60.0  # frame-time seconds per wall second (60 frames/s): well below what analysis keeps up with
-
-
-def _sit_too_long(d: SitwellProcess) -> list[dict]:
-    return [r for r in d.reminders() if r["kind"] == "sit_too_long"]
 
 
 def _snapshot(db) -> dict | None:
@@ -55,7 +51,7 @@ def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_p
         cushion.hello()
         cushion.away(5, pace=PACE)
         cushion.sit(305, pace=PACE)  # the 5 min sit limit passes
-        reminders = wait_until(lambda: _sit_too_long(first), 20)
+        reminders = wait_until(lambda: sit_too_long(first), 20)
         assert len(reminders) == 1, first.log
         sent = reminders[0]
         assert 299 <= sent["spell_s"] <= 302
@@ -86,12 +82,12 @@ def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_p
         assert "carried on from the saved tracker state" in second.log
         spells = _spells(second)
         assert len(spells) == 1 and spells[0]["start_ts"] == spells_before[0]["start_ts"], spells
-        assert [r["id"] for r in _sit_too_long(second)] == [sent["id"]], "sit_too_long sent again after the restart"
+        assert [r["id"] for r in sit_too_long(second)] == [sent["id"]], "sit_too_long sent again after the restart"
 
         # the repeat comes one interval (60 s) after the first, once
         until_repeat = sent["spell_s"] + 60 - status["spell_s"]
         cushion.sit(max(0.0, until_repeat) + 5, pace=PACE)
-        later = wait_until(lambda: len(_sit_too_long(second)) >= 2, 15) and _sit_too_long(second)
+        later = wait_until(lambda: len(sit_too_long(second)) >= 2, 15) and sit_too_long(second)
         assert later and len(later) == 2, second.log
         repeat = later[0]  # newest first
         assert repeat["id"] != sent["id"]
@@ -113,7 +109,7 @@ def test_snooze_then_sigkill_the_snooze_survives(tmp_path, pty_pair):
         cushion.hello()
         cushion.away(5, pace=PACE)
         cushion.sit(305, pace=PACE)
-        reminders = wait_until(lambda: _sit_too_long(first), 20)
+        reminders = wait_until(lambda: sit_too_long(first), 20)
         assert len(reminders) == 1, first.log
         sent = reminders[0]
         r = first.client.post(f"/api/reminders/{sent['id']}/snooze", params={"minutes": 10})
@@ -134,6 +130,6 @@ def test_snooze_then_sigkill_the_snooze_survives(tmp_path, pty_pair):
         assert wait_until(lambda: second.input_health()["frames"] == cushion.sent - sent_before, 15)
         time.sleep(1.0)  # the last frames through analysis
         assert second.status()["occupied"]
-        assert [r["id"] for r in _sit_too_long(second)] == [sent["id"]], "a snoozed reminder came back after the restart"
+        assert [r["id"] for r in sit_too_long(second)] == [sent["id"]], "a snoozed reminder came back after the restart"
     finally:
         second.kill()

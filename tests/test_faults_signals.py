@@ -16,6 +16,8 @@ import time
 import pytest
 
 from tests.plugins.faults import (
+    PACE,
+    RATE_HZ,
     Cushion,
     SitwellProcess,
     db_rows,
@@ -24,9 +26,6 @@ from tests.plugins.faults import (
 )
 
 pytestmark = pytest.mark.serial
-
-RATE_HZ = 1.0
-PACE = 60.0  # frame-time seconds per wall second (60 frames/s): well below what analysis keeps up with
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

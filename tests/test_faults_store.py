@@ -18,22 +18,18 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.faults import (
+    PACE,
+    RATE_HZ,
     Cushion,
     SitwellProcess,
     db_rows,
     first_state_event,
+    sit_too_long,
     wait_until,
     write_config,
 )
 
 pytestmark = pytest.mark.serial
-
-RATE_HZ = 1.0
-PACE = 60.0  # frame-time seconds per wall second (60 frames/s): well below what analysis keeps up with
-
-
-def _sit_too_long(d: SitwellProcess) -> list[dict]:
-    return [r for r in d.reminders() if r["kind"] == "sit_too_long"]
 
 
 def _run_through_outage(tmp_path: Path, pty_pair, db: Path, block, unblock, error_text: str) -> None:
@@ -52,7 +48,7 @@ def _run_through_outage(tmp_path: Path, pty_pair, db: Path, block, unblock, erro
         block()
         cushion.sit(245, pace=PACE)  # the 5 min limit passes while the database is unwritable
         # analysis went on: the state is live, the reminder went out and is listed
-        reminders = wait_until(lambda: _sit_too_long(d), 15)
+        reminders = wait_until(lambda: sit_too_long(d), 15)
         assert reminders and 299 <= reminders[0]["spell_s"] <= 302, d.log
         assert first_state_event(d.base)["t"] >= cushion.t - 1.0
         assert d.status()["spell_s"] >= 295

@@ -274,3 +274,11 @@ def first_state_event(base: str, timeout: float = 10.0) -> dict[str, Any]:
             elif line.startswith("data:") and event == "state":
                 return json.loads(line[5:])
     raise AssertionError("no state event on /api/stream")
+
+
+RATE_HZ = 1.0
+PACE = 60.0  # frame-time seconds per wall second (60 frames/s): well below what analysis keeps up with
+
+
+def sit_too_long(d: SitwellProcess) -> list[dict]:
+    return [r for r in d.reminders() if r["kind"] == "sit_too_long"]
