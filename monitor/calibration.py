@@ -83,6 +83,7 @@ class Calibrator:
         self._b1 = np.empty(shape, bool)
         self._b2 = np.empty(shape, bool)
         self._b3 = np.empty(shape, bool)
+        self._b4 = np.empty(shape, bool)
 
     # ---- the per-frame path -------------------------------------------------------------
 
@@ -101,6 +102,13 @@ class Calibrator:
         if not self._ready:
             self._warm_up(frame.t, scaled)
         self._track_bad_cells(raw, dt)
+        load = self._load(scaled, dt)
+        return CalibratedFrame(
+            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
+        )
+
+    def _load(self, scaled: np.ndarray, dt: float) -> np.ndarray:
+        """The calibrated load of one frame whose bad cells are tracked; then the tare learns."""
         load = scaled - self.offset
         # Common-mode floor: removes a uniform drift the tare has not caught up with. The 5th
         # percentile of all cells is about the 10th of the unloaded ones under a sitter, i.e.
@@ -115,9 +123,89 @@ class Calibrator:
         if self._filler is not None:
             self._filler.fill(load)
         self._learn_tare(scaled, load, dt)
-        return CalibratedFrame(
-            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
-        )
+        return load
+
+    # ---- the batch path: the same steps, vectorised where the state allows ----------------
+
+    def process_batch(self, t: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrate frames in order, exactly as `process` one by one would.
+
+        Returns the loads (n, rows, cols) and the noise after each frame (n,). Between tare
+        updates and mask changes the offsets, noise and mask stay put, so the load, floor,
+        fill and the tare's emptiness test of a run of frames are computed at once (`_ahead`);
+        the bad-cell run lengths and the tare itself still step frame by frame. A frame that
+        moves the tare or the mask ends the run, and the frames after it are computed again
+        (in a run that starts short after a tare step, as the next frame is likely empty too).
+        """
+        t = np.asarray(t, np.float64)
+        raw = np.asarray(raw)
+        n = len(t)
+        if raw.shape != (n, self.rows, self.cols):
+            raise ValueError(f"frames are {raw.shape}, calibrator is {(self.rows, self.cols)}")
+        loads = np.empty((n, self.rows, self.cols), np.float32)
+        noise = np.empty(n, np.float32)
+        times = t.tolist()
+        i, window = 0, 1
+        while i < n:
+            if not self._ready:  # warm-up: frame by frame
+                scaled = self._f3
+                np.copyto(scaled, raw[i], casting="unsafe")
+                scaled *= self.scale
+                dt = self._step(times[i])
+                self._warm_up(times[i], scaled)
+                self._track_bad_cells(raw[i], dt)
+                loads[i] = self._load(scaled, dt)
+                noise[i] = self.noise
+                i += 1
+                continue
+            end = min(n, i + window)
+            scaled, load, capped_mean, hot = self._ahead(raw[i:end])
+            mask, offset_moved = self.mask, False
+            for j in range(end - i):
+                k = i + j
+                dt = self._step(times[k])
+                self._track_bad_cells(raw[k], dt)
+                if self.mask is not mask:  # this frame's fill differs: the one-frame path
+                    loads[k] = self._load(scaled[j].copy(), dt)
+                    noise[k] = self.noise
+                    offset_moved = True
+                    break
+                loads[k] = load[j]
+                if self._tare_test(capped_mean[j], hot[j], dt):
+                    self._tare_step(scaled[j], dt)
+                    noise[k] = self.noise
+                    offset_moved = True
+                    break
+                noise[k] = self.noise
+            i = k + 1
+            window = 1 if offset_moved else min(2 * window, 512)
+        return loads, noise
+
+    def _ahead(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """`_load`'s arithmetic for a run of frames at the current offsets, noise and mask:
+        scaled, load, and the tare's two emptiness figures per frame (lists of floats)."""
+        m = len(raw)
+        scaled = np.empty(raw.shape, np.float32)
+        np.copyto(scaled, raw, casting="unsafe")
+        scaled *= self.scale
+        load = scaled - self.offset
+        flat = load.reshape(m, -1)
+        kth = np.partition(flat, self._k_floor, axis=1)[:, self._k_floor]
+        noise = self.noise
+        drift = [float(x) + 1.28 * noise for x in kth.tolist()]
+        shift = np.array([d if d > noise else 0.0 for d in drift], np.float32)
+        # x - 0 is x, so frames without drift may pass through the same subtraction
+        np.subtract(load, shift[:, None, None], out=load)
+        if self._filler is not None:
+            self._filler.fill_many(flat)
+        capped = np.minimum(flat, HOT_LOAD)
+        n = self._n_intp
+        # Per row the same float32 sum, the division in float64 rounded to float32, as
+        # ndarray.mean() does on one frame.
+        capped_mean = (np.add.reduce(capped, axis=1) / n).astype(np.float32).tolist()
+        hot_n = np.count_nonzero(flat > 20.0 * max(noise, 1e-4) + HOT_LOAD, axis=1)
+        hot = (hot_n / n).tolist()
+        return scaled, load, capped_mean, hot
 
     def _step(self, t: float) -> float:
         """Seconds since the previous frame, bounded so a gap in the input does not jump state."""
@@ -171,26 +259,31 @@ class Calibrator:
             self._last_raw[...] = raw
         else:
             self._last_raw = raw.copy()
+        # ndarray.max()/.any()/.all() and np.array_equal go through Python wrappers; the ufunc
+        # reductions and count_nonzero below give the same answers for less.
+        n = self._n_cells
         if (
-            float(self.zero_run_s.max()) < DEAD_AFTER_S
-            and float(self.same_run_s.max()) < STUCK_AFTER_S
-            and float(self.offset.max()) <= 0.5
+            float(np.maximum.reduce(self.zero_run_s, axis=None)) < DEAD_AFTER_S
+            and float(np.maximum.reduce(self.same_run_s, axis=None)) < STUCK_AFTER_S
+            and float(np.maximum.reduce(self.offset, axis=None)) <= 0.5
         ):
             # Nothing dead or stuck (the usual case): every cell is trusted. Comparisons of
             # NaN are False, so a NaN anywhere goes the long way, as before.
-            if not self.mask.all():
+            if np.count_nonzero(self.mask) != n:
                 self._set_mask(np.ones_like(self.mask))
             return
-        dead = self.zero_run_s >= DEAD_AFTER_S
+        dead = np.greater_equal(self.zero_run_s, DEAD_AFTER_S, out=self._b2)
         # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
-        if dead.any() and zero.all():
+        if np.count_nonzero(dead) and np.count_nonzero(zero) == n:
             dead[:] = False
-        stuck = (self.same_run_s >= STUCK_AFTER_S) | (self.offset > 0.5)
-        mask = ~(dead | stuck)
-        if not mask.any():  # nothing trusted: better the raw cells than nothing
-            mask[:] = True
-        if not np.array_equal(mask, self.mask):
-            self._set_mask(mask)
+        stuck = np.greater_equal(self.same_run_s, STUCK_AFTER_S, out=self._b3)
+        stuck |= np.greater(self.offset, 0.5, out=self._b4)
+        untrusted = np.logical_or(dead, stuck, out=self._b2)
+        if np.count_nonzero(untrusted) == n:  # nothing trusted: better the raw cells than nothing
+            untrusted[:] = False
+        # mask == ~untrusted; it changed where untrusted equals the current mask.
+        if np.count_nonzero(np.equal(untrusted, self.mask, out=self._b3)):
+            self._set_mask(np.logical_not(untrusted))
 
     def _set_mask(self, mask: np.ndarray) -> None:
         log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)
@@ -201,7 +294,8 @@ class Calibrator:
         """Follow the offsets while the seat is empty; a sitter or a bag is never tared away."""
         if not self._ready or dt <= 0.0:
             return
-        trusted = self.mask
+        if not self._ready or dt <= 0.0:
+            return
         # Robust to a few stuck cells not masked yet: each counts at most HOT_LOAD towards the
         # mean, and up to 2 % of the cells may stand far above the noise.
         n = self._n_intp
@@ -210,19 +304,28 @@ class Calibrator:
         capped_mean = float(np.float32(np.add.reduce(capped, axis=None) / n))
         hot_cells = np.greater(load, 20.0 * max(self.noise, 1e-4) + HOT_LOAD, out=self._b1)
         hot = float(np.count_nonzero(hot_cells) / n)
+        if self._tare_test(capped_mean, hot, dt):
+            self._tare_step(scaled, dt)
+
+    def _tare_test(self, capped_mean: float, hot: float, dt: float) -> bool:
+        """Does the tare learn from this frame? (Keeps the count of empty seconds.)"""
+        if not self._ready or dt <= 0.0:
+            return False
         if capped_mean >= EMPTY_MEAN_LOAD or hot > 0.02:
             self.empty_s = 0.0
-            return
+            return False
         self.empty_s += dt
-        if self.empty_s < 1.0:  # not the tail of a sitter getting up
-            return
+        return self.empty_s >= 1.0  # not the tail of a sitter getting up
+
+    def _tare_step(self, scaled: np.ndarray, dt: float) -> None:
+        trusted = self.mask
         a = np.float32(min(1.0, dt / (TARE_TAU_S if self.tared_s > 10.0 else 2.0)))
         dev = np.subtract(scaled, self.offset, out=self._f1)
         # Cells far above their noise are something lying there; leave their offset alone.
         limit = np.sqrt(self.noise_var, out=self._f2)
         limit *= 6.0
         limit += 0.002
-        quiet = np.less(np.abs(dev, out=self._f3), limit, out=self._b1)  # scaled is used up
+        quiet = np.less(np.abs(dev, out=self._f3), limit, out=self._b1)  # scaled may be _f3
         quiet &= trusted
         # Only the quiet cells move (elementwise float32, as the np.where form computed it).
         step = self._f2
@@ -389,6 +492,14 @@ class NeighbourFill:
     def fill(self, load: np.ndarray) -> None:
         flat = load.reshape(-1)
         flat[self.bad] = (flat[self.idx] * self.w).sum(axis=1)
+
+    def fill_many(self, flat: np.ndarray) -> None:
+        """`fill` on each row of an (n, cells) array (a view of n load maps), in place."""
+        # The product must be C-ordered: numpy sums a row of 8 pairwise when it is contiguous
+        # (as in `fill`) but one by one along a strided layout, which rounds differently.
+        prod = np.empty((len(flat),) + self.w.shape, np.float32)
+        np.multiply(flat[:, self.idx], self.w, out=prod)
+        flat[:, self.bad] = prod.sum(axis=2)
 
 
 def fill_masked(load: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -32,6 +32,11 @@ class LoadTap:
         self.loads.append(cal.load)
         return cal
 
+    def process_batch(self, t: Any, raw: Any) -> tuple[np.ndarray, np.ndarray]:
+        loads, noise = self._inner.process_batch(t, raw)
+        self.loads.extend(loads)
+        return loads, noise
+
     def take(self) -> list[np.ndarray]:
         loads, self.loads = self.loads, []
         return loads

@@ -64,6 +64,10 @@ class SeatGeometry:
     sep_ok: np.ndarray = field(
         init=False, repr=False
     )  # (C, C) columns far enough apart for two sit bones
+    # Index vectors, made once: the per-frame path would otherwise build them every frame.
+    ri: np.ndarray = field(init=False, repr=False)  # (R,) float32 row indices
+    ci: np.ndarray = field(init=False, repr=False)  # (C,) float32 column indices
+    ci_int: np.ndarray = field(init=False, repr=False)  # (C,) intp column indices
 
     def __post_init__(self) -> None:
         cw, cd = self.cell_w_cm, self.cell_d_cm
@@ -86,6 +90,9 @@ class SeatGeometry:
         ci = np.arange(C)
         sep = np.abs(ci[:, None] - ci[None, :]) * cw
         setf(self, "sep_ok", (sep >= PEAK_MIN_SEP_CM) & (sep <= PEAK_MAX_SEP_CM))
+        for name, v in (("ri", np.arange(R, dtype=np.float32)), ("ci", np.arange(C, dtype=np.float32)), ("ci_int", ci)):
+            v.flags.writeable = False
+            setf(self, name, v)
 
     @property
     def cell_w_cm(self) -> float:
@@ -173,8 +180,8 @@ def extract_batch(
     f32 = np.float32
     L = np.maximum(load, f32(0.0), dtype=f32)
     noise = np.asarray(noise, f32).reshape(n)
-    ci = np.arange(C, dtype=f32)
-    ri = np.arange(R, dtype=f32)
+    ci = geo.ci
+    ri = geo.ri
 
     row_prof = L.sum(axis=2)  # (n, R)
     col_prof = L.sum(axis=1)  # (n, C)
@@ -266,7 +273,7 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     Z = S[:, r0:, :]
     zrow = Z.argmax(axis=1)  # (n, C)
     nn = np.arange(n)
-    prof = Z[nn[:, None], zrow, np.arange(C)]  # (n, C)
+    prof = np.maximum.reduce(Z, axis=1)  # (n, C): the value at zrow, without a gather
     is_max = prof > 0
     is_max[:, 1:] &= prof[:, 1:] >= prof[:, :-1]
     is_max[:, :-1] &= prof[:, :-1] >= prof[:, 1:]
@@ -280,7 +287,7 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     np.minimum(a, b, out=cols[:, 0])
     np.maximum(a, b, out=cols[:, 1])
     # Two sit bones have a valley between them; a flat load (a bag, a board) has none.
-    ci = np.arange(C)
+    ci = geo.ci_int
     between = (ci[None, :] > cols[:, :1]) & (ci[None, :] < cols[:, 1:])
     valley = np.where(between, prof, np.float32(np.inf)).min(axis=1)
     found = (va > 0) & (vb >= PEAK_MIN_RATIO * va) & (valley <= PEAK_VALLEY * vb)
@@ -307,6 +314,7 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
 def _parabola(l: np.ndarray, c: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Offset of a parabola's vertex through (-1, l), (0, c), (1, r), within +-0.5."""
     den = l - 2.0 * c + r
-    safe = np.where(den < -1e-12, den, -1.0)
-    d = np.where(den < -1e-12, 0.5 * (l - r) / safe, 0.0)
+    curved = den < -1e-12
+    safe = np.where(curved, den, -1.0)
+    d = np.where(curved, 0.5 * (l - r) / safe, 0.0)
     return np.minimum(np.maximum(d, -0.5), 0.5)

@@ -1,9 +1,10 @@
 """One cushion's analysis: raw Frame -> calibration -> features -> occupancy + posture -> SeatReading.
 
-`process(frame)` and `process_batch(t, cells)` share one code path: calibration runs frame by
-frame (it is stateful), the features of the whole batch are computed at once (vectorised, the
-same function the per-frame path calls on a stack of one), and the same stateful decision step
-runs over the frames in order. So offline analysis of a recording gives exactly what the
+`process(frame)` and `process_batch(t, cells)` share one code path: calibration steps through
+the frames in order (it is stateful; `Calibrator.process_batch` vectorises the runs of frames
+between its state changes, with bit-identical results), the features of the whole batch are
+computed at once (vectorised, the same function the per-frame path calls on a stack of one),
+and the same stateful decision step runs over the frames in order. So offline analysis of a recording gives exactly what the
 daemon gives live.
 """
 
@@ -57,14 +58,9 @@ class SeatAnalyzer:
         n = len(t)
         if n == 0:
             return []
-        loads = np.empty((n, self.device.rows, self.device.cols), np.float32)
-        noise = np.empty(n, np.float32)
-        for i in range(n):
-            frame = Frame(
-                self.device.device, float(t[i]), cells[i], self.device.max_value
-            )
-            loads[i] = self.calibrator.process(frame).load
-            noise[i] = self.calibrator.noise
+        # Calibration is stateful; process_batch steps through the frames in order exactly as
+        # process() would, vectorised between the frames that change its state.
+        loads, noise = self.calibrator.process_batch(t, cells)
         fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
         return [self._decide(ti, f) for ti, f in zip(t.tolist(), fb.rows())]
 
