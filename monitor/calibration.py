@@ -147,18 +147,24 @@ class Calibrator:
         times = t.tolist()
         i, window = 0, 1
         while i < n:
-            if not self._ready:  # warm-up: frame by frame
+            end = min(n, i + window)
+            if not self._ready or end - i == 1:
+                # Warm-up, or a run of one (a batch of one, as the daemon mostly hands over,
+                # or right after a tare step): the per-frame path, which is cheaper for one.
+                mask, tared_s = self.mask, self.tared_s
                 scaled = self._f3
                 np.copyto(scaled, raw[i], casting="unsafe")
                 scaled *= self.scale
                 dt = self._step(times[i])
-                self._warm_up(times[i], scaled)
+                if not self._ready:
+                    self._warm_up(times[i], scaled)
                 self._track_bad_cells(raw[i], dt)
                 loads[i] = self._load(scaled, dt)
                 noise[i] = self.noise
                 i += 1
+                moved = self.mask is not mask or self.tared_s != tared_s
+                window = 1 if moved else min(2 * window, 512)
                 continue
-            end = min(n, i + window)
             scaled, load, capped_mean, hot = self._ahead(raw[i:end])
             mask, offset_moved = self.mask, False
             for j in range(end - i):
@@ -190,7 +196,9 @@ class Calibrator:
         scaled *= self.scale
         load = scaled - self.offset
         flat = load.reshape(m, -1)
-        kth = np.partition(flat, self._k_floor, axis=1)[:, self._k_floor]
+        part = flat.copy()
+        part.partition(self._k_floor, axis=1)  # in place: np.partition's wrapper costs more
+        kth = part[:, self._k_floor]
         noise = self.noise
         drift = [float(x) + 1.28 * noise for x in kth.tolist()]
         shift = np.array([d if d > noise else 0.0 for d in drift], np.float32)
