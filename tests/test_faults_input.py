@@ -158,8 +158,9 @@ def test_mqtt_broken_payloads_are_counted_and_good_frames_go_on(tmp_path, mosqui
             if i % 5 == 0:
                 for payload in bad:
                     pub.publish(topic, payload, qos=1).wait_for_publish(5)
+        # every payload is in once all 50 good frames and all 56 bad ones are counted
         health = wait_until(lambda: [h for h in d.healthz()["inputs"] if h["cushion"] == "desk-9"
-                                     and sum(h.get("drops", {}).values()) >= 8 * len(bad) and h], 10)
+                                     and sum(h.get("drops", {}).values()) >= 8 * len(bad) and h["frames"] >= 50], 10)
         assert health, d.healthz()
         h = health[0]
         assert h["frames"] == 50, h
