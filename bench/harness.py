@@ -230,3 +230,17 @@ def paced(rate_hz: float, seconds: float) -> Iterator[int]:
 
 def workdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def cleanup(things, workdir, ok: bool) -> None:
+    """Stop (or close) every harness part that was started; keep `workdir` after a failure,
+    since daemon.log is in there. Cleanup never hides the result or the real error."""
+    for thing in things:
+        if thing is None:
+            continue
+        try:
+            thing.stop() if hasattr(thing, "stop") else thing.close()
+        except Exception:
+            log.exception("cleanup")
+    if ok:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import statistics
 import threading
 import time
 
 import common  # noqa: F401  (puts the repo on sys.path)
 from common import dump_json, loadavg, machine, percentile, table
-from harness import Daemon, Mosquitto, Pty, SseClient, paced, workdir
+from harness import Daemon, Mosquitto, Pty, SseClient, cleanup, paced, workdir
 
 from firmware_sim import Simulator, load_scenario
 from monitor.codec.binary import encode_frame, encode_hello, frame_payload, hello_payload
@@ -179,14 +178,7 @@ def measure(transport: str, args) -> dict:
             "health": health,
         }
     finally:
-        for thing in (sse, feed if transport == "mqtt" else None, daemon, broker, pty):
-            if thing is not None:
-                try:
-                    thing.stop() if hasattr(thing, "stop") else thing.close()
-                except Exception:  # cleanup must not hide the result or the real error
-                    log.exception("cleanup")
-        if ok:
-            shutil.rmtree(wd, ignore_errors=True)  # kept after a failure: daemon.log is in there
+        cleanup((sse, feed if transport == "mqtt" else None, daemon, broker, pty), wd, ok)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import statistics
 import time
 
 import common  # noqa: F401  (puts the repo on sys.path)
 from common import ProcStat, dump_json, loadavg, machine, table
-from harness import Daemon, Mosquitto, Pty, SseClient, paced, workdir
+from harness import Daemon, Mosquitto, Pty, SseClient, cleanup, paced, workdir
 
 from firmware_sim import Simulator, load_scenario
 from monitor.codec.binary import encode_frame, encode_hello, frame_payload, hello_payload
@@ -169,16 +168,7 @@ def run_setup(setup: str, args) -> dict:
         if client is not None:
             client.loop_stop()
             client.disconnect()
-        for thing in (sse, daemon, broker):
-            if thing is not None:
-                try:
-                    thing.stop()
-                except Exception:  # cleanup must not hide the result or the real error
-                    log.exception("cleanup")
-        if pty is not None:
-            pty.close()
-        if ok:
-            shutil.rmtree(wd, ignore_errors=True)  # kept after a failure: daemon.log is in there
+        cleanup((sse, daemon, broker, pty), wd, ok)
 
 
 def main(argv: list[str] | None = None) -> int:
