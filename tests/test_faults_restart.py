@@ -40,11 +40,11 @@ def _spells(d: SitwellProcess) -> list[dict]:
     return [i for i in d.get("/api/timeline") if i["type"] == "spell"]
 
 
-def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_path, pty_pair):
+def _sat_past_the_limit(tmp_path, pty_pair):
+    """A daemon on a pty whose sitter has just passed the 5-minute limit: (daemon, cushion, cfg, db, reminder)."""
     cfg = write_config(tmp_path / "sitwell.toml")
     db = tmp_path / "sitwell.db"
     cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
-
     first = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", config=cfg, db=db)
     try:
         assert wait_until(lambda: first.input_health()["connected"], 10)
@@ -53,7 +53,15 @@ def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_p
         cushion.sit(305, pace=PACE)  # the 5 min sit limit passes
         reminders = wait_until(lambda: sit_too_long(first), 20)
         assert len(reminders) == 1, first.log
-        sent = reminders[0]
+    except BaseException:
+        first.kill()
+        raise
+    return first, cushion, cfg, db, reminders[0]
+
+
+def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_path, pty_pair):
+    first, cushion, cfg, db, sent = _sat_past_the_limit(tmp_path, pty_pair)
+    try:
         assert 299 <= sent["spell_s"] <= 302
         spells_before = _spells(first)
         assert len(spells_before) == 1 and spells_before[0]["end"] is None
@@ -100,18 +108,8 @@ def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_p
 
 def test_snooze_then_sigkill_the_snooze_survives(tmp_path, pty_pair):
     """A snooze is a promise to the user: killed a moment after it, the daemon keeps it."""
-    cfg = write_config(tmp_path / "sitwell.toml")
-    db = tmp_path / "sitwell.db"
-    cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
-    first = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "binary", config=cfg, db=db)
+    first, cushion, cfg, db, sent = _sat_past_the_limit(tmp_path, pty_pair)
     try:
-        assert wait_until(lambda: first.input_health()["connected"], 10)
-        cushion.hello()
-        cushion.away(5, pace=PACE)
-        cushion.sit(305, pace=PACE)
-        reminders = wait_until(lambda: sit_too_long(first), 20)
-        assert len(reminders) == 1, first.log
-        sent = reminders[0]
         r = first.client.post(f"/api/reminders/{sent['id']}/snooze", params={"minutes": 10})
         assert r.status_code == 200, r.text
     finally:
