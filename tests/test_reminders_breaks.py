@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from monitor.analysis.features import SeatGeometry
 from monitor.sinks.store import Store
 from monitor.sitbones import sit_bone_loads
-from tests.test_reminders_tracker import Run
+from tests.plugins.tracker_run import Run
 
 EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)
 EVEN = (1.0, 1.0)

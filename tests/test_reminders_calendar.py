@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.tracker.calendar import CalendarQuiet
-from tests.test_reminders_tracker import Run
+from tests.plugins.tracker_run import Run
 
 
 def ics(*events: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from monitor.config import RulesConfig
 from monitor.tracker.tracker import CushionTracker
-from tests.test_reminders_tracker import EPOCH, Run
+from tests.plugins.tracker_run import EPOCH, Run
 
 DEBOUNCE = 3.0  # occupied_after_s / empty_after_s: the cycle counts the debounced seat
 

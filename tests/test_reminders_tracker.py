@@ -3,50 +3,13 @@ pre-warning, snooze limits, strict mode, timed pause (docs/reminders.md, "Beyond
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.config import RulesConfig
-from monitor.model import SeatReading
-from monitor.tracker.tracker import CushionTracker, SnoozeRefused, TrackerUpdate
-
-EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)
-
-
-class Run:
-    def __init__(self, dt: float = 1.0, epoch: datetime = EPOCH, **rules):
-        self.tr = CushionTracker("desk-1", RulesConfig(**rules), epoch)
-        self.dt = dt
-        self.t = 0.0
-        self.updates: list[TrackerUpdate] = []
-
-    def feed(self, seconds: float, present: bool = True, posture: str = "upright", loads=None) -> "Run":
-        for _ in range(round(seconds / self.dt)):
-            self.step(present, posture, loads)
-        return self
-
-    def step(self, present: bool = True, posture: str = "upright", loads=None) -> TrackerUpdate:
-        if not present:
-            posture = "empty"
-        features = {} if loads is None or not present else {"sitbone_load": list(loads)}
-        u = self.tr.update(SeatReading(t=round(self.t, 6), present=present, posture=posture,
-                                       left_share=0.5 if present else None, features=features))
-        self.updates.append(u)
-        self.t += self.dt
-        return u
-
-    def away(self, seconds: float) -> "Run":
-        return self.feed(seconds, present=False)
-
-    @property
-    def reminders(self):
-        return [r for u in self.updates for r in u.reminders]
-
-    def kinds(self, kind: str) -> list[float]:
-        return [r.t for r in self.reminders if r.kind == kind]
+from monitor.tracker.tracker import CushionTracker, SnoozeRefused
+from tests.plugins.tracker_run import EPOCH, Run
 
 
 # ---------------------------------------------------------------- pre-warning

@@ -8,51 +8,7 @@ import pytest
 
 from monitor.config import RulesConfig
 from monitor.model import SeatReading
-from monitor.tracker.tracker import CushionTracker, TrackerUpdate
-
-EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)  # a Tuesday
-
-
-class Run:
-    """Feeds readings at a fixed rate and collects what the tracker says."""
-
-    def __init__(self, rules: RulesConfig | None = None, epoch: datetime = EPOCH, dt: float = 1.0, tracker=None):
-        self.tr = tracker or CushionTracker("desk-1", rules or RulesConfig(), epoch)
-        self.dt = dt
-        self.t = 0.0
-        self.updates: list[TrackerUpdate] = []
-
-    def feed(self, seconds: float, present: bool = True, posture: str = "upright", ls: float | None = 0.5) -> "Run":
-        n = round(seconds / self.dt)
-        for _ in range(n):
-            self.step(present, posture, ls)
-        return self
-
-    def step(self, present: bool = True, posture: str = "upright", ls: float | None = 0.5) -> TrackerUpdate:
-        if not present:
-            posture, ls = "empty", None
-        u = self.tr.update(SeatReading(t=round(self.t, 6), present=present, posture=posture, left_share=ls))
-        self.updates.append(u)
-        self.t += self.dt
-        return u
-
-    def away(self, seconds: float) -> "Run":
-        return self.feed(seconds, present=False)
-
-    @property
-    def reminders(self):
-        return [r for u in self.updates for r in u.reminders]
-
-    def kinds(self, kind: str) -> list[float]:
-        return [r.t for r in self.reminders if r.kind == kind]
-
-    @property
-    def spells_started(self):
-        return [u.spell_started for u in self.updates if u.spell_started]
-
-    @property
-    def spells_ended(self):
-        return [u.spell_ended for u in self.updates if u.spell_ended]
+from tests.plugins.tracker_run import Run
 
 
 # ---------------------------------------------------------------- occupancy and spells

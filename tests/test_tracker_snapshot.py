@@ -9,7 +9,7 @@ import pytest
 
 from monitor.config import RulesConfig
 from monitor.tracker.tracker import CushionTracker
-from tests.test_tracker_rules import EPOCH, Run
+from tests.plugins.tracker_run import EPOCH, Run
 
 
 def restarted(run: Run, down_s: float, sent=(), snapshot=None) -> Run:
