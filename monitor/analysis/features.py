@@ -21,6 +21,7 @@ import numpy as np
 SEAT_WIDTH_CM = 40.0
 SEAT_DEPTH_CM = 40.0
 SMOOTH_SIGMA_CM = 1.6  # sit-bone peaks are ~4 cm wide; smooth noise, keep the peaks
+SMOOTH_TAIL_CUT = 1e-12  # Gaussian weights below this are 0 (see _gauss_matrix)
 PEAK_MIN_SEP_CM = (
     7.5  # sit bones are 10-14 cm apart; two maxima closer than this are one
 )
@@ -109,7 +110,12 @@ def _gauss_matrix(n: int, sigma: float) -> np.ndarray:
     if sigma < 0.25:
         return np.eye(n, dtype=np.float32)
     k = np.exp(-0.5 * ((i[:, None] - i[None, :]) / sigma) ** 2)
-    return (k / k.sum(axis=1, keepdims=True)).astype(np.float32)
+    k /= k.sum(axis=1, keepdims=True)
+    # The far tail is below float32's resolution of a sum anyway, and left in it becomes
+    # subnormal numbers, which x86 multiplies some 10x slower: a 16x16 product took 12 us
+    # instead of 1.6 us.
+    k[k < SMOOTH_TAIL_CUT] = 0.0
+    return k.astype(np.float32)
 
 
 def _box_matrix(n: int, half: float) -> np.ndarray:
