@@ -19,7 +19,9 @@ from its first minute without a manual step:
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,6 +39,10 @@ STUCK_AFTER_S = 60.0
 # How fast the tare follows an empty seat (seconds), and how long the start-up estimate runs.
 TARE_TAU_S = 20.0
 WARMUP_S = 2.0
+# The tare learns from one empty frame per this many seconds of empty seat, with the weight of
+# all of them: offsets drift over minutes, and a step per frame cost a 50 Hz cushion 50 steps a
+# second for nothing (and could not be batched).
+TARE_EVERY_S = 0.5
 # Mean tared load per cell (full-scale units) below which a frame may be an empty seat.
 # A seated adult reads ~0.03-0.06, a 5 kg bag ~0.004 (docs/accuracy.md); the tare only
 # learns from frames well under the occupancy threshold.
@@ -46,6 +52,9 @@ HOT_LOAD = 0.02
 # Common-mode floor: this percentile of the tared cells. Even a 120 kg sitter leaves a
 # fifth of a seat's cells unloaded, so this percentile is off the body: noise, or drift.
 FLOOR_PERCENTILE = 5.0
+# A batch is calibrated in chunks of at most this many cells (frames x cells), which bounds
+# the bad-cell work arrays (~26 bytes a cell) whatever the grid.
+BATCH_CELLS = 1 << 17
 # Per-cell noise (full-scale units) assumed before any has been measured.
 DEFAULT_NOISE = 0.003
 
@@ -60,11 +69,16 @@ class Calibrator:
         self.offset = np.zeros(shape, np.float32)  # full-scale units
         self.noise_var = np.full(shape, DEFAULT_NOISE**2, np.float32)
         self.noise = DEFAULT_NOISE  # median per-cell noise (full-scale units)
-        self.zero_run_s = np.zeros(shape, np.float32)
-        self.same_run_s = np.zeros(shape, np.float32)
+        # Bad-cell runs as "since when": the clock (seconds of frames, each gap bounded as
+        # `_step` bounds it) at each cell's last non-zero frame, and at its last change. A run's
+        # length is then clock - since, which a batch computes for all its frames at once.
+        self.clock = 0.0
+        self.zero_since = np.zeros(self.rows * self.cols, np.float64)
+        self.same_since = np.zeros(self.rows * self.cols, np.float64)
         self.mask = np.ones(shape, bool)
         self.tared_s = 0.0  # seconds of empty frames the tare has learnt from
         self.empty_s = 0.0
+        self._tare_pending_s = 0.0  # empty seconds the tare has not learnt from yet
         self._warm: list[np.ndarray] = []
         self._warm_t0: float | None = None
         self._ready = False
@@ -99,9 +113,13 @@ class Calibrator:
         np.copyto(scaled, raw, casting="unsafe")
         scaled *= self.scale
         dt = self._step(frame.t)
+        self.clock += dt
         if not self._ready:
             self._warm_up(frame.t, scaled)
-        self._track_bad_cells(raw, dt)
+        flat = raw.reshape(-1)
+        zero = np.equal(flat, 0, out=self._b1.reshape(-1))
+        self._track_bad_cells(flat, zero)
+        self._update_mask(zero, self.clock, self.zero_since, self.same_since)
         load = self._load(scaled, dt)
         return CalibratedFrame(
             cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
@@ -130,12 +148,11 @@ class Calibrator:
     def process_batch(self, t: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Calibrate frames in order, exactly as `process` one by one would.
 
-        Returns the loads (n, rows, cols) and the noise after each frame (n,). Between tare
-        updates and mask changes the offsets, noise and mask stay put, so the load, floor,
-        fill and the tare's emptiness test of a run of frames are computed at once (`_ahead`);
-        the bad-cell run lengths and the tare itself still step frame by frame. A frame that
-        moves the tare or the mask ends the run, and the frames after it are computed again
-        (in a run that starts short after a tare step, as the next frame is likely empty too).
+        Returns the loads (n, rows, cols) and the noise after each frame (n,). The bad-cell
+        runs depend on the raw cells only, so they are computed for the whole batch at once.
+        Between tare steps and mask changes the offsets, noise and mask stay put, so the load,
+        floor, fill and the tare's emptiness test of a run of frames are computed at once
+        (`_ahead`); a frame that moves the tare or the mask ends the run.
         """
         t = np.asarray(t, np.float64)
         raw = np.asarray(raw)
@@ -144,49 +161,72 @@ class Calibrator:
             raise ValueError(f"frames are {raw.shape}, calibrator is {(self.rows, self.cols)}")
         loads = np.empty((n, self.rows, self.cols), np.float32)
         noise = np.empty(n, np.float32)
-        times = t.tolist()
+        step = max(1, BATCH_CELLS // self._n_cells)  # bounds the (frames, cells) work arrays
+        for i in range(0, n, step):
+            self._calibrate_run(t[i : i + step].tolist(), raw[i : i + step], loads[i : i + step], noise[i : i + step])
+        return loads, noise
+
+    def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray) -> None:
+        n = len(times)
+        dts = [self._step(x) for x in times]
+        clock, clocks = self.clock, []
+        for dt in dts:  # the same float additions as `process`
+            clock += dt
+            clocks.append(clock)
+        self.clock = clock
+        zero, since_zero, since_same = self._bad_cell_runs(raw.reshape(n, -1), np.array(clocks))
+        # A frame whose every run is short leaves every cell trusted: the usual case.
+        short = (np.array(clocks) - np.minimum.reduce(since_zero, axis=1) < DEAD_AFTER_S) & (
+            np.array(clocks) - np.minimum.reduce(since_same, axis=1) < STUCK_AFTER_S
+        )
         i, window = 0, 1
         while i < n:
-            end = min(n, i + window)
-            if not self._ready or end - i == 1:
-                # Warm-up, or a run of one (a batch of one, as the daemon mostly hands over,
-                # or right after a tare step): the per-frame path, which is cheaper for one.
-                mask, tared_s = self.mask, self.tared_s
+            if not self._ready:  # warm-up: the per-frame path
                 scaled = self._f3
                 np.copyto(scaled, raw[i], casting="unsafe")
                 scaled *= self.scale
-                dt = self._step(times[i])
-                if not self._ready:
-                    self._warm_up(times[i], scaled)
-                self._track_bad_cells(raw[i], dt)
-                loads[i] = self._load(scaled, dt)
+                self._warm_up(times[i], scaled)
+                self._update_mask(zero[i], clocks[i], since_zero[i], since_same[i])
+                loads[i] = self._load(scaled, dts[i])
                 noise[i] = self.noise
                 i += 1
-                moved = self.mask is not mask or self.tared_s != tared_s
-                window = 1 if moved else min(2 * window, 512)
                 continue
+            end = min(n, i + window)
+            change, mask = self._first_mask_change(zero[i:end], clocks[i:end], since_zero[i:end],
+                                                   since_same[i:end], short[i:end])
+            if change == 0:  # this frame's fill differs: the one-frame path
+                self._set_mask(mask)
+                scaled = self._f3
+                np.copyto(scaled, raw[i], casting="unsafe")
+                scaled *= self.scale
+                tared_s = self.tared_s
+                loads[i] = self._load(scaled, dts[i])
+                noise[i] = self.noise
+                window = 1 if self.tared_s != tared_s else 2
+                i += 1
+                continue
+            if change is not None:
+                end = i + change
             scaled, load, capped_mean, hot = self._ahead(raw[i:end])
-            mask, offset_moved = self.mask, False
+            noise_before, stepped = self.noise, None
             for j in range(end - i):
-                k = i + j
-                dt = self._step(times[k])
-                self._track_bad_cells(raw[k], dt)
-                if self.mask is not mask:  # this frame's fill differs: the one-frame path
-                    loads[k] = self._load(scaled[j].copy(), dt)
-                    noise[k] = self.noise
-                    offset_moved = True
+                if self._tare_test(capped_mean[j], hot[j], dts[i + j]):
+                    self._tare_step(scaled[j])
+                    stepped = j
                     break
-                loads[k] = load[j]
-                if self._tare_test(capped_mean[j], hot[j], dt):
-                    self._tare_step(scaled[j], dt)
-                    noise[k] = self.noise
-                    offset_moved = True
-                    break
-                noise[k] = self.noise
-            i = k + 1
-            window = 1 if offset_moved else min(2 * window, 512)
-        return loads, noise
-
+            if stepped is None:
+                loads[i:end] = load
+                noise[i:end] = noise_before
+            else:  # frames after the step are computed again, at the new offsets
+                end = i + stepped + 1
+                loads[i:end] = load[: stepped + 1]
+                noise[i : end - 1] = noise_before
+                noise[end - 1] = self.noise
+            if stepped is not None:  # no further step within TARE_EVERY_S of frames
+                window = max(1, bisect.bisect_right(times, times[end - 1] + TARE_EVERY_S, lo=end) - end)
+            else:
+                window = min(2 * window, 512)
+            i = end
     def _ahead(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, list, list]:
         """`_load`'s arithmetic for a run of frames at the current offsets, noise and mask:
         scaled, load, and the tare's two emptiness figures per frame (lists of floats)."""
@@ -219,7 +259,7 @@ class Calibrator:
         """Seconds since the previous frame, bounded so a gap in the input does not jump state."""
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 1.0)
         self._last_t = t
-        return dt
+        return dt if math.isfinite(dt) else 0.0
 
     def _warm_up(self, t: float, scaled: np.ndarray) -> None:
         """First estimate of the offsets from the first frames, whoever sits there.
@@ -253,45 +293,90 @@ class Calibrator:
         self._warm = []
         self._ready = True
 
-    def _track_bad_cells(self, raw: np.ndarray, dt: float) -> None:
-        zero = np.equal(raw, 0, out=self._b1)
-        # Run lengths: x * True = x, x * False = 0 (runs are finite and >= 0), which is what
-        # zeroing the cells that broke their run does, in one call.
-        self.zero_run_s += np.float32(dt)
-        self.zero_run_s *= zero
+    def _track_bad_cells(self, raw: np.ndarray, zero: np.ndarray) -> None:
+        """One frame's bad-cell runs (`raw` flat; `zero` is raw == 0): see `_bad_cell_runs`."""
+        not_zero = np.logical_not(zero, out=self._b2.reshape(-1))
+        np.copyto(self.zero_since, self.clock, where=not_zero)
         if self._last_raw is not None:
-            same = np.equal(raw, self._last_raw, out=self._b2)
-            same &= np.logical_not(zero, out=self._b3)
-            self.same_run_s += np.float32(dt)
-            self.same_run_s *= same
+            changed = np.not_equal(raw, self._last_raw, out=self._b3.reshape(-1))
+            changed |= zero
+            np.copyto(self.same_since, self.clock, where=changed)
             self._last_raw[...] = raw
-        else:
+        else:  # the first frame: nothing to compare with, no run starts or ends
             self._last_raw = raw.copy()
-        # ndarray.max()/.any()/.all() and np.array_equal go through Python wrappers; the ufunc
-        # reductions and count_nonzero below give the same answers for less.
-        n = self._n_cells
+
+    def _bad_cell_runs(self, raw: np.ndarray, clocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_track_bad_cells` for n frames (n, cells) at once: zero, and since_zero and
+        since_same after each frame (n, cells). The runs end where a cell reads non-zero
+        (zero run) or reads another value than before, or 0 (same run)."""
+        n = len(raw)
+        zero = raw == 0
+        frame = np.arange(n, dtype=np.int32)[:, None]
+        last = np.where(zero, np.int32(-1), frame)  # the last non-zero frame, -1: none yet
+        np.maximum.accumulate(last, axis=0, out=last)
+        since_zero = np.where(last >= 0, clocks[last], self.zero_since)
+        changed = np.empty_like(zero)
+        if self._last_raw is not None:
+            np.not_equal(raw[0], self._last_raw, out=changed[0])
+        else:
+            changed[0] = False  # as in _track_bad_cells
+        np.not_equal(raw[1:], raw[:-1], out=changed[1:])
+        changed |= zero
+        if self._last_raw is None:
+            changed[0] = False
+        np.copyto(last, -1)
+        np.copyto(last, frame, where=changed)
+        np.maximum.accumulate(last, axis=0, out=last)
+        since_same = np.where(last >= 0, clocks[last], self.same_since)
+        self.zero_since = since_zero[-1].copy()
+        self.same_since = since_same[-1].copy()
+        self._last_raw = raw[-1].copy()
+        return zero, since_zero, since_same
+
+    def _untrusted(self, zero: np.ndarray, clocks: np.ndarray, since_zero: np.ndarray,
+                   since_same: np.ndarray) -> np.ndarray:
+        """Untrusted cells of n frames (n, cells): dead (0 for DEAD_AFTER_S), stuck (one value
+        for STUCK_AFTER_S, or an offset above half scale)."""
+        dead = clocks[:, None] - since_zero >= DEAD_AFTER_S
+        # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
+        dead[np.logical_and.reduce(zero, axis=1)] = False
+        untrusted = clocks[:, None] - since_same >= STUCK_AFTER_S
+        untrusted |= self.offset.reshape(-1) > 0.5
+        untrusted |= dead
+        # Nothing trusted: better the raw cells than nothing.
+        untrusted[np.logical_and.reduce(untrusted, axis=1)] = False
+        return untrusted
+
+    def _update_mask(self, zero: np.ndarray, clock: float, since_zero: np.ndarray, since_same: np.ndarray) -> None:
+        """The mask after one frame (flat arrays of its cells)."""
+        # ndarray.min()/.max() go through Python wrappers; the ufunc reductions do not.
         if (
-            float(np.maximum.reduce(self.zero_run_s, axis=None)) < DEAD_AFTER_S
-            and float(np.maximum.reduce(self.same_run_s, axis=None)) < STUCK_AFTER_S
+            clock - float(np.minimum.reduce(since_zero)) < DEAD_AFTER_S
+            and clock - float(np.minimum.reduce(since_same)) < STUCK_AFTER_S
             and float(np.maximum.reduce(self.offset, axis=None)) <= 0.5
         ):
             # Nothing dead or stuck (the usual case): every cell is trusted. Comparisons of
-            # NaN are False, so a NaN anywhere goes the long way, as before.
-            if np.count_nonzero(self.mask) != n:
+            # NaN are False, so a NaN anywhere goes the long way.
+            if np.count_nonzero(self.mask) != self._n_cells:
                 self._set_mask(np.ones_like(self.mask))
             return
-        dead = np.greater_equal(self.zero_run_s, DEAD_AFTER_S, out=self._b2)
-        # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
-        if np.count_nonzero(dead) and np.count_nonzero(zero) == n:
-            dead[:] = False
-        stuck = np.greater_equal(self.same_run_s, STUCK_AFTER_S, out=self._b3)
-        stuck |= np.greater(self.offset, 0.5, out=self._b4)
-        untrusted = np.logical_or(dead, stuck, out=self._b2)
-        if np.count_nonzero(untrusted) == n:  # nothing trusted: better the raw cells than nothing
-            untrusted[:] = False
+        untrusted = self._untrusted(zero[None], np.array([clock]), since_zero[None], since_same[None])[0]
         # mask == ~untrusted; it changed where untrusted equals the current mask.
-        if np.count_nonzero(np.equal(untrusted, self.mask, out=self._b3)):
-            self._set_mask(np.logical_not(untrusted))
+        if np.count_nonzero(untrusted == self.mask.reshape(-1)):
+            self._set_mask(~untrusted.reshape(self.mask.shape))
+
+    def _first_mask_change(self, zero, clocks, since_zero, since_same, short) -> tuple[int | None, np.ndarray | None]:
+        """`_update_mask` over a run of frames at the current offsets: the index of the first
+        frame after which the mask differs from the current one, and that mask."""
+        all_trusted = np.count_nonzero(self.mask) == self._n_cells
+        if bool(np.logical_and.reduce(short)) and float(np.maximum.reduce(self.offset, axis=None)) <= 0.5:
+            return (None, None) if all_trusted else (0, np.ones_like(self.mask))
+        trusted = ~self._untrusted(zero, np.asarray(clocks), since_zero, since_same)
+        differs = np.logical_or.reduce(trusted != self.mask.reshape(-1), axis=1)
+        if not differs.any():
+            return None, None
+        k = int(differs.argmax())
+        return k, trusted[k].reshape(self.mask.shape)
 
     def _set_mask(self, mask: np.ndarray) -> None:
         log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)
@@ -300,8 +385,6 @@ class Calibrator:
 
     def _learn_tare(self, scaled: np.ndarray, load: np.ndarray, dt: float) -> None:
         """Follow the offsets while the seat is empty; a sitter or a bag is never tared away."""
-        if not self._ready or dt <= 0.0:
-            return
         if not self._ready or dt <= 0.0:
             return
         # Robust to a few stuck cells not masked yet: each counts at most HOT_LOAD towards the
@@ -313,21 +396,27 @@ class Calibrator:
         hot_cells = np.greater(load, 20.0 * max(self.noise, 1e-4) + HOT_LOAD, out=self._b1)
         hot = float(np.count_nonzero(hot_cells) / n)
         if self._tare_test(capped_mean, hot, dt):
-            self._tare_step(scaled, dt)
+            self._tare_step(scaled)
 
     def _tare_test(self, capped_mean: float, hot: float, dt: float) -> bool:
         """Does the tare learn from this frame? (Keeps the count of empty seconds.)"""
         if not self._ready or dt <= 0.0:
             return False
         if capped_mean >= EMPTY_MEAN_LOAD or hot > 0.02:
-            self.empty_s = 0.0
+            self.empty_s = self._tare_pending_s = 0.0
             return False
         self.empty_s += dt
-        return self.empty_s >= 1.0  # not the tail of a sitter getting up
+        if self.empty_s < 1.0:  # not the tail of a sitter getting up
+            return False
+        self._tare_pending_s += dt
+        return self._tare_pending_s >= TARE_EVERY_S
 
-    def _tare_step(self, scaled: np.ndarray, dt: float) -> None:
+    def _tare_step(self, scaled: np.ndarray) -> None:
+        """Learn from this empty frame with the weight of the empty seconds since the last step."""
+        dt, self._tare_pending_s = self._tare_pending_s, 0.0
         trusted = self.mask
-        a = np.float32(min(1.0, dt / (TARE_TAU_S if self.tared_s > 10.0 else 2.0)))
+        tau = TARE_TAU_S if self.tared_s > 10.0 else 2.0
+        a = np.float32(-math.expm1(-dt / tau))  # an exponential average in time, whatever the rate
         dev = np.subtract(scaled, self.offset, out=self._f1)
         # Cells far above their noise are something lying there; leave their offset alone.
         limit = np.sqrt(self.noise_var, out=self._f2)
