@@ -146,6 +146,11 @@ class RulesConfig(Section):
 class AnalysisConfig(Section):
     sensitivity: float = Field(1.0, ge=0.25, le=4.0, description="higher: posture changes flagged sooner")
     occupancy_kg: float = Field(8.0, ge=2, le=40, description="rough body-load threshold")
+    max_delay_ms: int = Field(
+        250, ge=0, le=1000,
+        description="the daemon gathers a cushion's frames for up to this long and analyses them in one"
+        " batch: a fraction of the CPU, results shown up to this much later; 0: every frame at once",
+    )
 
 
 class NotifyConfig(Section):

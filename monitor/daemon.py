@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from .transport.base import FrameInput
 
 log = logging.getLogger(__name__)
 
-BATCH_MAX = 16  # queued frames analysed in one vectorised call
+BATCH_MAX = 32  # queued frames analysed in one vectorised call
 QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
 STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
 SUBSCRIBER_QUEUE = 256
@@ -56,6 +57,7 @@ class CushionSlot:
         self.drops: collections.Counter[str] = collections.Counter()  # frames the daemon dropped, by reason
         self.last_step: EngineStep | None = None
         self.last_frame_wall: float | None = None
+        self.due_wall = 0.0  # when the frames queued now are to be analysed (analysis.max_delay_ms)
         self.last_event_wall = 0.0
         self.last_posture: str | None = None
         self.last_occupied: bool | None = None
@@ -109,6 +111,8 @@ class Daemon(ReminderControls):
         self._slots_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
         self._subscribers: set[asyncio.Queue] = set()
         self._publisher = None
         from .sinks.desktop_notify import DesktopNotifier
@@ -162,7 +166,14 @@ class Daemon(ReminderControls):
                 log.warning("cushion %s: analysis cannot keep up; %d frames dropped so far (oldest first, newest kept)",
                             frame.cushion, slot.drops["queue_full"])
         q.append(frame)
-        slot.last_frame_wall = time.monotonic()
+        now = slot.last_frame_wall = time.monotonic()
+        # The loop is told of a batch's first frame (it sets a timer for the batch's due time)
+        # and of a full batch; frames in between only queue up, which is where the CPU is saved.
+        n = len(q)
+        if n == 1:
+            slot.due_wall = now + self.config.analysis.max_delay_ms / 1000.0
+        elif n != BATCH_MAX:
+            return
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not wake.is_set():
             loop.call_soon_threadsafe(wake.set)
@@ -223,18 +234,49 @@ class Daemon(ReminderControls):
         while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
-            for slot in list(self.slots.values()):
-                # a time slice per cushion: a flooding cushion must not starve the API or the others
-                slice_end = time.monotonic() + PROCESS_SLICE_S
-                while slot.queue and time.monotonic() < slice_end:
-                    for frame, step in self._process_some(slot):
-                        self._handle_step(slot, step)
-                        if self._recorder is not None:
-                            self._recorder.write(frame)
-                self._maybe_emit_state(slot)
-                if slot.queue:
-                    self._wake.set()  # more to do after the loop has served the others
+            self._process_due()
             await asyncio.sleep(0)
+
+    def _process_due(self, flush: bool = False) -> None:
+        """Analyse the cushions whose batch is due (full, or its first frame waited max_delay_ms);
+        arm a timer for the next one."""
+        assert self._wake is not None
+        now = time.monotonic()
+        next_due = math.inf
+        for slot in list(self.slots.values()):
+            if not slot.queue:
+                continue
+            if not flush and len(slot.queue) < BATCH_MAX and now < slot.due_wall:
+                next_due = min(next_due, slot.due_wall)
+                continue
+            # a time slice per cushion: a flooding cushion must not starve the API or the others
+            slice_end = now + PROCESS_SLICE_S
+            while slot.queue and (flush or time.monotonic() < slice_end):
+                for frame, step in self._process_some(slot):
+                    self._handle_step(slot, step)
+                    if self._recorder is not None:
+                        self._recorder.write(frame)
+            self._maybe_emit_state(slot)
+            if slot.queue:
+                slot.due_wall = now  # overdue: more to do after the loop has served the others
+                self._wake.set()
+        if next_due < math.inf and not self._wake.is_set():
+            self._wake_at(next_due)
+
+    def _wake_at(self, when: float) -> None:
+        """One timer for the earliest due batch (`when` on time.monotonic())."""
+        if self._timer is not None:
+            if self._timer_when <= when:
+                return  # it wakes the loop first, which then looks again
+            self._timer.cancel()
+        assert self._loop is not None
+        self._timer_when = when
+        self._timer = self._loop.call_later(max(0.0, when - time.monotonic()), self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        assert self._wake is not None
+        self._wake.set()
 
     def _process_some(self, slot: CushionSlot) -> list[tuple[Frame, EngineStep]]:
         """Up to BATCH_MAX queued frames through the engine in one vectorised call.
@@ -531,6 +573,11 @@ class Daemon(ReminderControls):
             self._wake.set()
         for task in getattr(self, "_tasks", []):
             task.cancel()
+        if self._wake is not None:
+            try:  # frames gathered for a batch are analysed, not lost
+                self._process_due(flush=True)
+            except Exception:
+                log.exception("could not analyse the last frames")
         self._snapshot_all()
         if self._publisher is not None:
             self._publisher.stop()

@@ -1,0 +1,128 @@
+"""The daemon gathers each cushion's frames and analyses them in batches.
+
+A cushion at 50 Hz woken for every frame cost the daemon ~8 % of a core; gathered for up to
+`analysis.max_delay_ms` (default 250 ms, the dashboard's state-event period) and analysed in
+one vectorised call, it costs a fraction of that (docs/performance.md). These tests pin the
+rules: nothing waits longer than max_delay_ms, a full batch does not wait at all, 0 means
+every frame at once, and frames still gathered at shutdown are analysed, not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from firmware_sim import Simulator, load_scenario
+from monitor.config import Settings
+from monitor.daemon import BATCH_MAX, Daemon
+from monitor.model import Frame
+from monitor.transport.base import FrameInput
+
+
+class HandFedInput(FrameInput):
+    """A cushion the test holds in its hand: `push` hands frames to the daemon as an input thread would."""
+
+    kind = "hand"
+
+    def __init__(self) -> None:
+        self.emit = None
+        sim = Simulator(load_scenario("tour"), 16, 16, 50.0, 1)
+        self._frames = iter(sim.frames())
+
+    def start(self, emit) -> None:
+        self.emit = emit
+
+    def stop(self) -> None:
+        pass
+
+    def health(self) -> list[dict]:
+        return []
+
+    def push(self, n: int) -> float:
+        """n frames of the cushion; returns the frame time of the last."""
+        for _ in range(n):
+            f = next(self._frames)
+            self.emit(Frame(cushion="hand-1", t=f.t, cells=f.cells, max_value=4095))
+        return f.t
+
+
+def analysed_t(daemon: Daemon) -> float | None:
+    slot = daemon.slots.get("hand-1")
+    return None if slot is None or slot.last_step is None else slot.last_step.frame.t
+
+
+async def started(tmp_path, max_delay_ms: int) -> tuple[Daemon, HandFedInput]:
+    settings = Settings(input="serial", serial={"port": "/dev/null"}, store={"db": tmp_path / "sitwell.db"}, analysis={"max_delay_ms": max_delay_ms})
+    cushion = HandFedInput()
+    daemon = Daemon(settings, frame_input=cushion)
+    await daemon.start()
+    return daemon, cushion
+
+
+async def wait_for(predicate, timeout: float) -> float:
+    """Seconds until predicate() holds (fails after timeout)."""
+    t0 = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - t0 < timeout, "timed out"
+        await asyncio.sleep(0.005)
+    return time.monotonic() - t0
+
+
+def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=400)
+        events = daemon.subscribe()
+        try:
+            last = cushion.push(5)
+            await asyncio.sleep(0.1)
+            assert analysed_t(daemon) is None  # still gathering
+            waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+            assert waited < 0.4  # due 400 ms after the first frame, 100 ms of which had passed
+            # the dashboard's state event reports the newest frame of the batch
+            kind, event = events.get_nowait()
+            assert kind == "state" and event["t"] == pytest.approx(last, abs=1e-3)
+        finally:
+            await daemon.stop()
+
+    asyncio.run(main())
+
+
+def test_a_full_batch_does_not_wait(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=1000)
+        try:
+            last = cushion.push(BATCH_MAX)
+            waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+            assert waited < 0.5
+        finally:
+            await daemon.stop()
+
+    asyncio.run(main())
+
+
+def test_zero_delay_analyses_every_frame_at_once(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=0)
+        try:
+            for _ in range(3):
+                last = cushion.push(1)
+                await wait_for(lambda: analysed_t(daemon) == last, timeout=0.5)
+        finally:
+            await daemon.stop()
+
+    asyncio.run(main())
+
+
+def test_frames_still_gathered_at_shutdown_are_analysed(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=1000)
+        cushion.push(1)
+        await wait_for(lambda: analysed_t(daemon) is not None, timeout=2.0)  # the cushion is known
+        last = cushion.push(3)
+        assert analysed_t(daemon) != last
+        await daemon.stop()
+        assert analysed_t(daemon) == last
+
+    asyncio.run(main())
