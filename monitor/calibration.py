@@ -36,6 +36,8 @@ STATE_VERSION = 1
 # A cell reading exactly 0 this long is dead; one reading one other value this long is stuck.
 DEAD_AFTER_S = 5.0
 STUCK_AFTER_S = 60.0
+# Dead and stuck cells are looked for once a second of frames (the runs are counted every frame).
+CHECK_EVERY_S = 1.0
 # How fast the tare follows an empty seat (seconds), and how long the start-up estimate runs.
 TARE_TAU_S = 20.0
 WARMUP_S = 2.0
@@ -73,6 +75,7 @@ class Calibrator:
         # `_step` bounds it) at each cell's last non-zero frame, and at its last change. A run's
         # length is then clock - since, which a batch computes for all its frames at once.
         self.clock = 0.0
+        self._check_bucket = -1  # floor(clock / CHECK_EVERY_S) when the mask was last looked at
         self.zero_since = np.zeros(self.rows * self.cols, np.float64)
         self.same_since = np.zeros(self.rows * self.cols, np.float64)
         self.mask = np.ones(shape, bool)
@@ -119,7 +122,9 @@ class Calibrator:
         flat = raw.reshape(-1)
         zero = np.equal(flat, 0, out=self._b1.reshape(-1))
         self._track_bad_cells(flat, zero)
-        self._update_mask(zero, self.clock, self.zero_since, self.same_since)
+        if math.floor(self.clock / CHECK_EVERY_S) > self._check_bucket:
+            self._check_bucket = math.floor(self.clock / CHECK_EVERY_S)
+            self._update_mask(zero, self.clock, self.zero_since, self.same_since)
         load = self._load(scaled, dt)
         return CalibratedFrame(
             cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
@@ -169,16 +174,16 @@ class Calibrator:
     def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray) -> None:
         n = len(times)
         dts = [self._step(x) for x in times]
-        clock, clocks = self.clock, []
-        for dt in dts:  # the same float additions as `process`
+        clock, clocks, checks = self.clock, [], []
+        bucket = self._check_bucket
+        for j, dt in enumerate(dts):  # the same float additions and checks as `process`
             clock += dt
             clocks.append(clock)
-        self.clock = clock
-        zero, since_zero, since_same = self._bad_cell_runs(raw.reshape(n, -1), np.array(clocks))
-        # A frame whose every run is short leaves every cell trusted: the usual case.
-        short = (np.array(clocks) - np.minimum.reduce(since_zero, axis=1) < DEAD_AFTER_S) & (
-            np.array(clocks) - np.minimum.reduce(since_same, axis=1) < STUCK_AFTER_S
-        )
+            if math.floor(clock / CHECK_EVERY_S) > bucket:
+                bucket = math.floor(clock / CHECK_EVERY_S)
+                checks.append(j)
+        self.clock, self._check_bucket = clock, bucket
+        at_check = self._bad_cell_checks(raw.reshape(n, -1), np.array(clocks), checks)
         i, window = 0, 1
         while i < n:
             if not self._ready:  # warm-up: the per-frame path
@@ -186,15 +191,15 @@ class Calibrator:
                 np.copyto(scaled, raw[i], casting="unsafe")
                 scaled *= self.scale
                 self._warm_up(times[i], scaled)
-                self._update_mask(zero[i], clocks[i], since_zero[i], since_same[i])
+                if i in at_check:
+                    self._update_mask(*at_check[i])
                 loads[i] = self._load(scaled, dts[i])
                 noise[i] = self.noise
                 i += 1
                 continue
             end = min(n, i + window)
-            change, mask = self._first_mask_change(zero[i:end], clocks[i:end], since_zero[i:end],
-                                                   since_same[i:end], short[i:end])
-            if change == 0:  # this frame's fill differs: the one-frame path
+            change, mask = self._first_mask_change(at_check, i, end)
+            if change == i:  # this frame's fill differs: the one-frame path
                 self._set_mask(mask)
                 scaled = self._f3
                 np.copyto(scaled, raw[i], casting="unsafe")
@@ -206,7 +211,7 @@ class Calibrator:
                 i += 1
                 continue
             if change is not None:
-                end = i + change
+                end = change
             scaled, load, capped_mean, hot = self._ahead(raw[i:end])
             noise_before, stepped = self.noise, None
             for j in range(end - i):
@@ -217,16 +222,16 @@ class Calibrator:
             if stepped is None:
                 loads[i:end] = load
                 noise[i:end] = noise_before
+                window = min(2 * window, 512)
             else:  # frames after the step are computed again, at the new offsets
                 end = i + stepped + 1
                 loads[i:end] = load[: stepped + 1]
                 noise[i : end - 1] = noise_before
                 noise[end - 1] = self.noise
-            if stepped is not None:  # no further step within TARE_EVERY_S of frames
+                # no further step within TARE_EVERY_S of frames
                 window = max(1, bisect.bisect_right(times, times[end - 1] + TARE_EVERY_S, lo=end) - end)
-            else:
-                window = min(2 * window, 512)
             i = end
+
     def _ahead(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, list, list]:
         """`_load`'s arithmetic for a run of frames at the current offsets, noise and mask:
         scaled, load, and the tare's two emptiness figures per frame (lists of floats)."""
@@ -305,33 +310,35 @@ class Calibrator:
         else:  # the first frame: nothing to compare with, no run starts or ends
             self._last_raw = raw.copy()
 
-    def _bad_cell_runs(self, raw: np.ndarray, clocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`_track_bad_cells` for n frames (n, cells) at once: zero, and since_zero and
-        since_same after each frame (n, cells). The runs end where a cell reads non-zero
-        (zero run) or reads another value than before, or 0 (same run)."""
+    def _bad_cell_checks(self, raw: np.ndarray, clocks: np.ndarray, checks: list[int]) -> dict[int, tuple]:
+        """`_track_bad_cells` over n frames (n, cells) at once; returns, for each frame in
+        `checks`, what `_update_mask` looks at after it: (zero, clock, since_zero, since_same)."""
         n = len(raw)
         zero = raw == 0
-        frame = np.arange(n, dtype=np.int32)[:, None]
-        last = np.where(zero, np.int32(-1), frame)  # the last non-zero frame, -1: none yet
-        np.maximum.accumulate(last, axis=0, out=last)
-        since_zero = np.where(last >= 0, clocks[last], self.zero_since)
         changed = np.empty_like(zero)
+        np.not_equal(raw[1:], raw[:-1], out=changed[1:])
         if self._last_raw is not None:
             np.not_equal(raw[0], self._last_raw, out=changed[0])
-        else:
-            changed[0] = False  # as in _track_bad_cells
-        np.not_equal(raw[1:], raw[:-1], out=changed[1:])
         changed |= zero
         if self._last_raw is None:
-            changed[0] = False
-        np.copyto(last, -1)
-        np.copyto(last, frame, where=changed)
-        np.maximum.accumulate(last, axis=0, out=last)
-        since_same = np.where(last >= 0, clocks[last], self.same_since)
+            changed[0] = False  # the first frame: nothing to compare with (as in _track_bad_cells)
+        # The runs at the ends of the stretches between checks (and at the last frame):
+        # per stretch the last frame that broke each cell's run, carried over the stretches.
+        ends = checks if checks and checks[-1] == n - 1 else [*checks, n - 1]
+        starts = [0, *(e + 1 for e in ends[:-1])]
+        frame = np.arange(n, dtype=np.int32)[:, None]
+
+        def since_at_ends(broke: np.ndarray, before: np.ndarray) -> np.ndarray:
+            last = np.maximum.reduceat(np.where(broke, frame, np.int32(-1)), starts, axis=0)
+            np.maximum.accumulate(last, axis=0, out=last)
+            return np.where(last >= 0, clocks[last], before)
+
+        since_zero = since_at_ends(~zero, self.zero_since)
+        since_same = since_at_ends(changed, self.same_since)
         self.zero_since = since_zero[-1].copy()
         self.same_since = since_same[-1].copy()
         self._last_raw = raw[-1].copy()
-        return zero, since_zero, since_same
+        return {e: (zero[e], float(clocks[e]), since_zero[k], since_same[k]) for k, e in enumerate(checks)}
 
     def _untrusted(self, zero: np.ndarray, clocks: np.ndarray, since_zero: np.ndarray,
                    since_same: np.ndarray) -> np.ndarray:
@@ -348,7 +355,13 @@ class Calibrator:
         return untrusted
 
     def _update_mask(self, zero: np.ndarray, clock: float, since_zero: np.ndarray, since_same: np.ndarray) -> None:
-        """The mask after one frame (flat arrays of its cells)."""
+        """Look for dead and stuck cells after one frame (flat arrays of its cells)."""
+        mask = self._mask_after(zero, clock, since_zero, since_same)
+        if mask is not None:
+            self._set_mask(mask)
+
+    def _mask_after(self, zero, clock, since_zero, since_same) -> np.ndarray | None:
+        """The new mask after a frame, or None if it stays as it is."""
         # ndarray.min()/.max() go through Python wrappers; the ufunc reductions do not.
         if (
             clock - float(np.minimum.reduce(since_zero)) < DEAD_AFTER_S
@@ -357,26 +370,24 @@ class Calibrator:
         ):
             # Nothing dead or stuck (the usual case): every cell is trusted. Comparisons of
             # NaN are False, so a NaN anywhere goes the long way.
-            if np.count_nonzero(self.mask) != self._n_cells:
-                self._set_mask(np.ones_like(self.mask))
-            return
+            return None if np.count_nonzero(self.mask) == self._n_cells else np.ones_like(self.mask)
         untrusted = self._untrusted(zero[None], np.array([clock]), since_zero[None], since_same[None])[0]
         # mask == ~untrusted; it changed where untrusted equals the current mask.
         if np.count_nonzero(untrusted == self.mask.reshape(-1)):
-            self._set_mask(~untrusted.reshape(self.mask.shape))
+            return ~untrusted.reshape(self.mask.shape)
+        return None
 
-    def _first_mask_change(self, zero, clocks, since_zero, since_same, short) -> tuple[int | None, np.ndarray | None]:
-        """`_update_mask` over a run of frames at the current offsets: the index of the first
-        frame after which the mask differs from the current one, and that mask."""
-        all_trusted = np.count_nonzero(self.mask) == self._n_cells
-        if bool(np.logical_and.reduce(short)) and float(np.maximum.reduce(self.offset, axis=None)) <= 0.5:
-            return (None, None) if all_trusted else (0, np.ones_like(self.mask))
-        trusted = ~self._untrusted(zero, np.asarray(clocks), since_zero, since_same)
-        differs = np.logical_or.reduce(trusted != self.mask.reshape(-1), axis=1)
-        if not differs.any():
-            return None, None
-        k = int(differs.argmax())
-        return k, trusted[k].reshape(self.mask.shape)
+    def _first_mask_change(self, at_check: dict[int, tuple], i: int, end: int) -> tuple[int | None, np.ndarray | None]:
+        """`_update_mask` over frames i..end-1 at the current offsets, without changing anything:
+        the first frame after which the mask differs from the current one, and that mask."""
+        for k in range(i, end):
+            if k not in at_check:
+                continue
+            zero, clock, since_zero, since_same = at_check[k]
+            mask = self._mask_after(zero, clock, since_zero, since_same)
+            if mask is not None:
+                return k, mask
+        return None, None
 
     def _set_mask(self, mask: np.ndarray) -> None:
         log.debug("calibration mask: %d of %d cells masked", int((~mask).sum()), mask.size)

@@ -19,6 +19,7 @@ from monitor.recording import RecordingReader
 def _assert_same_state(a: Calibrator, b: Calibrator) -> None:
     assert a.noise == b.noise
     assert a.tared_s == b.tared_s and a.empty_s == b.empty_s and a.clock == b.clock
+    assert a._check_bucket == b._check_bucket
     for name in ("offset", "noise_var", "mask", "zero_since", "same_since"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
