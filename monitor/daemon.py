@@ -33,6 +33,9 @@ STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
 SUBSCRIBER_QUEUE = 256
 PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion before yielding
 MAX_CUSHIONS = 256
+# A batch is analysed when the first frame after its due time arrives, or this long after its
+# due time if none does (the cushion stopped or is slower than this).
+SILENT_AFTER_S = 0.1
 
 
 HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone peak
@@ -167,12 +170,14 @@ class Daemon(ReminderControls):
                             frame.cushion, slot.drops["queue_full"])
         q.append(frame)
         now = slot.last_frame_wall = time.monotonic()
-        # The loop is told of a batch's first frame (it sets a timer for the batch's due time)
-        # and of a full batch; frames in between only queue up, which is where the CPU is saved.
+        # The loop is told of a batch's first frame (it sets a timer in case the cushion falls
+        # silent), of the first frame after the batch is due (so the batch ends with a fresh
+        # frame, which the dashboard then shows) and of a full batch; frames in between only
+        # queue up, which is where the CPU is saved.
         n = len(q)
         if n == 1:
             slot.due_wall = now + self.config.analysis.max_delay_ms / 1000.0
-        elif n != BATCH_MAX:
+        elif n < BATCH_MAX and now < slot.due_wall:
             return
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not wake.is_set():
@@ -247,7 +252,7 @@ class Daemon(ReminderControls):
             if not slot.queue:
                 continue
             if not flush and len(slot.queue) < BATCH_MAX and now < slot.due_wall:
-                next_due = min(next_due, slot.due_wall)
+                next_due = min(next_due, slot.due_wall + SILENT_AFTER_S)
                 continue
             # a time slice per cushion: a flooding cushion must not starve the API or the others
             slice_end = now + PROCESS_SLICE_S

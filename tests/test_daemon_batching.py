@@ -3,8 +3,9 @@
 A cushion at 50 Hz woken for every frame cost the daemon ~8 % of a core; gathered for up to
 `analysis.max_delay_ms` (default 250 ms, the dashboard's state-event period) and analysed in
 one vectorised call, it costs a fraction of that (docs/performance.md). These tests pin the
-rules: nothing waits longer than max_delay_ms, a full batch does not wait at all, 0 means
-every frame at once, and frames still gathered at shutdown are analysed, not lost.
+rules: a batch ends with the first frame after max_delay_ms (or SILENT_AFTER_S later if the
+cushion falls silent), a full batch does not wait at all, 0 means every frame at once, and
+frames still gathered at shutdown are analysed, not lost.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from firmware_sim import Simulator, load_scenario
 from monitor.config import Settings
-from monitor.daemon import BATCH_MAX, Daemon
+from monitor.daemon import BATCH_MAX, SILENT_AFTER_S, Daemon
 from monitor.model import Frame
 from monitor.transport.base import FrameInput
 
@@ -73,14 +74,32 @@ async def wait_for(predicate, timeout: float) -> float:
 def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
     async def main() -> None:
         daemon, cushion = await started(tmp_path, max_delay_ms=400)
-        events = daemon.subscribe()
         try:
             last = cushion.push(5)
             await asyncio.sleep(0.1)
             assert analysed_t(daemon) is None  # still gathering
             waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
-            assert waited < 0.4  # due 400 ms after the first frame, 100 ms of which had passed
-            # the dashboard's state event reports the newest frame of the batch
+            # due 400 ms after the first frame (100 ms of which had passed); a cushion that
+            # fell silent is not waited for longer than SILENT_AFTER_S after that
+            assert 0.2 < waited < 0.3 + SILENT_AFTER_S + 0.1
+        finally:
+            await daemon.stop()
+
+    asyncio.run(main())
+
+
+def test_the_first_frame_after_the_due_time_ends_the_batch_and_is_shown(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=200)
+        events = daemon.subscribe()
+        try:
+            cushion.push(3)
+            await asyncio.sleep(0.25)  # past due, before the silent-cushion timer
+            assert analysed_t(daemon) is None
+            last = cushion.push(1)
+            waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+            assert waited < 0.05 + SILENT_AFTER_S / 2
+            # the dashboard's state event reports that fresh frame
             kind, event = events.get_nowait()
             assert kind == "state" and event["t"] == pytest.approx(last, abs=1e-3)
         finally:
