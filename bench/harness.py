@@ -51,15 +51,17 @@ def _clean_env(home: Path) -> dict[str, str]:
 class Daemon:
     """`sitwell run ARGS` on a free port, stopped with SIGTERM."""
 
-    def __init__(self, args: list[str], workdir: Path, log_level: str = "WARNING"):
+    def __init__(self, args: list[str], workdir: Path, log_level: str = "WARNING", max_delay_ms: int | None = None):
         self.port = free_port()
         self.workdir = workdir
         self.log_path = workdir / "daemon.log"
         cmd = [*sitwell_cmd(), "run", *args, "--port", str(self.port), "--db", str(workdir / "sitwell.db"),
                "--log-level", log_level]
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO,
-                                     env=_clean_env(workdir))
+        env = _clean_env(workdir)
+        if max_delay_ms is not None:  # analysis.max_delay_ms; None: sitwell's default
+            env["SITWELL_ANALYSIS__MAX_DELAY_MS"] = str(max_delay_ms)
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
         self.pid = self.proc.pid
 
     def get_json(self, path: str, timeout: float = 5.0):

@@ -10,7 +10,10 @@ reports, and its latency is the event's arrival minus that frame's write.
 
 The daemon sends a state event at most every STATE_EVENT_INTERVAL_S per cushion (at once on
 an occupancy or posture change), so only the frames that got an event are measured; the
-others are superseded by a newer frame before the next event is due.
+others are superseded by a newer frame before the next event is due. It gathers a cushion's
+frames for up to analysis.max_delay_ms (default 250 ms) and analyses them in one batch, which
+ends with the first frame after that time; the event reports that frame. `--max-delay-ms 0`
+measures the daemon analysing every frame as it comes.
 
 Figures: p50, p99 and max per run; the median over --runs runs (each --seconds long, after a
 warm-up), and the pooled p50/p99 of all matched events. Target: p99 < 100 ms at 50 Hz.
@@ -123,10 +126,10 @@ def measure(transport: str, args) -> dict:
     try:
         if transport == "serial":
             pty = Pty()
-            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", CUSHION], wd)
+            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", CUSHION], wd, max_delay_ms=args.max_delay_ms)
         else:
             broker = Mosquitto(wd)
-            daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd)
+            daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd, max_delay_ms=args.max_delay_ms)
         daemon.wait_healthy()
         feed = SerialFeed(pty, info) if transport == "serial" else MqttFeed(broker, info)
         sse = SseClient(daemon.port, matcher.on_event)
@@ -190,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="runs; the median of their percentiles is reported")
     ap.add_argument("--warmup", type=float, default=4.0, help="seconds sent before measuring (calibration warm-up)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-delay-ms", type=int, default=None,
+                    help="the daemon's analysis.max_delay_ms (default: sitwell's default, 250; 0: every frame at once)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' for stdout)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -77,10 +77,10 @@ def run_setup(setup: str, args) -> dict:
     try:
         if setup == "serial":
             pty = Pty()
-            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", "bench-1"], wd)
+            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", "bench-1"], wd, max_delay_ms=args.max_delay_ms)
         else:
             broker = Mosquitto(wd)
-            daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd)
+            daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd, max_delay_ms=args.max_delay_ms)
         daemon.wait_healthy()
         if args.sse:
             sse = SseClient(daemon.port, lambda *a: None)
@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=int, default=16)
     ap.add_argument("--cushions", type=int, default=100, help="cushions in the mqtt set-up (default 100)")
     ap.add_argument("--sse", action="store_true", help="keep one /api/stream client connected (a dashboard open)")
+    ap.add_argument("--max-delay-ms", type=int, default=None,
+                    help="the daemon's analysis.max_delay_ms (default: sitwell's default, 250; 0: every frame at once)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' for stdout)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
