@@ -341,10 +341,15 @@ class MqttOutput(Output):
 
         def on_connect(client: Any, userdata: Any, flags: Any, reason: Any, props: Any = None) -> None:
             result["reason"] = reason
-            answered.set()
             if not reason.is_failure:
                 # also after paho's own reconnects (e.g. a broker restart): status is retained
                 client.publish(self.status_topic, "online", qos=1, retain=True)
+                # a device that (re)connects says what it is first, as on a serial line: the
+                # monitor learns the grid and full scale (max_value) before the first frame.
+                # Retained, so a monitor that subscribes later learns it too.
+                if self.enc is not None:
+                    client.publish(self.frames_topic, self.enc.hello_payload(), qos=1, retain=True)
+            answered.set()  # after the hello: no frame goes out before it
 
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sitwell-sim-{self.cushion}-{os.getpid()}")
         c.will_set(self.status_topic, "offline", qos=1, retain=True)

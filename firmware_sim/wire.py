@@ -123,6 +123,15 @@ class WireEncoder:
             return f"# sitwell-sim {self.info['device']} {self.info['rows']}x{self.info['cols']}\n".encode()
         return b""
 
+    def hello_payload(self, seq: int = 0, t_ms: int = 0) -> bytes:
+        """The hello as MQTT carries it (CONTRACT section 3): the bare binary packet, or for
+        JSON the recording header object (section 4), which the monitor takes as a hello."""
+        if self.codec == "binary":
+            return hello_packet(self.info, seq, t_ms)
+        header = {"type": "header", "format": "sitwell-recording", "version": 1, "cushion": self.info["device"]}
+        header |= {k: self.info[k] for k in ("rows", "cols", "max_value", "rate_hz") if k in self.info}
+        return json.dumps(header, separators=(",", ":")).encode()
+
     def payload(self, cells: np.ndarray, seq: int, t: float, label: dict[str, Any] | None = None) -> bytes:
         """One frame without stream framing (binary: the packet as MQTT carries it)."""
         if self.codec == "binary":

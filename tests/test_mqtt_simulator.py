@@ -31,6 +31,7 @@ def test_simulator_over_mosquitto(mosquitto_session, codec):
         proc = subprocess.run(
             [sys.executable, "-m", "firmware_sim", "--scenario", "tour", "--seed", "3", "--rows", "12",
              "--cols", "10", "--rate", "10", "--duration", "30", "--speed", "30", "--codec", codec,
+             "--max-value", "65535",
              "--mqtt", f"{mosquitto_session.host}:{mosquitto_session.port}", "--cushion", cushion,
              "--log-level", "WARNING"],
             cwd=ROOT, capture_output=True, timeout=60,
@@ -45,8 +46,9 @@ def test_simulator_over_mosquitto(mosquitto_session, codec):
     assert len(frames) == 300, h
     assert h["drops"] == {} and h["frames"] == 300 and h["error"] == "cushion offline"
     assert {f.shape for f in frames} == {(12, 10)}
-    # the simulator sends no hello over MQTT: 16-bit (or JSON) readings, the 12-bit default
-    assert {f.max_value for f in frames} == {4095}
+    # the simulator says hello on connecting, as a cushion on a serial line does: the full
+    # scale comes from it, not from the 12-bit default the monitor assumes without one
+    assert {f.max_value for f in frames} == {65535}
     t = np.array([f.t for f in frames])
     assert np.allclose(np.diff(t), 0.1, atol=0.002), t[:5]
     assert any(f.cells.sum() > 0 for f in frames)

@@ -298,7 +298,11 @@ def test_mqtt_frames_status_and_will(mosquitto):
     status = [p.decode() for t, p, _ in received if t.endswith("/status")]
     # online, offline by last will on the dropped link, online again, offline at the end
     assert status == ["online", "offline", "online", "offline"]
-    frames = [decode_packet(p) for t, p, _ in received if t.endswith("/frames")]
+    packets = [decode_packet(p) for t, p, _ in received if t.endswith("/frames")]
+    # a hello on every connection, before its frames (the monitor learns grid and full scale)
+    assert isinstance(packets[0], HelloPacket) and packets[0].info.rows == 8
+    assert sum(isinstance(p, HelloPacket) for p in packets) == 2
+    frames = [p for p in packets if isinstance(p, FramePacket)]
     # the 10 frames of the outage are lost, and maybe one or two still in the client's
     # buffer when the link dropped (QoS 0, like a real device)
     assert sim.n_frames - 13 <= len(frames) <= sim.n_frames - 10
@@ -325,11 +329,14 @@ def test_mqtt_json_frames_via_cli(mosquitto):
         capture_output=True, timeout=60,
     )
     deadline = time.monotonic() + 5
-    while len(got) < 20 and time.monotonic() < deadline:
+    while len(got) < 21 and time.monotonic() < deadline:
         time.sleep(0.05)
     sub.loop_stop()
     sub.disconnect()
     assert res.returncode == 0, res.stderr
+    # the hello first: a recording header object, the JSON form of a hello
+    assert got[0]["type"] == "header" and (got[0]["rows"], got[0]["cols"]) == (4, 4)
+    got = got[1:]
     assert len(got) == 20
     assert got[3]["t"] == pytest.approx(0.3) and len(got[3]["cells"]) == 4 and "label" in got[3]
 
@@ -357,9 +364,10 @@ def test_mqtt_credentials(mosquitto_factory):
         good = subprocess.run(base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "s3cret"})
         assert good.returncode == 0, good.stderr
         deadline = time.monotonic() + 5
-        while len(got) < 10 and time.monotonic() < deadline:
+        while len(got) < 11 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         sub.loop_stop()
         sub.disconnect()
-    assert len(got) == 10 and all(isinstance(decode_packet(p), FramePacket) for p in got)
+    assert isinstance(decode_packet(got[0]), HelloPacket)
+    assert len(got) == 11 and all(isinstance(decode_packet(p), FramePacket) for p in got[1:])
