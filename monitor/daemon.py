@@ -33,6 +33,10 @@ STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
 SUBSCRIBER_QUEUE = 256
 PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion before yielding
 MAX_CUSHIONS = 256
+# Frames of another grid under a cushion's id for this long (frame time) and this many are
+# another cushion plugged in in its place; fewer are strays, dropped as `wrong_grid`.
+REGRID_S = 2.0
+REGRID_FRAMES = 5
 # A batch is analysed when the first frame after its due time arrives, or this long after its
 # due time if none does (the cushion stopped or is slower than this).
 SILENT_AFTER_S = 0.1
@@ -61,6 +65,7 @@ class CushionSlot:
         self.last_step: EngineStep | None = None
         self.last_frame_wall: float | None = None
         self.due_wall = 0.0  # when the frames queued now are to be analysed (analysis.max_delay_ms)
+        self.other_grid: tuple[tuple[int, int], float, int] | None = None  # shape, since (t), frames
         self.last_event_wall = 0.0
         self.last_posture: str | None = None
         self.last_occupied: bool | None = None
@@ -292,13 +297,26 @@ class Daemon(ReminderControls):
         batch: list[Frame] = []
         while slot.queue and len(batch) < BATCH_MAX:
             frame = slot.queue.popleft()
-            if frame.shape != (device.rows, device.cols):  # another cushion on the same id/port
-                if slot.drop("wrong_grid"):
-                    log.warning("cushion %s: dropped %d frame(s) of %dx%d; this cushion is %dx%d (restart"
-                                " sitwell after swapping cushions)", slot.cushion, slot.drops["wrong_grid"],
-                                *frame.shape, device.rows, device.cols)
+            if frame.shape == (device.rows, device.cols):
+                slot.other_grid = None
+                batch.append(frame)
                 continue
-            batch.append(frame)
+            # Another grid under this id: a stray frame, or another cushion plugged in.
+            if slot.other_grid is None or slot.other_grid[0] != frame.shape:
+                slot.other_grid = (frame.shape, frame.t, 0)
+            shape, since, n = slot.other_grid
+            slot.other_grid = (shape, since, n + 1)
+            if n + 1 >= REGRID_FRAMES and frame.t - since >= REGRID_S:
+                slot.queue.appendleft(frame)  # the first frame of the new cushion
+                if batch:
+                    break  # the old cushion's frames first
+                self._regrid(slot, frame)
+                device = slot.engine.device
+                continue
+            if slot.drop("wrong_grid"):
+                log.warning("cushion %s: dropped %d frame(s) of %dx%d; this cushion is %dx%d (taken as a new"
+                            " cushion if they go on for %.0f s)", slot.cushion, slot.drops["wrong_grid"],
+                            *frame.shape, device.rows, device.cols, REGRID_S)
         if not batch:
             return []
         try:
@@ -314,6 +332,18 @@ class Daemon(ReminderControls):
                     log.exception("cushion %s: analysis failed on a frame (%d so far); dropped", slot.cushion,
                                   slot.drops["analysis_error"])
         return done
+
+    def _regrid(self, slot: CushionSlot, frame: Frame) -> None:
+        """Another cushion (another grid) under this id: analysis starts afresh for its grid
+        (calibration is learnt again); spells, breaks and reminders carry on."""
+        old = slot.engine
+        rows, cols = frame.shape
+        device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
+        slot.engine = CushionEngine(slot.cushion, device, self.config.rules, self.config.analysis,
+                                    old.tracker.epoch, tracker=old.tracker)
+        slot.other_grid = None
+        log.warning("cushion %s: now a %dx%d cushion (was %dx%d); calibration starts afresh, the sitting"
+                    " spell and reminders carry on", slot.cushion, rows, cols, old.device.rows, old.device.cols)
 
     def _handle_step(self, slot: CushionSlot, step: EngineStep) -> None:
         slot.last_step = step

@@ -29,8 +29,14 @@ class HandFedInput(FrameInput):
 
     def __init__(self) -> None:
         self.emit = None
-        sim = Simulator(load_scenario("tour"), 16, 16, 50.0, 1)
-        self._frames = iter(sim.frames())
+        self.last_t = 0.0
+        self.plug(16, 16)
+
+    def plug(self, rows: int, cols: int) -> None:
+        """Another cushion (another grid) under the same id, its clock going on."""
+        start = self.last_t
+        sim = Simulator(load_scenario("tour"), rows, cols, 50.0, 1)
+        self._frames = ((start + f.t, f.cells) for f in sim.frames())
 
     def start(self, emit) -> None:
         self.emit = emit
@@ -44,9 +50,10 @@ class HandFedInput(FrameInput):
     def push(self, n: int) -> float:
         """n frames of the cushion; returns the frame time of the last."""
         for _ in range(n):
-            f = next(self._frames)
-            self.emit(Frame(cushion="hand-1", t=f.t, cells=f.cells, max_value=4095))
-        return f.t
+            t, cells = next(self._frames)
+            self.emit(Frame(cushion="hand-1", t=t, cells=cells, max_value=4095))
+            self.last_t = t
+        return t
 
 
 def analysed_t(daemon: Daemon) -> float | None:

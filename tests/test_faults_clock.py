@@ -37,7 +37,7 @@ def _start(tmp_path, pty_pair) -> tuple[SitwellProcess, Cushion]:
 
 def _caught_up(d: SitwellProcess, cushion: Cushion) -> None:
     assert wait_until(lambda: d.input_health()["frames"] == cushion.sent, 10)
-    time.sleep(0.5)  # the last frames through analysis
+    time.sleep(1.0)  # the last frames through analysis (gathered for up to analysis.max_delay_ms)
 
 
 def _timeline(d: SitwellProcess) -> list[dict]:

@@ -180,7 +180,7 @@ def _record_through_a_full_disk(tmp_path, pty_pair, disk: Path) -> tuple[Path, i
         cushion.sit(60, pace=PACE)
         assert wait_until(lambda: d.healthz()["record_errors"] > 0, 10), (d.healthz(), d.log[-3000:])
         assert "recording to" in d.log and "failed" in d.log
-        st = d.status()
+        st = wait_until(lambda: (s := d.status())["spell_s"] >= 55 and s, 5) or d.status()
         assert st["occupied"] and st["spell_s"] >= 55, st
         assert d.healthz()["store"]["ok"] is True  # the database is elsewhere: unaffected
         lost = d.healthz()["record_errors"]
