@@ -29,6 +29,8 @@ REF_RESEED_S = 120.0
 FORGET_S = 60.0
 MAX_DT_S = 5.0  # a longer gap between frames adds only this much (as the minute statistics do)
 SIDES = ("left", "right")
+_INF = float("inf")
+_NO_DOSE = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(slots=True)
@@ -56,7 +58,7 @@ class _Run:
 class DoseStep:
     """What one frame added, and the offloads it credited or closed."""
 
-    added: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # left, right, left_norm, right_norm
+    added: tuple[float, float, float, float] = _NO_DOSE  # left, right, left_norm, right_norm
     credited: list[Offload] = field(default_factory=list)
     ended: list[Offload] = field(default_factory=list)
 
@@ -83,8 +85,16 @@ class SitBoneDose:
     def update(self, t: float, present: bool, posture: str, loads: Any, drop: float, hold_s: float,
                in_spell: bool = True) -> DoseStep:
         """`in_spell`: someone has been sitting (an empty seat before anyone sat offloads nothing)."""
-        step = DoseStep()
-        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), MAX_DT_S)
+        # Runs on every frame: builtins, loops and calls are spelled out where it pays
+        # (same arithmetic, in the same order, as the plain form).
+        step = DoseStep(_NO_DOSE, [], [])  # positionally: cheaper than the default factories
+        dt = 0.0
+        if self._last_t is not None:
+            dt = t - self._last_t  # clamped to [0, MAX_DT_S]
+            if dt < 0.0:
+                dt = 0.0
+            elif dt > MAX_DT_S:
+                dt = MAX_DT_S
         self._last_t = t
         lr = _pair(loads) if present else None
         if not present:
@@ -93,19 +103,25 @@ class SitBoneDose:
             l, r = lr
             nl = l / self.ref[0] if self.ref[0] else 0.0
             nr = r / self.ref[1] if self.ref[1] else 0.0
-            step.added = (l * dt, r * dt, nl * dt, nr * dt)
-            for i, v in enumerate(step.added):
-                self.spell[i] += v
-                self._seated_run[i] += v
+            a0, a1, a2, a3 = step.added = (l * dt, r * dt, nl * dt, nr * dt)
+            sp, run = self.spell, self._seated_run  # new lists: cheaper than adding in place
+            self.spell = [sp[0] + a0, sp[1] + a1, sp[2] + a2, sp[3] + a3]
+            self._seated_run = [run[0] + a0, run[1] + a1, run[2] + a2, run[3] + a3]
         self._learn_level(lr, posture, present, dt, drop)
-        # standing up offloads both sit bones
-        self._track(self._stood, "both", "stood", t, not present and (in_spell or self._stood.since is not None),
-                    hold_s, step)
-        for i, side in enumerate(SIDES):
-            ref = self.ref[i]
-            low = (lr is not None and ref is not None and ref > 0 and self.ref_s >= REF_MIN_S - EPS
-                   and lr[i] <= (1.0 - drop) * ref + EPS)
-            self._track(self._shift[i], side, "shifted", t, bool(low), hold_s, step)
+        # Each run is tracked only when this frame can change it: a true condition on a run
+        # not yet credited, or a false one on a running run (the other cases are no-ops).
+        # Standing up offloads both sit bones.
+        stood = self._stood
+        cond = not present and (in_spell or stood.since is not None)
+        if (not stood.credited) if cond else (stood.since is not None):
+            self._track(stood, "both", "stood", t, cond, hold_s, step)
+        ref = self.ref
+        judged = lr is not None and self.ref_s >= REF_MIN_S - EPS  # the level is known well enough
+        for i in (0, 1):
+            run, r = self._shift[i], ref[i]
+            low = judged and r is not None and r > 0 and lr[i] <= (1.0 - drop) * r + EPS  # type: ignore[index]
+            if (not run.credited) if low else (run.since is not None):
+                self._track(run, SIDES[i], "shifted", t, low, hold_s, step)
         return step
 
     def _learn_level(self, lr: tuple[float, float] | None, posture: str, present: bool, dt: float, drop: float) -> None:
@@ -117,16 +133,24 @@ class SitBoneDose:
         self._empty_s = 0.0
         if lr is None or posture != "upright":
             return
-        near = all(r is None or abs(v - r) <= 0.5 * drop * r + EPS for v, r in zip(lr, self.ref))
+        (v0, v1), (r0, r1) = lr, self.ref
+        near = ((r0 is None or abs(v0 - r0) <= 0.5 * drop * r0 + EPS)
+                and (r1 is None or abs(v1 - r1) <= 0.5 * drop * r1 + EPS))
         if not near:
             self._away_s += dt
             if self._away_s < REF_RESEED_S - EPS:
                 return
             self.ref, self.ref_s = [None, None], 0.0  # re-seed from this frame
+            r0 = r1 = None
         self._away_s = 0.0
-        a = min(1.0, dt / REF_TAU_S) if self.ref_s > 0 else 1.0
-        for i in (0, 1):
-            self.ref[i] = lr[i] if self.ref[i] is None else self.ref[i] + a * (lr[i] - self.ref[i])
+        a = 1.0
+        if self.ref_s > 0:
+            a = dt / REF_TAU_S
+            if not a < 1.0:  # min(1.0, a)
+                a = 1.0
+        ref = self.ref
+        ref[0] = v0 if r0 is None else r0 + a * (v0 - r0)
+        ref[1] = v1 if r1 is None else r1 + a * (v1 - r1)
         self.ref_s += dt
 
     def _track(self, run: _Run, side: str, quality: str, t: float, cond: bool, hold_s: float, step: DoseStep) -> None:
@@ -182,6 +206,6 @@ def _pair(loads: Any) -> tuple[float, float] | None:
         l, r = float(loads[0]), float(loads[1])
     except (TypeError, ValueError, IndexError, KeyError):
         return None
-    if not (l >= 0 and r >= 0) or l == float("inf") or r == float("inf"):
+    if not (0.0 <= l < _INF and 0.0 <= r < _INF):
         return None  # NaN, negative or infinite: not a load
     return l, r

@@ -44,6 +44,7 @@ ALL_KINDS = ("sit_too_long",) + POSTURE_KINDS + EXTRA_KINDS
 STRICT_REPEAT_S = 60.0  # strict mode: sit_too_long every minute until a real break
 LEAN = ("lean_left", "lean_right")
 CROSSED = ("cross_left", "cross_right")
+_SEATED = frozenset(SEATED_POSTURES)  # a set lookup per frame instead of a scan
 KEEP_REMINDERS = 500  # recent reminders kept for acknowledge()
 LATE_S = 1.0  # a frame at most this much older than the newest is late (ignored), not a clock reset
 
@@ -74,6 +75,7 @@ class OpenSpell(Spell):
 
 @dataclass(slots=True)
 class TrackerUpdate:
+    # CushionTracker.update builds this with all fields positionally: keep the two in step.
     state: CushionState
     reminders: list[Reminder] = field(default_factory=list)
     spell_started: Spell | None = None
@@ -118,7 +120,8 @@ class CushionTracker:
         self._left_share: float | None = None
         # rules
         self._timers = {k: ConditionTimer() for k in POSTURE_KINDS}
-        self._cond_now = {k: False for k in POSTURE_KINDS}
+        self._timer_seq = tuple(self._timers.values())  # the same timers, in POSTURE_KINDS order
+        self._cond_now = (False, False, False)  # this frame's posture conditions, in POSTURE_KINDS order
         self._last_fired: dict[str, float] = {}
         self._sit_next_due: float | None = None
         self._sit_count = 0
@@ -142,43 +145,49 @@ class CushionTracker:
             log.warning("%s: reading with frame time %r ignored", self.cushion, reading.t)
             self.bad_readings += 1
             return TrackerUpdate(state=self._state(self.last_t or 0.0), epoch=self.epoch)
-        if self.last_t is not None and self.last_t - LATE_S <= t < self.last_t:
-            # a frame overtaken by a newer one (MQTT QoS 0 reordering): too late to matter
-            self.late_readings += 1
-            return TrackerUpdate(state=self._state(self.last_t), epoch=self.epoch)
-        if self.last_t is not None and t < self.last_t:
+        last_t = self.last_t
+        if last_t is not None and t < last_t:
+            if last_t - LATE_S <= t:
+                # a frame overtaken by a newer one (MQTT QoS 0 reordering): too late to matter
+                self.late_readings += 1
+                return TrackerUpdate(state=self._state(last_t), epoch=self.epoch)
             # The cushion's clock went backwards (device reset). Continue from where we
             # were so spells and timers stay monotonic; `at` may be off by the jump.
             self.time_jumps += 1
-            log.warning("%s: frame time went back %.3f s; continuing from t=%.3f", self.cushion, self.last_t - t, self.last_t)
-            self._offset += self.last_t - t
-            t = self.last_t
-        out = TrackerUpdate(state=None, epoch=self.epoch)  # type: ignore[arg-type]
-        if self.last_t is not None and t - self.last_t >= self.rules.min_break_s - EPS:
-            self._gap(self.last_t, t, out)
+            log.warning("%s: frame time went back %.3f s; continuing from t=%.3f", self.cushion, last_t - t, last_t)
+            self._offset += last_t - t
+            t = last_t
+        # All fields, positionally (the order of TrackerUpdate's fields): keywords and the
+        # default factories cost about twice as much, on every frame.
+        out = TrackerUpdate(None, [], None, None, None, None, self.epoch, None, [], [], [])  # type: ignore[arg-type]
+        rules = self.rules
+        if last_t is not None and t - last_t >= rules.min_break_s - EPS:
+            self._gap(last_t, t, out)
         self.last_t = t
 
         present = bool(reading.present)
-        if self._raw is None or present != self._raw:
+        if present != self._raw:  # also when _raw is None (no frame yet, or after a gap)
             self._raw = present
             self._raw_since = t
-        rules = self.rules
-        if not self.occupied and present and t - self._raw_since >= rules.occupied_after_s - EPS:
-            self._became_occupied(self._raw_since, out)
-        elif self.occupied and not present and t - self._raw_since >= rules.empty_after_s - EPS:
+        if not self.occupied:
+            if present and t - self._raw_since >= rules.occupied_after_s - EPS:
+                self._became_occupied(self._raw_since, out)
+        elif not present and t - self._raw_since >= rules.empty_after_s - EPS:
             self.occupied = False
             self._empty_since = self._raw_since if self.spell is not None else None
-        self._check_spell_end(t, out)
+        if self._empty_since is not None:  # a spell can only end while its absence runs
+            self._check_spell_end(t, out)
 
-        seated = present and reading.posture in SEATED_POSTURES
+        posture = reading.posture
+        seated = present and posture in _SEATED
         ls = reading.left_share
         if ls is not None and not (0.0 <= ls <= 1.0):  # NaN or out of range: not a share
             ls = None
         if seated:
-            self._posture = reading.posture
+            self._posture = posture
             self._left_share = ls
-        self._update_timers(t, seated, reading.posture, ls)
-        self._update_dose(t, present, reading, out)
+        self._update_timers(t, seated, posture, ls)
+        self._update_dose(t, present, posture, reading.features, out)
         if self.occupied and self.spell is not None:
             out.reminders = self._fire(t, out)
         if rules.sitstand:
@@ -395,8 +404,8 @@ class CushionTracker:
         self._posture = s["posture"] if s["posture"] in SEATED_POSTURES else "upright"
         self._left_share = s["left_share"]
         for k, (since, last_true) in s["timers"].items():
-            if k in self._timers:
-                self._timers[k] = ConditionTimer(sh(since), sh(last_true))
+            if k in self._timers:  # in place: _timer_seq holds the same objects
+                self._timers[k].since, self._timers[k].last_true = sh(since), sh(last_true)
         self._last_fired = {k: float(v) + shift for k, v in s["last_fired"].items()}
         self._sit_next_due = sh(s["sit_next_due"])
         self._sit_count = int(s["sit_count"])
@@ -479,17 +488,25 @@ class CushionTracker:
             timer.reset()
 
     def _update_timers(self, t: float, seated: bool, posture: str, ls: float | None) -> None:
+        if seated:
+            crossed = posture in CROSSED
+            uneven = not crossed and (
+                posture in LEAN or (ls is not None and abs(ls - 0.5) >= self.rules.uneven_threshold - EPS)
+            )
+            slouch = posture == "slouch"
+        else:  # an empty seat holds none of them
+            uneven = crossed = slouch = False
+        self._cond_now = (uneven, crossed, slouch)
+        # A false condition on a timer that is not running changes nothing: on most frames
+        # no timer is called at all.
         grace = self.rules.posture_grace_s
-        if not seated:
-            posture, ls = "empty", None
-        crossed = posture in CROSSED
-        uneven = seated and not crossed and (
-            posture in LEAN or (ls is not None and abs(ls - 0.5) >= self.rules.uneven_threshold - EPS)
-        )
-        self._timers["uneven_load"].update(t, uneven, grace)
-        self._timers["crossed_legs"].update(t, crossed, grace)
-        self._timers["slouching"].update(t, posture == "slouch", grace)
-        self._cond_now = {"uneven_load": uneven, "crossed_legs": crossed, "slouching": posture == "slouch"}
+        t_uneven, t_crossed, t_slouch = self._timer_seq
+        if uneven or t_uneven.since is not None:
+            t_uneven.update(t, uneven, grace)
+        if crossed or t_crossed.since is not None:
+            t_crossed.update(t, crossed, grace)
+        if slouch or t_slouch.since is not None:
+            t_slouch.update(t, slouch, grace)
 
     def _held_back(self, t: float, kind: str) -> str | None:
         if t < self._snoozed_until.get(kind, float("-inf")) - EPS:
@@ -510,13 +527,15 @@ class CushionTracker:
 
         return shared(self.rules.calendar, self.rules.calendar_refresh_min) if self.rules.calendar else None
 
-    def _update_dose(self, t: float, present: bool, reading: SeatReading, out: TrackerUpdate) -> None:
+    def _update_dose(self, t: float, present: bool, posture: str, features: dict[str, Any] | None,
+                     out: TrackerUpdate) -> None:
         rules = self.rules
-        loads = reading.features.get("sitbone_load") if reading.features else None
-        step = self.dose.update(t, present, reading.posture if present else "empty", loads,
-                                rules.offload_drop, rules.offload_s, in_spell=self.spell is not None)
-        if any(step.added):
-            out.dose = step.added
+        loads = features.get("sitbone_load") if features else None
+        step = self.dose.update(t, present, posture if present else "empty", loads,
+                                rules.offload_drop, rules.offload_s, self.spell is not None)  # in_spell
+        added = step.added
+        if added[0] or added[1] or added[2] or added[3]:  # any(added), without the call
+            out.dose = added
         out.offloads_credited = step.credited
         out.offloads_ended = step.ended
         if step.credited and self._awaiting is not None:
@@ -563,14 +582,17 @@ class CushionTracker:
                 self._sit_next_due = t + (STRICT_REPEAT_S if rules.strict else rules.repeat_every_min * 60.0)
             else:
                 self.held_back += 1
-        after = {
-            "uneven_load": rules.uneven_after_s,
-            "crossed_legs": rules.crossed_after_s,
-            "slouching": rules.slouch_after_s,
-        }
+        uneven, crossed, slouch = self._cond_now
+        if uneven or crossed or slouch:  # on most frames none holds
+            self._fire_posture(t, spell_s, fired)
+        return fired
+
+    def _fire_posture(self, t: float, spell_s: float, fired: list[Reminder]) -> None:
+        rules = self.rules
+        after = (rules.uneven_after_s, rules.crossed_after_s, rules.slouch_after_s)
         cooldown = rules.cooldown_min * 60.0
-        for kind in POSTURE_KINDS:
-            if not self._cond_now[kind] or self._timers[kind].held(t) < after[kind] - EPS:
+        for kind, cond, after_s in zip(POSTURE_KINDS, self._cond_now, after):
+            if not cond or self._timers[kind].held(t) < after_s - EPS:
                 continue
             last = self._last_fired.get(kind)
             if last is not None and t - last < cooldown - EPS:
@@ -579,7 +601,6 @@ class CushionTracker:
                 self.held_back += 1
                 continue
             fired.append(self._make(kind, t, spell_s))
-        return fired
 
     def _make(self, kind: str, t: float, spell_s: float, repeat: int = 0, lead_s: float = 0.0) -> Reminder:
         # Only the CONTRACT section 6 fields go out: the message says the specifics.
@@ -617,13 +638,14 @@ class CushionTracker:
         return r
 
     def _state(self, t: float) -> CushionState:
-        spell_start = None if self.spell is None else self.spell.start
-        return CushionState(
-            cushion=self.cushion,
-            t=t,
-            occupied=self.occupied,
-            posture=self._posture if self.occupied else "empty",
-            left_share=self._left_share if self.occupied else None,
-            spell_s=0.0 if spell_start is None else max(0.0, t - spell_start),
-            spell_start=spell_start,
-        )
+        occupied = self.occupied
+        spell = self.spell
+        spell_s = 0.0
+        if spell is not None:
+            spell_s = t - spell.start
+            if not spell_s > 0.0:  # max(0.0, t - start)
+                spell_s = 0.0
+        # positionally, in CushionState's field order (keywords cost twice as much per frame):
+        # cushion, t, occupied, posture, left_share, spell_s, spell_start
+        return CushionState(self.cushion, t, occupied, self._posture if occupied else "empty",
+                            self._left_share if occupied else None, spell_s, None if spell is None else spell.start)
