@@ -44,8 +44,8 @@ class CushionEngine:
         self.analyzer.calibrator = self._tap  # type: ignore[assignment]
         self.tracker = tracker or CushionTracker(cushion, rules, epoch)
 
-    def _add_sit_bones(self, readings: list[SeatReading], loads: list) -> None:
-        if len(loads) != len(readings):
+    def _add_sit_bones(self, readings: list[SeatReading], loads: np.ndarray | None) -> None:
+        if loads is None or len(loads) != len(readings):
             return
         peaks = [r.features.get("peaks") if r.present else None for r in readings]
         for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
@@ -54,7 +54,8 @@ class CushionEngine:
 
     def process(self, frame: Frame) -> EngineStep:
         reading = self.analyzer.process(frame)
-        self._add_sit_bones([reading], self._tap.take()[-1:])
+        loads = self._tap.take_stack()
+        self._add_sit_bones([reading], None if loads is None else loads[-1:])
         return EngineStep(frame, reading, self.tracker.update(reading))
 
     def process_batch(self, frames: Sequence[Frame]) -> list[EngineStep]:
@@ -64,5 +65,6 @@ class CushionEngine:
         t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
         cells = np.stack([f.cells for f in frames])
         readings = self.analyzer.process_batch(t, cells)
-        self._add_sit_bones(readings, self._tap.take())
-        return [EngineStep(f, r, self.tracker.update(r)) for f, r in zip(frames, readings)]
+        self._add_sit_bones(readings, self._tap.take_stack())
+        update = self.tracker.update
+        return [EngineStep(f, r, update(r)) for f, r in zip(frames, readings)]

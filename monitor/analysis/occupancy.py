@@ -52,7 +52,16 @@ class Occupancy:
         return OFF_RATIO * self.on_threshold
 
     def update(self, t: float, active_load: float) -> bool:
-        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 1.0)
+        # min(max(t - last, 0.0), 1.0), written out: this runs once per frame
+        last = self._last_t
+        if last is None:
+            dt = 0.0
+        else:
+            dt = t - last
+            if 0.0 > dt:
+                dt = 0.0
+            if 1.0 < dt:
+                dt = 1.0
         self._last_t = t
         if not math.isfinite(active_load):
             active_load = 0.0
@@ -61,10 +70,8 @@ class Occupancy:
         else:
             a = 1.0 - math.exp(-dt / LEVEL_TAU_S) if dt > 0 else 0.0
             self.level += a * (active_load - self.level)
-        if self.present:
-            self.present = self.level >= self.off_threshold
-        else:
-            self.present = self.level >= self.on_threshold
+        on = self.on_threshold  # once (off_threshold is OFF_RATIO * on_threshold)
+        self.present = self.level >= (OFF_RATIO * on if self.present else on)
         if self.present:
             self.present_s += dt
             if self.present_s >= SEATED_LEARN_AFTER_S:

@@ -71,9 +71,13 @@ NEUTRAL = ("upright", "lean_left", "lean_right")
 
 def contrasts(f: Mapping[str, float]) -> tuple[float, float, float, float]:
     """(front share, thigh contrast, left_share, sacral share) of one frame's features."""
-    tl, tr = float(f["thigh_l"]), float(f["thigh_r"])
-    thigh_c = (tl - tr) / (tl + tr) if tl + tr > 1e-9 else 0.0
+    thigh_c = thigh_contrast(float(f["thigh_l"]), float(f["thigh_r"]))
     return float(f["front_share"]), thigh_c, float(f["left_share"]), float(f["sacral"])
+
+
+def thigh_contrast(tl: float, tr: float) -> float:
+    """(left - right) / (left + right) of the thighs' loads, 0 when they carry nothing."""
+    return (tl - tr) / (tl + tr) if tl + tr > 1e-9 else 0.0
 
 
 class PostureClassifier:
@@ -156,18 +160,43 @@ class PostureClassifier:
         return "upright", _conf(margin, 1.0)
 
     def update(self, t: float, features: Mapping[str, float]) -> tuple[str, float]:
-        x = contrasts(features)
-        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 5.0)
+        return self.step(t, *contrasts(features))
+
+    def step(
+        self, t: float, front: float, thigh_c: float, left: float, sacral: float
+    ) -> tuple[str, float]:
+        """`update` on a frame's `contrasts` (what SeatAnalyzer calls, once per frame)."""
+        # Written out for the per-frame cost; the same arithmetic as min(max(d, 0.0), 5.0) and
+        # a list comprehension over the four features.
+        last = self._last_t
+        if last is None:
+            dt = 0.0
+        else:
+            dt = t - last
+            if 0.0 > dt:
+                dt = 0.0
+            if 5.0 < dt:
+                dt = 5.0
         self._last_t = t
         self._seated_s += dt
-        if self.smooth is None or not all(math.isfinite(v) for v in self.smooth):
-            self.smooth = list(x)
+        sm = self.smooth
+        isfinite = math.isfinite
+        if sm is None or not (
+            isfinite(sm[0]) and isfinite(sm[1]) and isfinite(sm[2]) and isfinite(sm[3])
+        ):
+            sm = self.smooth = [front, thigh_c, left, sacral]
             first = True
         else:
             a = 1.0 - math.exp(-dt / SMOOTH_TAU_S)
-            self.smooth = [s + a * (v - s) for s, v in zip(self.smooth, x)]
+            s0, s1, s2, s3 = sm
+            sm = self.smooth = [
+                s0 + a * (front - s0),
+                s1 + a * (thigh_c - s1),
+                s2 + a * (left - s2),
+                s3 + a * (sacral - s3),
+            ]
             first = False
-        cand, conf = self.classify(*self.smooth)
+        cand, conf = self.classify(sm[0], sm[1], sm[2], sm[3])
         if first:
             self.posture, self._cand, self._cand_since = cand, cand, t
         elif cand != self._cand:

@@ -21,7 +21,8 @@ from ..config import AnalysisConfig
 from ..model import DeviceInfo, Frame, SeatReading
 from .features import FeatureBatch, SeatGeometry, extract_batch
 from .occupancy import LOAD_PER_KG, Occupancy
-from .posture import PostureClassifier
+from .posture import PostureClassifier, thigh_contrast
+from .pyround import round_table
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
 FORGET_SITTER_S = (
@@ -50,7 +51,7 @@ class SeatAnalyzer:
         cal = self.calibrator.process(frame)
         self._noise[0] = self.calibrator.noise
         fb = extract_batch(self.geometry, cal.load[None], self._noise)
-        return self._decide(frame.t, fb.rows()[0])
+        return self._decide_all([frame.t], fb)[0]
 
     def process_batch(self, t: np.ndarray, cells: np.ndarray) -> list[SeatReading]:
         t = np.asarray(t, dtype=np.float64)
@@ -62,7 +63,7 @@ class SeatAnalyzer:
         # process() would, vectorised between the frames that change its state.
         loads, noise = self.calibrator.process_batch(t, cells)
         fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
-        return [self._decide(ti, f) for ti, f in zip(t.tolist(), fb.rows())]
+        return self._decide_all(t.tolist(), fb)
 
     def update_config(self, config: AnalysisConfig) -> None:
         """New settings without a restart; what was learnt (tare, seated reference) is kept."""
@@ -87,14 +88,50 @@ class SeatAnalyzer:
 
     # ---- the one stateful decision step ---------------------------------------------------
 
-    def _decide(self, t: float, f: dict[str, Any]) -> SeatReading:
+    def _decide_all(self, ts: list[float], fb: FeatureBatch) -> list[SeatReading]:
+        """The decision step over the frames of `fb`, in order.
+
+        What does not depend on the state is done per column, once per batch: the rounding
+        of the reported features (`round_table`: exactly Python's `round`, vectorised where
+        that is provably the same) and the conversion to Python floats (`tolist`, what
+        `.item()` gives)."""
+        rnd = round_table([getattr(fb, name) for name in _ROUNDED], _ROUNDED.values())
+        raw = [
+            getattr(fb, name).tolist()
+            for name in (
+                "peaks_found", "total", "active_load", "left_share",
+                "front_share", "thigh_l", "thigh_r", "sacral",
+            )
+        ]  # fmt: skip
+        decide = self._decide
+        return [
+            decide(t, found, total, act, ls, front, tl, tr, sac, r)
+            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd)
+        ]
+
+    def _decide(
+        self,
+        t: float,
+        found: bool,
+        total: float,
+        active_load: float,
+        ls: float,
+        front: float,
+        thigh_l: float,
+        thigh_r: float,
+        sacral: float,
+        r: list[float],
+    ) -> SeatReading:
+        """One frame: its features (as Python floats) and its reported features rounded
+        (`r`, in the order of _ROUNDED)."""
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 5.0)
         self._last_t = t
-        present = self.occupancy.update(t, f["active_load"])
+        present = self.occupancy.update(t, active_load)
         if present:
             self._empty_s = 0.0
-            posture, conf = self.posture.update(t, f)
-            ls = f["left_share"]
+            posture, conf = self.posture.step(
+                t, front, thigh_contrast(thigh_l, thigh_r), ls, sacral
+            )
             if self._left is None or not math.isfinite(self._left):
                 self._left = ls
             else:
@@ -110,34 +147,39 @@ class SeatAnalyzer:
                 self.posture.reset()
             self._left = None
             posture, conf, left_share = "empty", _empty_conf(self.occupancy), None
-        found = bool(f["peaks_found"])
+        pl_r, pl_c, pr_r, pr_c, cop_r, cop_c, mid, area, mean, act, *shares = r
+        raw_ls, front_r, thigh_l_r, thigh_r_r, sacral_r = shares
         features = {
-            "peaks": [
-                [round(f["pl_r"], 2), round(f["pl_c"], 2)],
-                [round(f["pr_r"], 2), round(f["pr_c"], 2)],
-            ]
-            if found
-            else [],
-            "midline_col": round(f["midline"], 3) if found else None,
-            "cop": [round(f["cop_r"], 2), round(f["cop_c"], 2)],
-            "mean_load": round(f["mean_load"], 5),
-            "active_load": round(f["active_load"], 5),
-            "area": round(f["area"], 3),
-            "raw_left_share": round(f["left_share"], 4),
-            "front_share": round(f["front_share"], 4),
-            "thigh_l": round(f["thigh_l"], 4),
-            "thigh_r": round(f["thigh_r"], 4),
-            "sacral": round(f["sacral"], 4),
+            "peaks": [[pl_r, pl_c], [pr_r, pr_c]] if found else [],
+            "midline_col": mid if found else None,
+            "cop": [cop_r, cop_c],
+            "mean_load": mean,
+            "active_load": act,
+            "area": area,
+            "raw_left_share": raw_ls,
+            "front_share": front_r,
+            "thigh_l": thigh_l_r,
+            "thigh_r": thigh_r_r,
+            "sacral": sacral_r,
         }
         return SeatReading(
             t=t,
             present=present,
             posture=posture,
             left_share=left_share,
-            total_load=float(f["total"]),
+            total_load=total,
             confidence=round(conf, 3),
             features=features,
         )
+
+
+# The reported features: which column, rounded to how many decimals (in the order _decide
+# unpacks them).
+_ROUNDED = {
+    "pl_r": 2, "pl_c": 2, "pr_r": 2, "pr_c": 2, "cop_r": 2, "cop_c": 2,
+    "midline": 3, "area": 3, "mean_load": 5, "active_load": 5,
+    "left_share": 4, "front_share": 4, "thigh_l": 4, "thigh_r": 4, "sacral": 4,
+}  # fmt: skip
 
 
 def _empty_conf(occ: Occupancy) -> float:
