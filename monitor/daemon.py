@@ -95,6 +95,8 @@ def build_input(settings: Settings) -> FrameInput:
             max_value=s.max_value,
             cushion=settings.cushion,
             reconnect_max_s=s.reconnect_max_s,
+            # frames wait up to max_delay_ms for analysis anyway; a fifth of it in the driver
+            gather_s=min(0.05, settings.analysis.max_delay_ms / 1000.0 / 5),
         )
     if settings.input == "mqtt":
         from .transport.mqtt_input import MqttInput
@@ -175,13 +177,17 @@ class Daemon(ReminderControls):
                             frame.cushion, slot.drops["queue_full"])
         q.append(frame)
         now = slot.last_frame_wall = time.monotonic()
-        # The loop is told of a batch's first frame (it sets a timer in case the cushion falls
-        # silent), of the first frame after the batch is due (so the batch ends with a fresh
-        # frame, which the dashboard then shows) and of a full batch; frames in between only
-        # queue up, which is where the CPU is saved.
+        # The loop is told of the first frame after a batch is due (so the batch ends with a
+        # fresh frame, which the dashboard then shows) and of a full batch; frames in between
+        # only queue up, which is where the CPU is saved. A batch's first frame needs telling
+        # only when no timer is set: while frames flow the loop keeps one (`_process_due`), in
+        # case the cushion falls silent.
         n = len(q)
         if n == 1:
-            slot.due_wall = now + self.config.analysis.max_delay_ms / 1000.0
+            delay = self.config.analysis.max_delay_ms / 1000.0
+            slot.due_wall = now + delay
+            if delay and self._timer is not None:
+                return
         elif n < BATCH_MAX and now < slot.due_wall:
             return
         loop, wake = self._loop, self._wake
@@ -253,8 +259,12 @@ class Daemon(ReminderControls):
         assert self._wake is not None
         now = time.monotonic()
         next_due = math.inf
+        gather_s = self.config.analysis.max_delay_ms / 1000.0
         for slot in list(self.slots.values()):
             if not slot.queue:
+                if gather_s and slot.last_frame_wall is not None and now - slot.last_frame_wall < 1.0:
+                    # frames flow: the next batch's first frame is due soon after now
+                    next_due = min(next_due, now + gather_s + SILENT_AFTER_S)
                 continue
             if not flush and len(slot.queue) < BATCH_MAX and now < slot.due_wall:
                 next_due = min(next_due, slot.due_wall + SILENT_AFTER_S)
@@ -270,15 +280,20 @@ class Daemon(ReminderControls):
             if slot.queue:
                 slot.due_wall = now  # overdue: more to do after the loop has served the others
                 self._wake.set()
-        if next_due < math.inf and not self._wake.is_set():
-            self._wake_at(next_due)
+            elif gather_s:
+                next_due = min(next_due, now + gather_s + SILENT_AFTER_S)
+        self._set_timer(None if self._wake.is_set() else next_due)
 
-    def _wake_at(self, when: float) -> None:
-        """One timer for the earliest due batch (`when` on time.monotonic())."""
+    def _set_timer(self, when: float | None) -> None:
+        """The one timer, for the earliest batch due (`when` on time.monotonic()), or none.
+        Moved, not added to: a timer that is not needed is a wake-up saved."""
         if self._timer is not None:
-            if self._timer_when <= when:
-                return  # it wakes the loop first, which then looks again
+            if when is not None and self._timer_when == when:
+                return
             self._timer.cancel()
+            self._timer = None
+        if when is None or when == math.inf:
+            return
         assert self._loop is not None
         self._timer_when = when
         self._timer = self._loop.call_later(max(0.0, when - time.monotonic()), self._timer_fired)

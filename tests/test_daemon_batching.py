@@ -17,7 +17,7 @@ import pytest
 
 from firmware_sim import Simulator, load_scenario
 from monitor.config import Settings
-from monitor.daemon import BATCH_MAX, SILENT_AFTER_S, Daemon
+from monitor.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
 from monitor.model import Frame
 from monitor.transport.base import FrameInput
 
@@ -134,7 +134,8 @@ def test_zero_delay_analyses_every_frame_at_once(tmp_path):
         try:
             for _ in range(3):
                 last = cushion.push(1)
-                await wait_for(lambda: analysed_t(daemon) == last, timeout=0.5)
+                await wait_for(lambda: analysed_t(daemon) == last, timeout=0.05)
+                await asyncio.sleep(0.02)
         finally:
             await daemon.stop()
 
@@ -150,5 +151,21 @@ def test_frames_still_gathered_at_shutdown_are_analysed(tmp_path):
         assert analysed_t(daemon) != last
         await daemon.stop()
         assert analysed_t(daemon) == last
+
+    asyncio.run(main())
+
+
+def test_a_burst_beyond_the_queue_keeps_the_newest_frames_and_counts_the_rest(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=0)
+        try:
+            # pushed from the loop's own thread: nothing is analysed until it yields
+            last = cushion.push(QUEUE_PER_CUSHION + 100)
+            slot = daemon.slots["hand-1"]
+            assert len(slot.queue) == QUEUE_PER_CUSHION and slot.drops["queue_full"] == 100
+            assert slot.queue[-1].t == last  # newest kept, oldest dropped
+            await wait_for(lambda: analysed_t(daemon) == last, timeout=10.0)
+        finally:
+            await daemon.stop()
 
     asyncio.run(main())

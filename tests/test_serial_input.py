@@ -283,3 +283,14 @@ def test_max_value_from_hello_else_bits_else_config(pty_pair, started):
     pty_pair.write(encode_hello(DeviceInfo(rows=16, cols=16, max_value=4095)) + encode_frame(small, 3, 30, 16))
     frames = sink.wait_for(4)
     assert [f.max_value for f in frames] == [255, 1023, 65535, 1023]
+
+
+def test_gathering_between_reads_never_risks_the_tty_buffer():
+    # The daemon lets bytes gather in the driver between reads (fewer wake-ups), at most
+    # half of the 4 KiB tty buffer's worth at the port's baud rate.
+    from monitor.transport.serial_port import TTY_BUFFER
+
+    assert SerialInput("/dev/null", baud=115200, gather_s=0.05).gather_s == 0.05
+    fast = SerialInput("/dev/null", baud=921600, gather_s=0.05)
+    assert fast.gather_s * 921600 / 10 <= TTY_BUFFER / 2
+    assert SerialInput("/dev/null", gather_s=0.0).gather_s == 0.0
