@@ -362,7 +362,7 @@ async function start() {
   window.addEventListener("resize", () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
-      app.heatmap.fitToDisplay();
+      app.heatmap.redraw();
       drawHistory();
     }, 150);
   });

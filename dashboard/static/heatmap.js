@@ -61,7 +61,14 @@ export class Heatmap {
 
   // dim: nobody seated. The daemon scales each frame to its own maximum, so an empty
   // seat's noise would otherwise glow as brightly as a person: show it faded instead.
+  // The last frame again, e.g. after a resize (resizing a canvas blanks it).
+  redraw() {
+    if (this.last) this.draw(this.last.frame, this.last.options);
+    else this.clear();
+  }
+
   draw(frame, { dim = false } = {}) {
+    this.last = { frame, options: { dim } };
     if (!frame || !Array.isArray(frame.load) || !frame.rows || !frame.cols) {
       this.clear();
       return;
