@@ -202,12 +202,20 @@ def status_command(url: str | None, config_file: str | None, as_json: bool) -> N
 
 
 def extras(url: str) -> str:
-    """Do-not-disturb and the latest reminder: nice to know, so any failure just leaves them out."""
+    """Do-not-disturb, a timed pause and the latest reminder: nice to know, so any failure just
+    leaves them out."""
     lines = []
     try:
         rules = (request_json(url, "/api/settings") or {}).get("rules") or {}
         if rules.get("do_not_disturb"):
             lines.append("  do not disturb: on (reminders held; `sitwell dnd off`)")
+    except (DaemonUnreachable, DaemonError, AttributeError):
+        pass
+    try:
+        pause = request_json(url, "/api/pause") or {}
+        if pause.get("paused"):
+            lines.append(f"  reminders paused until {pause.get('until')} ({format_duration(pause.get('remaining_s'))}"
+                         " left; `sitwell pause off`)")
     except (DaemonUnreachable, DaemonError, AttributeError):
         pass
     try:

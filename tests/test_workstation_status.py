@@ -39,6 +39,12 @@ class KnownRuntime:
 
     def __init__(self) -> None:
         self.rules = RulesConfig()
+        self.paused_until: str | None = None
+
+    def pause_status(self) -> dict[str, Any]:
+        if self.paused_until is None:
+            return {"paused": False}
+        return {"paused": True, "until": self.paused_until, "remaining_s": 1500.0}
 
     def status(self) -> list[dict[str, Any]]:
         return [
@@ -137,8 +143,12 @@ def test_status_summary(home, served):
     assert "last reminder: uneven_load at 2026-11-24T09:13:20+00:00 on desk-1 (not acknowledged)" in out
     assert "do not disturb" not in out
     assert runtime.since.astimezone() == datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert "paused" not in out
     CliRunner().invoke(main, ["dnd", "on", "--url", url])
     assert "do not disturb: on" in CliRunner().invoke(main, ["status", "--url", url]).output
+    runtime.paused_until = "2026-11-24T10:30:00+00:00"
+    out = CliRunner().invoke(main, ["status", "--url", url]).output
+    assert "reminders paused until 2026-11-24T10:30:00+00:00 (25:00 left; `sitwell pause off`)" in out
 
 
 def test_status_json(home, served):
