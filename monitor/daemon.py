@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,12 +108,24 @@ def build_input(settings: Settings) -> FrameInput:
     return SimulatedInput(settings.sim, cushion=settings.cushion)
 
 
+def _with_own_client_id(settings: Settings) -> Settings:
+    """No mqtt.client_id set: one of this daemon's own, stable across restarts (it keys the
+    broker's persistent session) and different for another daemon (another database)."""
+    if settings.mqtt.client_id is not None or not (settings.input == "mqtt" or settings.mqtt.host):
+        return settings
+    from .transport.mqtt_client import default_client_id
+
+    own = default_client_id(settings.mqtt, identity=str(Path(settings.store.db).expanduser().resolve()))
+    return settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"client_id": own})})
+
+
 class Daemon(ReminderControls):
     """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
 
     def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Any = None):
         from .sinks.store import Store
 
+        settings = _with_own_client_id(settings)
         self.config = settings
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)

@@ -16,6 +16,7 @@ published while disconnected stay in paho's queue and go out after the reconnect
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import ssl
@@ -61,11 +62,15 @@ def monitor_status_topic(config: MqttConfig) -> str:
     return f"{config.topic_prefix}/status"
 
 
-def default_client_id(config: MqttConfig) -> str:
-    """Stable across restarts (a persistent session needs that); unique per host and prefix."""
-    host = "".join(ch for ch in socket.gethostname() if ch.isalnum() or ch in "-_")[:32] or "host"
-    prefix = config.topic_prefix.replace("/", "_")
-    return f"sitwell-{host}-{prefix}"[:64]
+def default_client_id(config: MqttConfig, identity: str | None = None) -> str:
+    """Stable across restarts (a persistent session needs that); unique per host and prefix,
+    and per `identity` when given (the daemon passes its database: two daemons on one host
+    would otherwise take each other's session off the broker in turn)."""
+    host = "".join(ch for ch in socket.gethostname() if ch.isalnum() or ch in "-_")[:24] or "host"
+    prefix = config.topic_prefix.replace("/", "_")[:24]
+    if identity is None:
+        return f"sitwell-{host}-{prefix}"
+    return f"sitwell-{host}-{prefix}-{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
 
 
 def _key(config: MqttConfig) -> tuple:
