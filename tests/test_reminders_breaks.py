@@ -182,3 +182,10 @@ def test_a_gap_in_the_frames_is_no_confirmed_break():
     r.feed(10, loads=EVEN)
     assert any(u.spell_ended for u in r.updates)  # the gap ended the spell ...
     assert outcomes(r) == []  # ... but nobody saw the person get up
+
+
+def test_a_vanishing_upright_level_does_not_blow_up_the_normalised_dose():
+    r = Run()
+    r.feed(60, loads=(5e-324, 5e-324))  # a level no real sit bone has (hypothesis found it)
+    r.feed(10, loads=(1.0, 1.0))
+    assert all(np.isfinite(r.tr.dose.spell))

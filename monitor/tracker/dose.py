@@ -28,6 +28,9 @@ REF_MIN_S = 10.0  # no offload is judged before this much upright sitting has se
 REF_RESEED_S = 120.0
 FORGET_S = 60.0
 MAX_DT_S = 5.0  # a longer gap between frames adds only this much (as the minute statistics do)
+# An upright level below this (full-scale load units; a sit bone carries ~0.1-5) is no level:
+# dividing by it would blow the normalised dose up to infinity.
+MIN_LEVEL = 1e-9
 SIDES = ("left", "right")
 _INF = float("inf")
 _NO_DOSE = (0.0, 0.0, 0.0, 0.0)
@@ -101,8 +104,9 @@ class SitBoneDose:
             self._seated_run = [0.0, 0.0, 0.0, 0.0]
         if lr is not None and dt > 0:
             l, r = lr
-            nl = l / self.ref[0] if self.ref[0] else 0.0
-            nr = r / self.ref[1] if self.ref[1] else 0.0
+            r0, r1 = self.ref
+            nl = l / r0 if r0 is not None and r0 > MIN_LEVEL else 0.0
+            nr = r / r1 if r1 is not None and r1 > MIN_LEVEL else 0.0
             a0, a1, a2, a3 = step.added = (l * dt, r * dt, nl * dt, nr * dt)
             sp, run = self.spell, self._seated_run  # new lists: cheaper than adding in place
             self.spell = [sp[0] + a0, sp[1] + a1, sp[2] + a2, sp[3] + a3]
