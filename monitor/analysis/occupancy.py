@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from .elapsed import elapsed
+
 # Nominal: mean full-scale load per cell per kg of load on the seat (rough; see module doc).
 LOAD_PER_KG = 0.0015
 OFF_RATIO = 0.6  # leave "present" below 60 % of the enter threshold: hysteresis
@@ -52,16 +54,7 @@ class Occupancy:
         return OFF_RATIO * self.on_threshold
 
     def update(self, t: float, active_load: float) -> bool:
-        # min(max(t - last, 0.0), 1.0), written out: this runs once per frame
-        last = self._last_t
-        if last is None:
-            dt = 0.0
-        else:
-            dt = t - last
-            if 0.0 > dt:
-                dt = 0.0
-            if 1.0 < dt:
-                dt = 1.0
+        dt = elapsed(self._last_t, t, 1.0)
         self._last_t = t
         if not math.isfinite(active_load):
             active_load = 0.0

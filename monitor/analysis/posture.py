@@ -40,6 +40,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from .elapsed import elapsed
+
 # Thresholds; each sits between the postures as measured on the sample recordings and on
 # firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations
 # from an even, upright sitter that `sensitivity` scales.
@@ -166,17 +168,9 @@ class PostureClassifier:
         self, t: float, front: float, thigh_c: float, left: float, sacral: float
     ) -> tuple[str, float]:
         """`update` on a frame's `contrasts` (what SeatAnalyzer calls, once per frame)."""
-        # Written out for the per-frame cost; the same arithmetic as min(max(d, 0.0), 5.0) and
-        # a list comprehension over the four features.
-        last = self._last_t
-        if last is None:
-            dt = 0.0
-        else:
-            dt = t - last
-            if 0.0 > dt:
-                dt = 0.0
-            if 5.0 < dt:
-                dt = 5.0
+        # Written out for the per-frame cost: the same arithmetic as a list comprehension over
+        # the four features.
+        dt = elapsed(self._last_t, t, 5.0)
         self._last_t = t
         self._seated_s += dt
         sm = self.smooth

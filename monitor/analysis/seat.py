@@ -19,6 +19,7 @@ import numpy as np
 from ..calibration import Calibrator
 from ..config import AnalysisConfig
 from ..model import DeviceInfo, Frame, SeatReading
+from .elapsed import elapsed
 from .features import FeatureBatch, SeatGeometry, extract_batch
 from .occupancy import LOAD_PER_KG, Occupancy
 from .posture import PostureClassifier, thigh_contrast
@@ -124,7 +125,7 @@ class SeatAnalyzer:
     ) -> SeatReading:
         """One frame: its features (as Python floats) and its reported features rounded
         (`r`, in the order of _ROUNDED)."""
-        dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), 5.0)
+        dt = elapsed(self._last_t, t, 5.0)
         self._last_t = t
         present = self.occupancy.update(t, active_load)
         if present:
