@@ -11,6 +11,7 @@ frames still gathered at shutdown are analysed, not lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -69,6 +70,16 @@ async def started(tmp_path, max_delay_ms: int) -> tuple[Daemon, HandFedInput]:
     return daemon, cushion
 
 
+@contextlib.asynccontextmanager
+async def running(tmp_path, max_delay_ms: int):
+    """A started daemon and its hand-fed cushion, stopped on the way out."""
+    daemon, cushion = await started(tmp_path, max_delay_ms)
+    try:
+        yield daemon, cushion
+    finally:
+        await daemon.stop()
+
+
 async def wait_for(predicate, timeout: float) -> float:
     """Seconds until predicate() holds (fails after timeout)."""
     t0 = time.monotonic()
@@ -80,8 +91,7 @@ async def wait_for(predicate, timeout: float) -> float:
 
 def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=400)
-        try:
+        async with running(tmp_path, max_delay_ms=400) as (daemon, cushion):
             last = cushion.push(5)
             await asyncio.sleep(0.1)
             assert analysed_t(daemon) is None  # still gathering
@@ -89,17 +99,14 @@ def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
             # due 400 ms after the first frame (100 ms of which had passed); a cushion that
             # fell silent is not waited for longer than SILENT_AFTER_S after that
             assert 0.2 < waited < 0.3 + SILENT_AFTER_S + 0.1
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())
 
 
 def test_the_first_frame_after_the_due_time_ends_the_batch_and_is_shown(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=200)
-        events = daemon.subscribe()
-        try:
+        async with running(tmp_path, max_delay_ms=200) as (daemon, cushion):
+            events = daemon.subscribe()
             cushion.push(3)
             await asyncio.sleep(0.25)  # past due, before the silent-cushion timer
             assert analysed_t(daemon) is None
@@ -109,35 +116,27 @@ def test_the_first_frame_after_the_due_time_ends_the_batch_and_is_shown(tmp_path
             # the dashboard's state event reports that fresh frame
             kind, event = events.get_nowait()
             assert kind == "state" and event["t"] == pytest.approx(last, abs=1e-3)
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())
 
 
 def test_a_full_batch_does_not_wait(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=1000)
-        try:
+        async with running(tmp_path, max_delay_ms=1000) as (daemon, cushion):
             last = cushion.push(BATCH_MAX)
             waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
             assert waited < 0.5
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())
 
 
 def test_zero_delay_analyses_every_frame_at_once(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=0)
-        try:
+        async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             for _ in range(3):
                 last = cushion.push(1)
                 await wait_for(lambda: analysed_t(daemon) == last, timeout=0.05)
                 await asyncio.sleep(0.02)
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())
 
@@ -157,15 +156,12 @@ def test_frames_still_gathered_at_shutdown_are_analysed(tmp_path):
 
 def test_a_burst_beyond_the_queue_keeps_the_newest_frames_and_counts_the_rest(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=0)
-        try:
+        async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             # pushed from the loop's own thread: nothing is analysed until it yields
             last = cushion.push(QUEUE_PER_CUSHION + 100)
             slot = daemon.slots["hand-1"]
             assert len(slot.queue) == QUEUE_PER_CUSHION and slot.drops["queue_full"] == 100
             assert slot.queue[-1].t == last  # newest kept, oldest dropped
             await wait_for(lambda: analysed_t(daemon) == last, timeout=10.0)
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 
 from monitor.daemon import REGRID_S
-from tests.test_daemon_batching import analysed_t, started, wait_for
+from tests.test_daemon_batching import analysed_t, running, wait_for
 
 
 def test_a_new_cushion_of_another_grid_is_taken_without_a_restart(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=0)
-        try:
+        async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             last = cushion.push(200)  # 4 s of the 16x16 cushion
             await wait_for(lambda: analysed_t(daemon) == last, timeout=5.0)
             slot = daemon.slots["hand-1"]
@@ -29,16 +28,13 @@ def test_a_new_cushion_of_another_grid_is_taken_without_a_restart(tmp_path):
             assert slot.engine.tracker is tracker  # spells and reminders carry on
             dropped = slot.drops["wrong_grid"]
             assert 0 < dropped <= 50 * REGRID_S + 1  # the frames before it counted as a new cushion
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())
 
 
 def test_a_stray_frame_of_another_grid_is_dropped_and_counted(tmp_path):
     async def main() -> None:
-        daemon, cushion = await started(tmp_path, max_delay_ms=0)
-        try:
+        async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             cushion.push(50)
             cushion.plug(8, 8)
             cushion.push(2)  # two stray frames
@@ -48,7 +44,5 @@ def test_a_stray_frame_of_another_grid_is_dropped_and_counted(tmp_path):
             slot = daemon.slots["hand-1"]
             assert (slot.engine.device.rows, slot.engine.device.cols) == (16, 16)
             assert slot.drops["wrong_grid"] == 2
-        finally:
-            await daemon.stop()
 
     asyncio.run(main())
