@@ -31,10 +31,11 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from monitor.model import SEATED_POSTURES, Reminder, SeatReading
 from monitor.tracker.aggregate import MinuteAggregator, MinuteRow
@@ -768,7 +769,7 @@ class Store:
             except sqlite3.Error as exc:
                 log.error("store: close failed (%s)", exc)
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -26,8 +26,8 @@ from monitor.codec.errors import CodecError
 from monitor.codec.jsonframe import decode_json_frame, loads_limited
 from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
-from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 from monitor.mqtt.connection import MqttConnection
+from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from monitor.calibration.calibrator import Calibrator, _median
-from monitor.model import Frame
 from monitor.codec.recording import RecordingReader
+from monitor.model import Frame
 
 
 def _assert_same_state(a: Calibrator, b: Calibrator) -> None:
