@@ -161,7 +161,7 @@ class FeatureBatch:
     def rows(self) -> list[dict[str, float | bool]]:
         """Every frame's `row(i)`, converting each column once (tolist gives what .item() does)."""
         columns = [getattr(self, name).tolist() for name in FEATURE_NAMES]
-        return [dict(zip(FEATURE_NAMES, values)) for values in zip(*columns)]
+        return [dict(zip(FEATURE_NAMES, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))

@@ -48,7 +48,7 @@ class CushionEngine:
         if loads is None or len(loads) != len(readings):
             return
         peaks = [r.features.get("peaks") if r.present else None for r in readings]
-        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
+        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry), strict=True):
             if pair is not None:
                 reading.features["sitbone_load"] = pair
 
@@ -67,4 +67,4 @@ class CushionEngine:
         readings = self.analyzer.process_batch(t, cells)
         self._add_sit_bones(readings, self._tap.take_stack())
         update = self.tracker.update
-        return [EngineStep(f, r, update(r)) for f, r in zip(frames, readings)]
+        return [EngineStep(f, r, update(r)) for f, r in zip(frames, readings, strict=True)]

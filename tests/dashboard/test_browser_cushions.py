@@ -32,7 +32,7 @@ def two_cushions(mosquitto, tmp_path):
             stdout=subprocess.DEVNULL,
             stderr=open(tmp_path / f"sim-{name}.log", "wb"),
         )
-        for seed, (name, scenario) in enumerate(zip(CUSHIONS, ("long-spell", "tour")), start=1)
+        for seed, (name, scenario) in enumerate(zip(CUSHIONS, ("long-spell", "tour"), strict=True), start=1)
     ]
     (tmp_path / "run").mkdir()
     daemon = SitwellProcess(tmp_path / "run", ["--mqtt", broker])

@@ -71,7 +71,7 @@ def test_csv_matches_daily_stats_and_html_is_self_contained(filled_db, tmp_path)
     s.close()
     rows = list(csv.DictReader(open(csv_path, encoding="utf-8")))
     assert [r["date"] for r in rows] == ["2026-11-23", "2026-11-24", "2026-11-25"]
-    for r, d in zip(rows, stats):
+    for r, d in zip(rows, stats, strict=True):
         assert float(r["minutes_seated"]) == d["minutes_seated"]
         assert int(r["spells"]) == d["spells"] and int(r["breaks"]) == d["breaks"]
         assert int(r["reminders_acknowledged"]) == d["reminders_acknowledged"]
