@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -152,10 +153,9 @@ def sim(
     player = Player(simulator, output, faults, speed=pace)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # not the main thread (e.g. embedded): Ctrl-C handling stays default
+        with contextlib.suppress(ValueError):
             signal.signal(sig, lambda *_: stop.set())
-        except ValueError:  # not the main thread (e.g. embedded): Ctrl-C handling stays default
-            pass
     log.info(
         "scenario %r seed %d: %dx%d at %g Hz, %.0f s, person %.0f kg; %s",
         simulator.scenario.name, seed, simulator.rows, simulator.cols, simulator.rate_hz,

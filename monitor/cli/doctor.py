@@ -9,6 +9,7 @@ file when the real one does not exist yet.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -147,7 +148,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
         except (OSError, ValueError) as exc:
             return f"TLS set-up: {exc}"
     done = threading.Event()
-    result: dict[str, str | None] = {"reason": "no CONNACK within %g s" % NET_TIMEOUT_S}
+    result: dict[str, str | None] = {"reason": f"no CONNACK within {NET_TIMEOUT_S:g} s"}
 
     def on_connect(_client, _userdata, _flags, reason_code, _properties=None):
         result["reason"] = None if not reason_code.is_failure else str(reason_code)
@@ -191,10 +192,8 @@ def check_database(settings: Settings) -> Check:
         check = _open_wal(Path(scratch), f"{directory} is writable and SQLite runs there in WAL mode; {db.name} will be created")
     finally:
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(scratch + suffix)
-            except FileNotFoundError:
-                pass
     return check
 
 

@@ -16,6 +16,7 @@ published while disconnected stay in paho's queue and go out after the reconnect
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -224,10 +225,8 @@ class MqttConnection:
             connected = self.connected
         if connected:
             info = self.client.publish(self.status_topic, STATUS_OFFLINE, qos=1, retain=True)
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError):
-                pass
         self.client.disconnect()
         self.client.loop_stop()
         with self._registry_lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -47,10 +48,8 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
         await asyncio.sleep(0.05)
     if serve_task.done():
         await daemon.stop()
-        try:
+        with contextlib.suppress(SystemExit, OSError):  # uvicorn has logged the reason (e.g. address in use)
             serve_task.result()
-        except (SystemExit, OSError):
-            pass  # uvicorn has logged the reason (e.g. address already in use)
         raise RuntimeError(
             f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
         )

@@ -14,6 +14,7 @@ Frame time `t`:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -128,10 +129,8 @@ class SerialInput(FrameInput):
         self._stop.set()
         ser = self._serial
         if ser is not None:
-            try:
+            with contextlib.suppress(Exception):  # not every URL handler implements it
                 ser.cancel_read()  # wakes a blocked read where the platform supports it
-            except Exception:  # noqa: BLE001 - not every URL handler implements it
-                pass
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             if self._thread.is_alive():
@@ -170,10 +169,8 @@ class SerialInput(FrameInput):
             opened = time.monotonic()
             error = self._read_until_gone(ser)
             self._serial = None
-            try:
+            with contextlib.suppress(Exception):  # the device may already be gone
                 ser.close()
-            except Exception:  # noqa: BLE001 - the device may already be gone
-                pass
             if error is None:
                 break  # stopped
             self._health.set_connected(False, error)
