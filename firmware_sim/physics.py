@@ -99,11 +99,14 @@ class CushionDraw:
     rate_hz: float | None = None
     max_value: int | None = None
 
-    def summary(self) -> dict[str, Any]:
-        """The drawn parameters as plain JSON values (rounded), for the recording header."""
+    def summary(self, rows: int, cols: int) -> dict[str, Any]:
+        """The drawn parameters as plain JSON values (rounded), for the recording header;
+        the broken trace as it falls on a rows x cols grid."""
         out: dict[str, Any] = {}
         for k, v in asdict(self).items():
             out[k] = round(v, 4) if isinstance(v, float) else v
+        trace = broken_trace(self, rows, cols)
+        out["broken"] = f"{trace[0]}:{trace[1]}" if trace else "none"
         return out
 
 
@@ -254,8 +257,8 @@ def draw_cushion(rng: np.random.Generator, spec: PhysicsSpec) -> CushionDraw:
         "depth_cm": 36.0 + 12.0 * u[4],
         # Velostat and FSR fits: R ~ F^-n with n ~ 0.5 (soft Velostat stacks) .. 1.2 (FSR 400)
         "exponent": 0.5 + 0.7 * u[5],
-        # a 75 kg sitter's upright sit-bone peak (~40 kPa in this body model) reads 55-92 % of full scale
-        "half_kpa": 40.0 / _odds(0.55 + 0.37 * u[6]) ** (1.0 / (0.5 + 0.7 * u[5])),
+        # a 75 kg sitter's upright sit-bone peak (~40 kPa in this body model) reads 45-85 % of full scale
+        "half_kpa": 40.0 / _odds(0.45 + 0.4 * u[6]) ** (1.0 / (0.5 + 0.7 * u[5])),
         "act_kpa": 0.1 + 0.6 * u[7],
         "gain_sd": 0.04 + 0.21 * u[8],
         "crosstalk": 0.01 + 0.11 * u[9],

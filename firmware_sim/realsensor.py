@@ -128,13 +128,15 @@ class RealSensor:
         stuck[order[n_dead : n_dead + n_stuck]] = True
         self.dead, self.stuck = dead.reshape(shape), stuck.reshape(shape)
         self.broken = broken_trace(draw, rows, cols) if "traces" in on else None
+        self.trace = np.zeros(shape, bool)  # the cells of a broken row or column
         if self.broken is not None:
             kind, i = self.broken
             if kind == "row":
-                self.dead[i, :] = True
+                self.trace[i, :] = True
             else:
-                self.dead[:, i] = True
-            self.stuck &= ~self.dead
+                self.trace[:, i] = True
+            self.stuck &= ~self.trace
+            self.dead &= ~self.trace
         self.stuck_value = stuck_u * self.max_value
         if "creep" in on:
             self.creep = CreepState(shape, rate_hz, draw.creep, draw.creep_tau_s, draw.hysteresis, draw.hysteresis_tau_s)
@@ -170,7 +172,7 @@ class RealSensor:
             over = v > knee
             if over.any():
                 v[over] = knee + (m - knee) * np.tanh((v[over] - knee) / (m - knee))
-        v[:, self.dead] = 0.0
+        v[:, self.dead | self.trace] = 0.0
         v += self.offset
         if "drift" in self.on:
             v += warmth[:, None, None] * self.offset_tc
@@ -180,10 +182,9 @@ class RealSensor:
         noise = rng.standard_normal(v.shape)
         v += noise * np.sqrt(sd * sd + (p.noise_rel * v) ** 2) if p.noise_rel > 0 else noise * sd
         v[:, self.stuck] = self.stuck_value[self.stuck]
-        if self.broken is not None:  # an open trace floats low: nothing but a little noise
-            v[:, self.dead] = np.abs(noise[:, self.dead]) * sd * 0.5
-        else:
-            v[:, self.dead] = 0.0
+        v[:, self.dead] = 0.0
+        if self.broken is not None:  # an open trace floats low: nothing but a little pick-up
+            v[:, self.trace] = np.abs(noise[:, self.trace]) * sd * 0.5
         if self.invert:
             v = m - v
         return quantise(v, self.max_value)

@@ -177,7 +177,7 @@ class Simulator:
         if not self.real:
             return None
         s = self.physics
-        return {"conditions": sorted(s.on), "mount": s.mount, "invert": s.invert, "draw": self.draw.summary()}
+        return {"conditions": sorted(s.on), "mount": s.mount, "invert": s.invert, "draw": self.draw.summary(self.rows, self.cols)}
 
     def device_info(self) -> dict[str, Any]:
         """The hello packet's JSON body (CONTRACT 2.1)."""
