@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from firmware_sim import Scenario, Segment, Simulator
-from firmware_sim.body import N_BODY, XK, YK, ForceRenderer, Person, components, pose_array, pose_for
+from firmware_sim.body import (
+    N_BODY,
+    XK,
+    YK,
+    ForceRenderer,
+    Person,
+    components,
+    pose_array,
+    pose_for,
+)
 from firmware_sim.mounting import Blobs, CushionGeometry, Placement
 from firmware_sim.sensor import SensorParams
 

@@ -9,7 +9,14 @@ import pytest
 
 from firmware_sim import Scenario, Segment, Simulator
 from firmware_sim.physics import CONDITIONS, CushionDraw, draw_cushion, parse_physics
-from firmware_sim.realsensor import CreepState, RealSensor, crosstalk, divider, power_law, quantise
+from firmware_sim.realsensor import (
+    CreepState,
+    RealSensor,
+    crosstalk,
+    divider,
+    power_law,
+    quantise,
+)
 from firmware_sim.sensor import SensorParams
 
 QUIET = SensorParams.scaled(0.0)  # no noise, no gain spread, no dead cells: one effect at a time

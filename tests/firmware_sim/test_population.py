@@ -7,7 +7,7 @@ import pytest
 
 from firmware_sim import Scenario, Segment, Simulator
 from firmware_sim.body import SEAT_CM
-from firmware_sim.population import G, CatMotion, generate_session
+from firmware_sim.population import CatMotion, G, generate_session
 from firmware_sim.sensor import SensorParams
 
 QUIET = SensorParams.scaled(0.0)
