@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from monitor.analysis.seat import SeatAnalyzer
-from monitor.config import AnalysisConfig
+from monitor.config.settings import AnalysisConfig
 from monitor.model import POSTURES, DeviceInfo, Frame
 
 log = logging.getLogger("bench.accuracy")

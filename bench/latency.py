@@ -191,7 +191,7 @@ def measure(transport: str, args) -> dict:
             "over_100ms": sum(x > 100 for x in pooled),
             "slow_events": [(round(t, 3), round(x * 1000, 1)) for t, x in matcher.slow],
             # events after a run's frames stopped: the daemon's last batch of a stream waits for
-            # more frames until max_delay_ms + SILENT_AFTER_S (monitor/daemon.py)
+            # more frames until max_delay_ms + SILENT_AFTER_S (monitor/runtime/daemon.py)
             "tail_events": sum(r["tail_events"] for r in runs),
             "tail_max_ms": max((r["tail_max_ms"] for r in runs if r["tail_max_ms"] is not None), default=None),
             "runs": [{k: v for k, v in r.items() if k != "all_ms"} for r in runs],

@@ -30,10 +30,10 @@ import common  # noqa: F401  (puts the repo on sys.path)
 from common import dump_json, loadavg, machine, table
 
 from firmware_sim import Simulator, load_scenario
-from monitor.analyze import BATCH
+from monitor.offline.analyze import BATCH
 from monitor.codec.binary import BinaryDecoder, FramePacket, encode_frame
-from monitor.config import Settings
-from monitor.engine import CushionEngine
+from monitor.config.settings import Settings
+from monitor.runtime.engine import CushionEngine
 from monitor.model import DeviceInfo, Frame
 
 log = logging.getLogger("bench.throughput")

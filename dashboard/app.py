@@ -23,10 +23,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
-from monitor.runtime import Runtime
+from monitor.runtime.protocol import Runtime
 
-from .auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
-from .schemas import (
+from dashboard.auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
+from dashboard.schemas import (
     CushionStatus,
     DayStats,
     ErrorMessage,
@@ -303,7 +303,7 @@ def create_app(
             return response
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    from .routes_reminders import router as reminders_router  # pause, live reminder view
+    from dashboard.routes_reminders import router as reminders_router  # pause, live reminder view
 
     app.include_router(reminders_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from monitor.config import AnalysisConfig, RulesConfig
+from monitor.config.settings import AnalysisConfig, RulesConfig
 
 
 class Open(BaseModel):
@@ -106,7 +106,7 @@ AnalysisPatch = partial_model(AnalysisConfig, "AnalysisPatch")
 
 
 class SettingsPatch(BaseModel):
-    """Only the keys given change; ranges as in the config file (monitor/config.py)."""
+    """Only the keys given change; ranges as in the config file (monitor/config/settings.py)."""
 
     model_config = ConfigDict(extra="forbid")
     rules: RulesPatch | None = None  # type: ignore[valid-type]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from .elapsed import elapsed
+from monitor.analysis.elapsed import elapsed
 
 # Nominal: mean full-scale load per cell per kg of load on the seat (rough; see module doc).
 LOAD_PER_KG = 0.0015

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from .elapsed import elapsed
+from monitor.analysis.elapsed import elapsed
 
 # Thresholds; each sits between the postures as measured on the sample recordings and on
 # firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations

@@ -18,7 +18,7 @@ from typing import Literal
 
 from cobs import cobs
 
-from .binary import MAGIC, MAX_ENCODED, TYPE_FRAME, TYPE_HELLO, VERSION
+from monitor.codec.binary import MAGIC, MAX_ENCODED, TYPE_FRAME, TYPE_HELLO, VERSION
 
 Codec = Literal["binary", "text"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..model import MAX_GRID, MIN_GRID
-from .errors import CodecError
+from monitor.model import MAX_GRID, MIN_GRID
+from monitor.codec.errors import CodecError
 
 try:  # optional speed-up
     import orjson as _orjson

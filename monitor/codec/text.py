@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import DropCounter
+from monitor.model import DropCounter
 
 log = logging.getLogger(__name__)
 

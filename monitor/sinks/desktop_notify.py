@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import threading
 
-from ..model import Reminder
+from monitor.model import Reminder
 
 log = logging.getLogger(__name__)
 

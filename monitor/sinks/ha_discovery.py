@@ -17,8 +17,8 @@ import json
 import re
 from typing import Any
 
-from ..config import MqttConfig
-from ..model import POSTURES
+from monitor.config.settings import MqttConfig
+from monitor.model import POSTURES
 
 ORIGIN = {"name": "sitwell", "support_url": "https://github.com/sitwell/sitwell"}
 
@@ -33,7 +33,7 @@ def state_topic(config: MqttConfig, cushion: str) -> str:
 
 def discovery_messages(config: MqttConfig, cushion: str) -> list[tuple[str, dict[str, Any]]]:
     """(topic, payload) for every discovery config of one cushion."""
-    from ..transport.mqtt_client import monitor_status_topic
+    from monitor.mqtt.connection import monitor_status_topic
 
     # the node id also makes the unique ids: two monitors with different prefixes must not clash
     prefix = "" if config.topic_prefix == "sitwell" else f"{_slug(config.topic_prefix)}_"

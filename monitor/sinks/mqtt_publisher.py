@@ -24,10 +24,10 @@ from typing import Any
 
 from paho.mqtt.enums import MQTTErrorCode
 
-from ..config import MqttConfig
-from ..model import CushionState, Reminder
-from ..transport.mqtt_client import MqttConnection
-from . import ha_discovery
+from monitor.config.settings import MqttConfig
+from monitor.model import CushionState, Reminder
+from monitor.mqtt.connection import MqttConnection
+from monitor.sinks import ha_discovery
 
 log = logging.getLogger(__name__)
 

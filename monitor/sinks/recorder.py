@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..model import DeviceInfo, Frame
-from ..recording import RecordingWriter
+from monitor.model import DeviceInfo, Frame
+from monitor.codec.recording import RecordingWriter
 
 log = logging.getLogger(__name__)
 

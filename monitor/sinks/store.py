@@ -36,9 +36,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..model import SEATED_POSTURES, Reminder, SeatReading
-from ..tracker.aggregate import MinuteAggregator, MinuteRow
-from ..tracker.tracker import Break, TrackerUpdate
+from monitor.model import SEATED_POSTURES, Reminder, SeatReading
+from monitor.tracker.aggregate import MinuteAggregator, MinuteRow
+from monitor.tracker.tracker import Break, TrackerUpdate
 
 log = logging.getLogger(__name__)
 

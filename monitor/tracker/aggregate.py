@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..model import CushionState
+from monitor.model import CushionState
 
 
 @dataclass(slots=True)

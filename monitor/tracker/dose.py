@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rules import EPS
+from monitor.tracker.rules import EPS
 
 REF_TAU_S = 30.0  # upright level: exponential average over about half a minute of upright sitting
 REF_MIN_S = 10.0  # no offload is judged before this much upright sitting has set the level

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..config import RulesConfig, parse_hours
+from monitor.config.settings import RulesConfig, parse_hours
 
 # Comparisons of frame times against thresholds allow for float rounding: 120 s built
 # from 1200 steps of 0.1 s is 119.99999999 s, and that must count as 120 s.

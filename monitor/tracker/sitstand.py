@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .rules import EPS
+from monitor.tracker.rules import EPS
 
 
 class SitStandCycle:

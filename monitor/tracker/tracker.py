@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from ..config import RulesConfig
-from ..model import SEATED_POSTURES, CushionState, Reminder, SeatReading, Spell
-from . import messages
-from .dose import Offload, SitBoneDose
-from .rules import EPS, ConditionTimer, outside_reminder_hours
-from .sitstand import SitStandCycle
+from monitor.config.settings import RulesConfig
+from monitor.model import SEATED_POSTURES, CushionState, Reminder, SeatReading, Spell
+from monitor.tracker import messages
+from monitor.tracker.dose import Offload, SitBoneDose
+from monitor.tracker.rules import EPS, ConditionTimer, outside_reminder_hours
+from monitor.tracker.sitstand import SitStandCycle
 
 log = logging.getLogger(__name__)
 
@@ -523,7 +523,7 @@ class CushionTracker:
     def _calendar(self):
         if self.calendar_source is not None:
             return self.calendar_source
-        from .calendar import shared
+        from monitor.tracker.calendar import shared
 
         return shared(self.rules.calendar, self.rules.calendar_refresh_min) if self.rules.calendar else None
 

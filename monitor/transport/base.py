@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import DeviceInfo, DropCounter, Frame
+from monitor.model import DeviceInfo, DropCounter, Frame
 
 Emit = Callable[[Frame], None]
 

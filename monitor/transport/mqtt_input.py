@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from ..codec.binary import FramePacket, HelloPacket, decode_packet, device_info_from_json
-from ..codec.errors import CodecError
-from ..codec.jsonframe import decode_json_frame, loads_limited
-from ..config import MqttConfig
-from ..model import DeviceInfo, Frame, valid_cushion_id
-from .base import Emit, FrameInput, InputHealth, LockedDropCounter
-from .mqtt_client import MqttConnection
+from monitor.codec.binary import FramePacket, HelloPacket, decode_packet, device_info_from_json
+from monitor.codec.errors import CodecError
+from monitor.codec.jsonframe import decode_json_frame, loads_limited
+from monitor.config.settings import MqttConfig
+from monitor.model import DeviceInfo, Frame, valid_cushion_id
+from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
+from monitor.mqtt.connection import MqttConnection
 
 log = logging.getLogger(__name__)
 

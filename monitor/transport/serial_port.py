@@ -23,11 +23,11 @@ from typing import Any, Literal
 import numpy as np
 import serial
 
-from ..codec.binary import BinaryDecoder, FramePacket, HelloPacket
-from ..codec.detect import CodecDetector
-from ..codec.text import TextDecoder
-from ..model import DeviceInfo, Frame
-from .base import Emit, FrameInput, InputHealth
+from monitor.codec.binary import BinaryDecoder, FramePacket, HelloPacket
+from monitor.codec.detect import CodecDetector
+from monitor.codec.text import TextDecoder
+from monitor.model import DeviceInfo, Frame
+from monitor.transport.base import Emit, FrameInput, InputHealth
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from firmware_sim import Simulator, load_scenario
 
-from ..config import SimConfig
-from ..model import DeviceInfo, Frame
-from .base import Emit, FrameInput, InputHealth
+from monitor.config.settings import SimConfig
+from monitor.model import DeviceInfo, Frame
+from monitor.transport.base import Emit, FrameInput, InputHealth
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ def pytest_runtest_makereport(item, call):
 # ---- the real daemon, for the dashboard's HTTP and browser tests --------------------------
 #
 # `sitwell_run(*args)` starts `sitwell run --port 0 --db <tmp> ...` as a subprocess and
-# waits for the address it prints; `inprocess_daemon(**app_kwargs)` runs monitor.daemon's
+# waits for the address it prints; `inprocess_daemon(**app_kwargs)` runs monitor.runtime.daemon's
 # Daemon and dashboard.app.create_app in a background thread of this process, for the
 # tests that need create_app's options (require_token) or to look at the daemon.
 
@@ -206,8 +206,8 @@ class InProcessDaemon:
     """The real Daemon and the real app under uvicorn, on an event loop in a thread."""
 
     def __init__(self, tmp_path: Path, overrides: dict, app_kwargs: dict):
-        from monitor.config import load_settings
-        from monitor.daemon import Daemon
+        from monitor.config.settings import load_settings
+        from monitor.runtime.daemon import Daemon
 
         settings = load_settings(
             None, overrides={"store.db": str(tmp_path / "sitwell.db"), "dashboard.port": 0, **overrides}

@@ -1,4 +1,4 @@
-"""Helpers for the fault tests (tests/test_faults_*.py): the real `sitwell run` as a
+"""Helpers for the fault tests (tests/faults/): the real `sitwell run` as a
 subprocess, and a fake cushion on a real pty whose device clock the test controls.
 
 Not a pytest plugin (conftest does not load it): the fault tests import from it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from monitor.config import RulesConfig
+from monitor.config.settings import RulesConfig
 from monitor.model import SeatReading
 from monitor.tracker.tracker import CushionTracker, TrackerUpdate
 

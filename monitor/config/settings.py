@@ -1,0 +1,287 @@
+"""The one configuration model: TOML file < SITWELL_* environment < command-line flags.
+
+Validated once at start; every error names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_config_dir, user_data_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "sitwell"
+
+
+def default_config_path() -> Path:
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_db_path() -> Path:
+    return Path(user_data_dir(APP_NAME)) / "sitwell.db"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SerialConfig(Section):
+    port: str | None = Field(None, description="serial port, pty or pyserial URL")
+    codec: Literal["binary", "text", "detect"] = "detect"
+    baud: int = Field(115200, ge=300, le=4_000_000)
+    rows: int = Field(16, ge=4, le=64)
+    cols: int = Field(16, ge=4, le=64)
+    max_value: int = Field(4095, ge=1, le=65535)
+    reconnect_max_s: float = Field(10.0, gt=0, le=300)
+
+
+class MqttConfig(Section):
+    host: str | None = None
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    client_id: str | None = None
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    topic_prefix: str = Field("sitwell", pattern=r"^[A-Za-z0-9_/-]{1,64}$")
+    cushions: list[str] = Field(default_factory=list, description="empty: all cushions (+)")
+    keepalive: int = Field(30, ge=5, le=3600)
+    max_payload: int = Field(64 * 64 * 2 + 64 * 1024, ge=1024)
+    ha_discovery: bool = False
+    ha_prefix: str = "homeassistant"
+    reconnect_max_s: float = Field(30.0, gt=0, le=600)
+
+    @field_validator("cushions")
+    @classmethod
+    def _cushion_ids(cls, v: list[str]) -> list[str]:
+        from monitor.model import valid_cushion_id
+
+        bad = [c for c in v if not valid_cushion_id(c)]
+        if bad:
+            raise ValueError(f"cushion ids must match [A-Za-z0-9_-]{{1,64}}, got {bad}")
+        return v
+
+
+class SimConfig(Section):
+    scenario: str = Field("workday", description="named scenario or a scenario file")
+    speed: float = Field(1.0, gt=0, le=10_000)
+    seed: int = 1
+    rows: int = Field(16, ge=4, le=64)
+    cols: int = Field(16, ge=4, le=64)
+    rate_hz: float = Field(10.0, ge=1, le=100)
+
+
+class DashboardConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    token: str | None = Field(None, description="required for state changes when not on loopback")
+
+
+class StoreConfig(Section):
+    db: Path = Field(default_factory=default_db_path)
+    record: Path | None = Field(None, description="also write raw frames to this recording file")
+
+
+class RulesConfig(Section):
+    """CONTRACT section 6; times in seconds unless the name says minutes."""
+
+    occupied_after_s: float = Field(3.0, ge=0, le=60)
+    empty_after_s: float = Field(3.0, ge=0, le=60)
+    min_break_s: float = Field(60.0, ge=10, le=3600)
+    sit_limit_min: float = Field(25.0, ge=5, le=120)
+    repeat_every_min: float = Field(5.0, ge=1, le=120)
+    uneven_threshold: float = Field(0.10, ge=0.02, le=0.45)
+    uneven_after_s: float = Field(120.0, ge=5, le=3600)
+    crossed_after_s: float = Field(120.0, ge=5, le=3600)
+    slouch_after_s: float = Field(180.0, ge=5, le=3600)
+    cooldown_min: float = Field(10.0, ge=0, le=240)
+    posture_grace_s: float = Field(
+        2.0, ge=0, le=30, description="a posture interruption shorter than this does not restart its timer"
+    )
+    working_hours: str | None = Field(None, description='e.g. "09:00-17:30"; None: always')
+    working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    quiet_hours: list[str] = Field(default_factory=list, description='e.g. ["12:00-13:00"]')
+    do_not_disturb: bool = False
+    # Reminder extensions (docs/reminders.md, "Beyond the contract"); off or contract-neutral by default.
+    prewarn: bool = Field(False, description="a gentle sit_warning heads-up before the first sit_too_long of a spell")
+    prewarn_s: float = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
+    max_snoozes: int | None = Field(None, ge=0, le=100, description="snoozes allowed per spell; None: unlimited")
+    strict: bool = Field(False, description="sit_too_long repeats every minute, cannot be snoozed, until a real break")
+    offload_drop: float = Field(0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level")
+    offload_s: float = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
+    dose_imbalance: float = Field(0.10, ge=0.02, le=0.5, description="sit_too_long names the side whose sit-bone dose share is this far above half")
+    calendar: str | None = Field(None, description="ICS file or URL (file://, http(s)://): no reminders during busy events")
+    calendar_refresh_min: float = Field(15.0, ge=1, le=1440)
+    sitstand: bool = Field(False, description="sit-stand desk cycle: stand_up and may_sit reminders")
+    sitstand_sit_min: float = Field(20.0, ge=5, le=120)
+    sitstand_stand_min: float = Field(8.0, ge=1, le=120)
+    sitstand_move_min: float = Field(2.0, ge=0, le=60)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_hours(v)
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: list[str]) -> list[str]:
+        for item in v:
+            parse_hours(item)
+        return v
+
+
+class AnalysisConfig(Section):
+    sensitivity: float = Field(1.0, ge=0.25, le=4.0, description="higher: posture changes flagged sooner")
+    occupancy_kg: float = Field(8.0, ge=2, le=40, description="rough body-load threshold")
+    max_delay_ms: int = Field(
+        250, ge=0, le=1000,
+        description="the daemon gathers a cushion's frames for up to this long and analyses them in one"
+        " batch: a fraction of the CPU, results shown up to this much later; 0: every frame at once",
+    )
+
+
+class NotifyConfig(Section):
+    desktop: bool = Field(False, description="also show reminders as desktop notifications (notify-send)")
+
+
+class Settings(BaseSettings):
+    """Everything sitwell reads at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SITWELL_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    input: Literal["sim", "serial", "mqtt"] | None = Field(
+        None, description="where frames come from; default: serial if a port is set, mqtt if a host is set, else sim"
+    )
+    cushion: str = Field("cushion-1", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    serial: SerialConfig = Field(default_factory=SerialConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+
+    _toml_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _pick_input(self) -> "Settings":
+        if self.input is None:
+            object.__setattr__(
+                self,
+                "input",
+                "serial" if self.serial.port else "mqtt" if self.mqtt.host else "sim",
+            )
+        if self.input == "serial" and not self.serial.port:
+            raise ValueError("input is 'serial' but serial.port is not set (use --serial PORT)")
+        if self.input == "mqtt" and not self.mqtt.host:
+            raise ValueError("input is 'mqtt' but mqtt.host is not set (use --mqtt HOST[:PORT])")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _CONFIG_FILE.get("path")
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+
+_CONFIG_FILE: dict[str, Path | None] = {"path": None}
+
+
+class ConfigError(Exception):
+    """A configuration a user must fix; str() is a message for them."""
+
+
+def parse_hours(text: str) -> tuple[int, int]:
+    """'09:00-17:30' -> (540, 1050) minutes since midnight."""
+    try:
+        a, b = text.split("-")
+        ha, ma = (int(x) for x in a.strip().split(":"))
+        hb, mb = (int(x) for x in b.strip().split(":"))
+        start, end = ha * 60 + ma, hb * 60 + mb
+        if not (0 <= ha < 24 and 0 <= ma < 60 and 0 <= hb <= 24 and 0 <= mb < 60 and end <= 24 * 60):
+            raise ValueError
+        return start, end
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time range like '09:00-17:30'") from None
+
+
+def _deep_set(d: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        d = d.setdefault(p, {})
+    d[parts[-1]] = value
+
+
+def load_settings(config_file: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Build the settings: file, then environment, then `overrides` (dotted keys from the CLI).
+
+    Raises ConfigError with one line per problem.
+    """
+    path: Path | None = Path(config_file).expanduser() if config_file else None
+    if path is None:
+        env_path = os.environ.get("SITWELL_CONFIG")
+        if env_path:
+            path = Path(env_path).expanduser()
+        elif default_config_path().exists():
+            path = default_config_path()
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    init: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _deep_set(init, key, value)
+    _CONFIG_FILE["path"] = path
+    try:
+        settings = Settings(**init)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path)) from None
+    except ValueError as exc:  # TOML syntax errors
+        raise ConfigError(f"{path}: {exc}") from None
+    finally:
+        _CONFIG_FILE["path"] = None
+    settings._toml_file = path
+    return settings
+
+
+def format_validation_error(exc: ValidationError, path: Path | None = None) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(config)"
+        value = err.get("input")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        lines.append(f"config error: {key}{shown}: {msg}")
+    if path is not None:
+        lines.append(f"(config file: {path}; environment SITWELL_*; command-line flags)")
+    return "\n".join(lines)

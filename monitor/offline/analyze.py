@@ -1,0 +1,162 @@
+"""`sitwell analyze`: run a recording through the daemon's engine and report as JSON Lines.
+
+CONTRACT section 7: a `state` line for every whole second S (the state after every frame
+with t <= S), a `spell` line per sitting spell, a `reminder` line per reminder the daemon
+would have sent, and a `summary` line last.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+from tqdm import tqdm
+
+from monitor.config.settings import Settings
+from monitor.runtime.engine import CushionEngine, EngineStep
+from monitor.model import CushionState, Frame, Spell
+from monitor.codec.recording import RecordingReader
+
+BATCH = 512
+
+
+@dataclass
+class AnalysisTotals:
+    frames: int = 0
+    seconds: int = 0
+    seconds_occupied: int = 0
+    posture_seconds: Counter = field(default_factory=Counter)
+    spells: list[dict[str, Any]] = field(default_factory=list)
+    reminders: Counter = field(default_factory=Counter)
+    left_share_sum: float = 0.0
+    left_share_n: int = 0
+
+
+def _state_line(second: int, state: CushionState) -> dict[str, Any]:
+    return {
+        "type": "state",
+        "t": second,
+        "occupied": state.occupied,
+        "posture": state.posture if state.occupied else "empty",
+        "left_share": None if (not state.occupied or state.left_share is None) else round(state.left_share, 4),
+    }
+
+
+def _spell_line(spell: Spell, open_: bool = False) -> dict[str, Any]:
+    end = spell.end if spell.end is not None else spell.start
+    line = {"type": "spell", "start": round(spell.start, 2), "end": round(end, 2), "seconds": round(end - spell.start, 1)}
+    if open_:
+        line["open"] = True  # the recording stopped before this spell ended
+    return line
+
+
+def _batches(frames: Iterator[Frame], size: int) -> Iterator[list[Frame]]:
+    batch: list[Frame] = []
+    for f in frames:
+        batch.append(f)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def analyze_recording(
+    path: str | Path,
+    settings: Settings,
+    emit: Callable[[dict[str, Any]], None],
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Stream `path` through a CushionEngine, calling `emit` for each output object."""
+    reader = RecordingReader(path)
+    h = reader.header
+    engine = CushionEngine(reader.cushion, h.device, settings.rules, settings.analysis, epoch=h.start)
+    totals = AnalysisTotals()
+    next_second: int | None = None
+    state: CushionState | None = None
+    bar = tqdm(total=Path(path).stat().st_size, unit="B", unit_scale=True, disable=not progress, file=sys.stderr, desc="analyze")
+
+    def emit_seconds_until(t: float) -> None:
+        # Whole seconds S < t are settled: every frame with time <= S has been seen.
+        nonlocal next_second
+        assert state is not None and next_second is not None
+        while next_second < t:
+            line = _state_line(next_second, state)
+            emit(line)
+            totals.seconds += 1
+            if line["occupied"]:
+                totals.seconds_occupied += 1
+                totals.posture_seconds[line["posture"]] += 1
+                if line["left_share"] is not None:
+                    totals.left_share_sum += line["left_share"]
+                    totals.left_share_n += 1
+            next_second += 1
+
+    def handle(step: EngineStep) -> None:
+        nonlocal state, next_second
+        if next_second is None:
+            next_second = math.ceil(step.frame.t)
+        elif state is not None:
+            emit_seconds_until(step.frame.t)
+        state = step.update.state
+        for reminder in step.update.reminders:
+            totals.reminders[reminder.kind] += 1
+            emit({"type": "reminder", **reminder.as_json()})
+        if step.update.spell_ended is not None:
+            line = _spell_line(step.update.spell_ended)
+            totals.spells.append(line)
+            emit(line)
+
+    last_t = 0.0
+    try:
+        with reader:
+            for batch in _batches(iter(reader), BATCH):
+                for step in engine.process_batch(batch):
+                    handle(step)
+                totals.frames += len(batch)
+                last_t = batch[-1].t
+                if progress:
+                    bar.n = reader.bytes_read()
+                    bar.refresh()
+    finally:
+        bar.close()
+    if state is not None:
+        emit_seconds_until(math.floor(last_t) + 1)
+    open_spell = engine.tracker.finish(last_t) if hasattr(engine.tracker, "finish") else None
+    if open_spell is not None:
+        line = _spell_line(open_spell, open_=open_spell.end is None or getattr(open_spell, "open", False))
+        totals.spells.append(line)
+        emit(line)
+    summary = {
+        "type": "summary",
+        "cushion": reader.cushion,
+        "rows": h.rows,
+        "cols": h.cols,
+        "frames": totals.frames,
+        "dropped": dict(reader.drops),
+        "duration_s": round(last_t, 2),
+        "start": h.start.isoformat().replace("+00:00", "Z"),
+        "end": (h.start + timedelta(seconds=last_t)).isoformat().replace("+00:00", "Z"),
+        "seconds": totals.seconds,
+        "seconds_occupied": totals.seconds_occupied,
+        "spells": len(totals.spells),
+        "longest_spell_s": max((s["seconds"] for s in totals.spells), default=0),
+        "posture_seconds": dict(totals.posture_seconds),
+        "mean_left_share": round(totals.left_share_sum / totals.left_share_n, 4) if totals.left_share_n else None,
+        "reminders": dict(totals.reminders),
+    }
+    emit(summary)
+    return summary
+
+
+def jsonl_writer(out: IO[str]) -> Callable[[dict[str, Any]], None]:
+    def emit(obj: dict[str, Any]) -> None:
+        out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+    return emit

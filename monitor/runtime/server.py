@@ -1,0 +1,69 @@
+"""`sitwell run`: the daemon and the dashboard in one process, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from monitor.config.settings import Settings
+from monitor.runtime.daemon import Daemon
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, announce=None, reload_settings=None) -> None:
+    """Run the daemon and the dashboard until SIGINT/SIGTERM; SIGHUP reloads the config.
+
+    `reload_settings()` returns freshly loaded Settings (or raises ConfigError)."""
+    import uvicorn
+
+    from dashboard.app import create_app
+
+    daemon = Daemon(settings)
+    d = settings.dashboard
+    loopback = d.host in ("127.0.0.1", "localhost", "::1")
+    app = create_app(daemon, token=d.token, require_token=not loopback)
+    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    await daemon.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def on_hup() -> None:
+        if reload_settings is None:
+            return
+        try:
+            daemon.reload(reload_settings())
+        except Exception as exc:  # a bad edit keeps the running config
+            log.error("SIGHUP: configuration not reloaded, keeping the running one:\n%s", exc)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    serve_task = asyncio.create_task(server.serve())
+    while not server.started and not serve_task.done():
+        await asyncio.sleep(0.05)
+    if serve_task.done():
+        await daemon.stop()
+        try:
+            serve_task.result()
+        except (SystemExit, OSError):
+            pass  # uvicorn has logged the reason (e.g. address already in use)
+        raise RuntimeError(
+            f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
+        )
+    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else d.port
+    url = f"http://{'127.0.0.1' if d.host in ('0.0.0.0', '') else d.host}:{port}/"
+    if announce:
+        announce(url)
+    await stop.wait()
+    log.info("shutting down")
+    app.state.close_streams()  # open SSE streams would otherwise hold the server up
+    server.should_exit = True
+    await daemon.stop()
+    try:
+        await asyncio.wait_for(serve_task, timeout=2.0)
+    except asyncio.TimeoutError:
+        serve_task.cancel()

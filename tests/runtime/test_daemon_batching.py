@@ -1,0 +1,167 @@
+"""The daemon gathers each cushion's frames and analyses them in batches.
+
+A cushion at 50 Hz woken for every frame cost the daemon ~8 % of a core; gathered for up to
+`analysis.max_delay_ms` (default 250 ms, the dashboard's state-event period) and analysed in
+one vectorised call, it costs a fraction of that (docs/performance.md). These tests pin the
+rules: a batch ends with the first frame after max_delay_ms (or SILENT_AFTER_S later if the
+cushion falls silent), a full batch does not wait at all, 0 means every frame at once, and
+frames still gathered at shutdown are analysed, not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+
+from firmware_sim import Simulator, load_scenario
+from monitor.config.settings import Settings
+from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
+from monitor.model import Frame
+from monitor.transport.base import FrameInput
+
+
+class HandFedInput(FrameInput):
+    """A cushion the test holds in its hand: `push` hands frames to the daemon as an input thread would."""
+
+    kind = "hand"
+
+    def __init__(self) -> None:
+        self.emit = None
+        self.last_t = 0.0
+        self.plug(16, 16)
+
+    def plug(self, rows: int, cols: int) -> None:
+        """Another cushion (another grid) under the same id, its clock going on."""
+        start = self.last_t
+        sim = Simulator(load_scenario("tour"), rows, cols, 50.0, 1)
+        self._frames = ((start + f.t, f.cells) for f in sim.frames())
+
+    def start(self, emit) -> None:
+        self.emit = emit
+
+    def stop(self) -> None:
+        pass
+
+    def health(self) -> list[dict]:
+        return []
+
+    def push(self, n: int) -> float:
+        """n frames of the cushion; returns the frame time of the last."""
+        for _ in range(n):
+            t, cells = next(self._frames)
+            self.emit(Frame(cushion="hand-1", t=t, cells=cells, max_value=4095))
+            self.last_t = t
+        return t
+
+
+def analysed_t(daemon: Daemon) -> float | None:
+    slot = daemon.slots.get("hand-1")
+    return None if slot is None or slot.last_step is None else slot.last_step.frame.t
+
+
+async def started(tmp_path, max_delay_ms: int) -> tuple[Daemon, HandFedInput]:
+    settings = Settings(input="serial", serial={"port": "/dev/null"}, store={"db": tmp_path / "sitwell.db"}, analysis={"max_delay_ms": max_delay_ms})
+    cushion = HandFedInput()
+    daemon = Daemon(settings, frame_input=cushion)
+    await daemon.start()
+    return daemon, cushion
+
+
+@contextlib.asynccontextmanager
+async def running(tmp_path, max_delay_ms: int):
+    """A started daemon and its hand-fed cushion, stopped on the way out."""
+    daemon, cushion = await started(tmp_path, max_delay_ms)
+    try:
+        yield daemon, cushion
+    finally:
+        await daemon.stop()
+
+
+async def wait_for(predicate, timeout: float) -> float:
+    """Seconds until predicate() holds (fails after timeout)."""
+    t0 = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - t0 < timeout, "timed out"
+        await asyncio.sleep(0.005)
+    return time.monotonic() - t0
+
+
+def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=400) as (daemon, cushion):
+            last = cushion.push(5)
+            await asyncio.sleep(0.1)
+            assert analysed_t(daemon) is None  # still gathering
+            waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+            # due 400 ms after the first frame (100 ms of which had passed); a cushion that
+            # fell silent is not waited for longer than SILENT_AFTER_S after that
+            assert 0.2 < waited < 0.3 + SILENT_AFTER_S + 0.1
+
+    asyncio.run(main())
+
+
+def test_the_first_frame_after_the_due_time_ends_the_batch_and_is_shown(tmp_path):
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=200) as (daemon, cushion):
+            events = daemon.subscribe()
+            cushion.push(3)
+            await asyncio.sleep(0.25)  # past due, before the silent-cushion timer
+            assert analysed_t(daemon) is None
+            last = cushion.push(1)
+            waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+            assert waited < 0.05 + SILENT_AFTER_S / 2
+            # the dashboard's state event reports that fresh frame
+            kind, event = events.get_nowait()
+            assert kind == "state" and event["t"] == pytest.approx(last, abs=1e-3)
+
+    asyncio.run(main())
+
+
+def test_a_full_batch_does_not_wait(tmp_path):
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=1000) as (daemon, cushion):
+            last = cushion.push(BATCH_MAX)
+            waited = await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+            assert waited < 0.5
+
+    asyncio.run(main())
+
+
+def test_zero_delay_analyses_every_frame_at_once(tmp_path):
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
+            for _ in range(3):
+                last = cushion.push(1)
+                await wait_for(lambda: analysed_t(daemon) == last, timeout=0.05)
+                await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+
+
+def test_frames_still_gathered_at_shutdown_are_analysed(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=1000)
+        cushion.push(1)
+        await wait_for(lambda: analysed_t(daemon) is not None, timeout=2.0)  # the cushion is known
+        last = cushion.push(3)
+        assert analysed_t(daemon) != last
+        await daemon.stop()
+        assert analysed_t(daemon) == last
+
+    asyncio.run(main())
+
+
+def test_a_burst_beyond_the_queue_keeps_the_newest_frames_and_counts_the_rest(tmp_path):
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
+            # pushed from the loop's own thread: nothing is analysed until it yields
+            last = cushion.push(QUEUE_PER_CUSHION + 100)
+            slot = daemon.slots["hand-1"]
+            assert len(slot.queue) == QUEUE_PER_CUSHION and slot.drops["queue_full"] == 100
+            assert slot.queue[-1].t == last  # newest kept, oldest dropped
+            await wait_for(lambda: analysed_t(daemon) == last, timeout=10.0)
+
+    asyncio.run(main())
