@@ -48,7 +48,7 @@ HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone pea
 
 def _heatmap(calibrator: Any, frame: Frame) -> np.ndarray:
     """The frame as calibration sees it (tare removed, masked cells filled), without learning from it."""
-    from monitor.calibration.calibrator import fill_masked
+    from monitor.calibration.cells import fill_masked
 
     load = frame.cells.astype(np.float64) * calibrator.scale - calibrator.offset
     load = fill_masked(load, calibrator.mask)
