@@ -108,8 +108,7 @@ class FullScale:
 
         `wire_max`: what the wire format allows at most (255 for an 8-bit binary packet)."""
         with self._lock:
-            if top > self.top_seen:
-                self.top_seen = top
+            self.top_seen = max(self.top_seen, top)
             scale = self.in_use
             if wire_max is not None and self.source in ("config", "default") and wire_max < scale:
                 scale = wire_max  # an 8-bit packet: its own full scale

@@ -21,14 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from monitor.codec.binary import FramePacket, HelloPacket, decode_packet, device_info_from_json
+from monitor.codec.binary import (
+    FramePacket,
+    HelloPacket,
+    decode_packet,
+    device_info_from_json,
+)
 from monitor.codec.errors import CodecError
 from monitor.codec.fullscale import FullScale
 from monitor.codec.jsonframe import decode_json_frame, loads_limited
 from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
-from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 from monitor.mqtt.connection import MqttConnection
+from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 
 log = logging.getLogger(__name__)
 

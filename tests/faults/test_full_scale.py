@@ -22,7 +22,7 @@ def _text_lines(frames: np.ndarray) -> bytes:
 
 @pytest.mark.serial
 def test_max_value_too_small_is_loud_and_the_readings_scale_is_taken(tmp_path, pty_pair):
-    empty, seated = frame_banks()
+    _, seated = frame_banks()
     assert int(seated.max()) > 1023  # a 12-bit cushion
     cfg = write_config(tmp_path / "sitwell.toml")
     d = SitwellProcess(tmp_path, "--serial", str(pty_pair.path), "--codec", "text", "--rows", "16", "--cols", "16",
