@@ -16,7 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
-from monitor.calibration.calibrator import calibrate_from_frames
+from monitor.calibration.explicit import calibrate_from_frames
 from monitor.model import Frame
 
 log = logging.getLogger(__name__)
