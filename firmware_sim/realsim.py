@@ -10,7 +10,8 @@ cushion split at the sitter's midline.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -62,14 +63,14 @@ class FrameClock:
         return t, keep
 
 
-def placement_of(sim: "Simulator") -> Placement:
+def placement_of(sim: Simulator) -> Placement:
     d, spec = sim.draw, sim.physics
     if "placement" in spec.on:
         return Placement(d.angle_deg, d.shift_x_cm, d.shift_y_cm, d.width_cm, d.depth_cm, spec.mount)
     return Placement(mount=spec.mount)
 
 
-def real_frames(sim: "Simulator") -> Iterator["SimFrame"]:
+def real_frames(sim: Simulator) -> Iterator[SimFrame]:
     from .simulator import BLEND_S, CHUNK, Motion, SimFrame
 
     spec, d = sim.physics, sim.draw

@@ -151,12 +151,12 @@ class StoreReads(WriteBuffer):
         sums = ", ".join(f"sum({c}) AS {c}" for c in SITBONE_COLUMNS)
         for r in self._query(f"SELECT day, {sums} FROM minutes WHERE day BETWEEN ? AND ?{cw} GROUP BY day",
                              [first, last, *cp]):
-            l, rr = r["sitbone_l"] or 0.0, r["sitbone_r"] or 0.0
+            left, right = r["sitbone_l"] or 0.0, r["sitbone_r"] or 0.0
             out[r["day"]]["sitbone_dose"] = {
-                "left": round(l, 1), "right": round(rr, 1),
+                "left": round(left, 1), "right": round(right, 1),
                 "left_upright_min": round((r["sitbone_l_norm"] or 0.0) / 60.0, 1),
                 "right_upright_min": round((r["sitbone_r_norm"] or 0.0) / 60.0, 1),
-                "left_share": round(l / (l + rr), 4) if l + rr > 0 else None,
+                "left_share": round(left / (left + right), 4) if left + right > 0 else None,
             }
 
     def timeline(self, cushion: str | None = None, day: date | str | None = None) -> list[dict[str, Any]]:
