@@ -70,6 +70,11 @@ def _scenario_help() -> str:
     return f"Named scenario ({names}) or a scenario .toml file."
 
 
+def _announce_pty(path: str) -> None:
+    click.echo(path)
+    sys.stdout.flush()  # whoever reads our stdout needs the path now, not at exit
+
+
 @click.command("sim", epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--scenario", help=_scenario_help() + " Default: tour; with --physics: session.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same frames (person, day, noise).")
@@ -157,7 +162,7 @@ def sim(
 
     output: Output
     if use_pty:
-        output = PtyOutput(codec or "binary", link=link, announce=lambda p: click.echo(p) or sys.stdout.flush(),
+        output = PtyOutput(codec or "binary", link=link, announce=_announce_pty,
                            hello_every_s=hello_every)
     elif serial_port:
         output = SerialOutput(serial_port, baud, codec or "binary", hello_every_s=hello_every)

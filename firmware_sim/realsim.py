@@ -48,7 +48,7 @@ class FrameClock:
         nominal = idx * self.dt
         if not self.on:
             return nominal, np.ones(idx.shape[0], bool)
-        n = idx.shape[0]
+        n = int(idx.shape[0])
         e = np.clip(self.rng.normal(0.0, self.jitter, n), -0.45, 0.45) * self.dt
         t = np.round(nominal + self.start + e, 3)
         starts = self.rng.random(n) < self.gap_p

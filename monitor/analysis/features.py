@@ -267,7 +267,7 @@ def extract_batch(
     )
 
 
-def _find_peaks(geo: SeatGeometry, S: np.ndarray):
+def _find_peaks(geo: SeatGeometry, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The two sit-bone peaks of smoothed maps S (n, R, C).
 
     Per column, the highest smoothed value in the sit-bone zone gives a column profile; the

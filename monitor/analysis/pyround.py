@@ -17,7 +17,7 @@ rounding, so short inputs are rounded by `round` outright.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ _BIG = 2.0**50  # beyond this p - rint(p) is not exact any more (and digits run 
 
 
 def round_table(
-    columns: Sequence[np.ndarray], ndigits: Sequence[int]
+    columns: Sequence[np.ndarray], ndigits: Iterable[int]
 ) -> list[list[float]]:
     """Per element j of the 1-D arrays `columns` (all of one length): the list of
     `round(float(columns[i][j]), ndigits[i])` over i. One list per frame, that is, when the

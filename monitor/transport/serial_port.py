@@ -137,7 +137,7 @@ class SerialInput(FrameInput):
         ser = self._serial
         if ser is not None:
             with contextlib.suppress(Exception):  # not every URL handler implements it
-                ser.cancel_read()  # wakes a blocked read where the platform supports it
+                ser.cancel_read()  # type: ignore[attr-defined]  # on the port classes, not in SerialBase's stub
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             if self._thread.is_alive():
@@ -206,7 +206,7 @@ class SerialInput(FrameInput):
         """Read and decode until stop (None) or the device fails (its error text)."""
         while not self._stop.is_set():
             try:
-                waiting = ser.in_waiting
+                waiting = ser.in_waiting  # type: ignore[attr-defined]  # every port class has it; the stub's base not
                 data = ser.read(min(waiting, READ_CHUNK) if waiting else 1)
             except (serial.SerialException, OSError) as exc:
                 return str(exc) or type(exc).__name__
