@@ -156,6 +156,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
 
     client.on_connect = on_connect
     try:
+        assert cfg.host is not None  # check_broker asks only when mqtt.host is set
         client.connect(cfg.host, cfg.port, keepalive=10)
         client.loop_start()
         done.wait(NET_TIMEOUT_S)
@@ -288,7 +289,8 @@ def format_check(check: Check) -> str:
 
 @click.command("doctor")
 @workstation_flags
-def doctor_command(config_file, serial_port, mqtt_host, host, port, db, sets) -> None:
+def doctor_command(config_file: str | None, serial_port: str | None, mqtt_host: str | None, host: str | None,
+                   port: int | None, db: str | None, sets: tuple[str, ...]) -> None:
     """Check the set-up (config, serial port, broker, database, dashboard port) and say what to fix."""
     overrides = overrides_from_flags(serial_port, mqtt_host, host, port, db, sets)
     checks = run_checks(config_file, overrides)
