@@ -51,8 +51,8 @@ def demo(tmp_path_factory):
 def open_page(page, url: str, viewport: dict) -> None:
     page.set_viewport_size(viewport)
     page.goto(url + "/")
-    page.wait_for_selector(READY)
-    page.wait_for_selector("#reminder-list [data-testid=reminder-group]")
+    page.wait_for_selector(READY, timeout=30_000)  # the machine may be busy: the demo runs at 240x
+    page.wait_for_selector("#reminder-list li")
     page.wait_for_selector("#week-table tbody tr")
     page.wait_for_selector("#timeline svg")
 
