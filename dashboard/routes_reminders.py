@@ -9,7 +9,7 @@ the Runtime protocol: a runtime without them answers 501.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
@@ -85,7 +85,7 @@ async def ack_all(
     so every open page gets its `reminder_update`."""
     runtime = request.app.state.runtime
     if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
+        since = since.replace(tzinfo=UTC)
     done: list[str] = []
     for r in runtime.reminders(since=since, cushion=cushion):
         if r.get("acknowledged") or (kind is not None and r.get("kind") != kind):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from itertools import pairwise
 
 import httpx
 import pytest
@@ -121,7 +122,7 @@ def label_boxes(page, selector: str) -> list[dict]:
 
 def assert_apart(boxes: list[dict], where: str) -> None:
     boxes = sorted(boxes, key=lambda b: b["left"])
-    for a, b in zip(boxes, boxes[1:]):
+    for a, b in pairwise(boxes):
         assert a["right"] + 2 <= b["left"], f"{where}: {a['text']!r} overlaps {b['text']!r}"
 
 
@@ -268,7 +269,10 @@ def test_numbers_agree_and_balance_over_weeks(browser_page, demo):
                 counts: document.getElementById('reminder-counts').textContent};
     }"""
     )
-    to_min = lambda text: sum(int(n) * (60 if u == "h" else 1) for n, u in re.findall(r"(\d+) (h|min)", text))  # noqa: E731
+
+    def to_min(text: str) -> int:  # "1 h 4 min" -> 64
+        return sum(int(n) * (60 if u == "h" else 1) for n, u in re.findall(r"(\d+) (h|min)", text))
+
     spell_min = int(facts["spell_s"] // 60)
     seated, longest = to_min(facts["cells"][0]), to_min(facts["cells"][1])
     assert facts["label"] == "Today"
