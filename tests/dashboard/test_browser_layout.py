@@ -67,7 +67,8 @@ def blank_below_content(page, selector: str) -> float:
         let bottom = box.top;
         for (const child of card.querySelectorAll('*')) {
           const r = child.getBoundingClientRect();
-          if (r.width && r.height && child.checkVisibility({visibilityProperty: true})) bottom = Math.max(bottom, r.bottom);
+          const shown = r.width && r.height && child.checkVisibility({visibilityProperty: true});
+          if (shown) bottom = Math.max(bottom, r.bottom);
         }
         const pad = parseFloat(getComputedStyle(card).paddingBottom);
         return box.bottom - bottom - pad;
@@ -91,8 +92,8 @@ def test_page_stays_short_after_a_demo_hour(browser_page, demo, viewport):
     assert visible <= 2 * len(kinds), visible
     assert page.is_visible("[data-testid=ack-all]")
     height = page.evaluate("() => document.documentElement.scrollHeight")
-    history_top = page.evaluate("() => document.getElementById('timeline').closest('section').getBoundingClientRect().top"
-                                " + window.scrollY")
+    history_top = page.evaluate(
+        "() => document.getElementById('timeline').closest('section').getBoundingClientRect().top + window.scrollY")
     screenshot(page, f"layout-demo-hour-{width}")
     assert history_top <= HISTORY_TOP_MAX[width], f"the history starts at {history_top:.0f} px"
     assert height <= PAGE_MAX[width], f"the page is {height} px tall after {len(listed)} reminders"
@@ -147,7 +148,8 @@ def test_timeline_axis_labels_do_not_overlap(browser_page, demo, viewport):
               const b = new Date(a.getTime() + 40 * 60e3);
               items.push({type: 'spell', start_at: a.toISOString(), end_at: b.toISOString(), seconds: 2400,
                           postures: {upright: 1800, slouch: 600}});
-              items.push({type: 'break', start_at: b.toISOString(), end_at: new Date(b.getTime() + 10 * 60e3).toISOString(), seconds: 600});
+              const e = new Date(b.getTime() + 10 * 60e3);
+              items.push({type: 'break', start_at: b.toISOString(), end_at: e.toISOString(), seconds: 600});
             }
             drawTimeline(document.getElementById('timeline'), items, new Date(start.getTime() + hours * 3600e3));
         }""",
@@ -253,8 +255,8 @@ def test_banner_never_contradicts_the_live_state(browser_page, demo):
 def test_numbers_agree_and_balance_over_weeks(browser_page, demo):
     page = browser_page
     open_page(page, demo.url, DESKTOP)
-    page.wait_for_function("() => window.sitwell.live && window.sitwell.live.occupied && window.sitwell.live.spell_s > 120",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => { const s = window.sitwell.live; return s && s.occupied && s.spell_s > 120; }", timeout=30_000)
     page.wait_for_function("() => document.getElementById('balance-weeks').textContent !== ''")
     today = httpx.get(demo.url + "/api/stats/daily", params={"days": 1}).json()[-1]
     if not today["minutes_seated"]:
