@@ -60,7 +60,7 @@ def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: st
 
 def write_recording(
     sim: Simulator,
-    path_or_file: "str | Path | IO[str] | IO[bytes]",
+    path_or_file: str | Path | IO[str] | IO[bytes],
     cushion: str = "sim-1",
     gz: bool | None = None,
     start: str | None = None,

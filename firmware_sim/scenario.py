@@ -174,7 +174,7 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_scenario(name_or_path: "str | Path | Scenario") -> Scenario:
+def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     """A named built-in scenario (`workday`, `tour`, ...) or a TOML file."""
     if isinstance(name_or_path, Scenario):
         return name_or_path

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class Simulator:
 
     def __init__(
         self,
-        scenario: "Scenario | str",
+        scenario: Scenario | str,
         rows: int | None = None,
         cols: int | None = None,
         rate_hz: float | None = None,

@@ -170,8 +170,8 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 def analyze(recording, jsonl, config_file, sit_limit, progress) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
-    from monitor.offline.analyze import analyze_recording, jsonl_writer
     from monitor.codec.recording import RecordingError
+    from monitor.offline.analyze import analyze_recording, jsonl_writer
 
     settings = settings_or_exit(config_file, {"rules.sit_limit_min": sit_limit, "input": "sim"})
     setup_logging("WARNING")

@@ -219,7 +219,7 @@ class Settings(BaseSettings):
     _toml_file: Path | None = None
 
     @model_validator(mode="after")
-    def _pick_input(self) -> "Settings":
+    def _pick_input(self) -> Settings:
         if self.input is None:
             object.__setattr__(
                 self,

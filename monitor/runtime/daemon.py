@@ -13,16 +13,16 @@ import logging
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from monitor.config.settings import AnalysisConfig, RulesConfig, Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
 from monitor.model import DeviceInfo, Frame, Reminder
 from monitor.runtime.controls import ReminderControls
+from monitor.runtime.engine import CushionEngine, EngineStep
 from monitor.sinks.recorder import RawRecorder
 from monitor.transport.base import FrameInput
 
@@ -48,7 +48,7 @@ HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone pea
 
 def _heatmap(calibrator: Any, frame: Frame) -> np.ndarray:
     """The frame as calibration sees it (tare removed, masked cells filled), without learning from it."""
-    from monitor.calibration.calibrator import fill_masked
+    from monitor.calibration.cells import fill_masked
 
     load = frame.cells.astype(np.float64) * calibrator.scale - calibrator.offset
     load = fill_masked(load, calibrator.mask)
@@ -226,7 +226,7 @@ class Daemon(ReminderControls):
             rows, cols = frame.shape
             device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
             # frame time 0 of this cushion is "now minus the first frame's time"
-            epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=timezone.utc)
+            epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=UTC)
             tracker = self._restore_tracker(frame.cushion, epoch)
             engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker,
                                    mounting=self._mounting_for(frame.cushion))
