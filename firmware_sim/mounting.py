@@ -221,7 +221,7 @@ class CushionGeometry:
 def _without_absent(b: Blobs) -> Blobs:
     """The blobs without non-body components that are absent (zero force) in every frame:
     no bag, no cat most of the time, and each costs as much to integrate as a body part."""
-    present = b.force.any(axis=0)
+    present = np.asarray(b.force.any(axis=0), dtype=bool)
     present[: b.n_body] = True
     if present.all():
         return b
