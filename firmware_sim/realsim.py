@@ -51,14 +51,14 @@ class FrameClock:
         n = int(idx.shape[0])
         e = np.clip(self.rng.normal(0.0, self.jitter, n), -0.45, 0.45) * self.dt
         t = np.round(nominal + self.start + e, 3)
-        starts = self.rng.random(n) < self.gap_p
-        lengths = self.rng.uniform(0.3, self.gap_max, n)
+        starts = (np.asarray(self.rng.random(n)) < self.gap_p).tolist()
+        lengths = np.asarray(self.rng.uniform(0.3, self.gap_max, n)).tolist()
         keep = np.ones(n, bool)
-        for i in range(n):
-            if nominal[i] < self.gap_until:
+        for i, at in enumerate(nominal.tolist()):
+            if at < self.gap_until:
                 keep[i] = False
             elif starts[i]:
-                self.gap_until = nominal[i] + lengths[i]
+                self.gap_until = at + lengths[i]
                 keep[i] = False
         return t, keep
 

@@ -91,6 +91,11 @@ def test_creep_reaches_about_19_percent_over_20_minutes_of_constant_load():
     out = state.step_batch(np.ones((12000, 1, 1)))  # 20 min at 10 Hz
     assert out[-1, 0, 0] - 1.0 == pytest.approx(0.19 * (1 - math.exp(-4.0)), rel=0.01)
     assert 0.18 < out[-1, 0, 0] - 1.0 < 0.19
+    # the layers part when unloaded: no creep is read off the load, and it is forgotten slowly
+    released = state.step_batch(np.zeros((3000, 1, 1)))  # 5 min unloaded
+    assert released.max() == 0.0
+    again = state.step_batch(np.ones((1, 1, 1)))[0, 0, 0]
+    assert again - 1.0 == pytest.approx(0.19 * (1 - math.exp(-4.0)) * math.exp(-1.0), rel=0.02)
 
     # the whole simulator (linear response, no noise): against the same sitter on a mat
     # without creep, the readings rise by 19 % x (1 - exp(-t / tau)) from sitting down
