@@ -313,5 +313,8 @@ def create_app(
     from dashboard.routes_reminders import router as reminders_router  # pause, live reminder view
 
     app.include_router(reminders_router)
+    from dashboard.routes_mounting import router as mounting_router  # set-up notices, mounting
+
+    app.include_router(mounting_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -260,6 +260,13 @@ def check_notify(settings: Settings) -> Check | None:
     return Check("notify", WARN, "notify.desktop is on but notify-send is missing", "sudo apt install libnotify-bin")
 
 
+def check_setup(settings: Settings) -> Check | None:
+    """A cushion mounted or wired wrong, a full scale that does not fit (cli/doctor_setup.py)."""
+    from monitor.cli.doctor_setup import check_setup as setup
+
+    return setup(settings, Check, OK, WARN)
+
+
 def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
     config, settings = check_config(config_file, overrides)
     checks = [config]
@@ -267,6 +274,7 @@ def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
         return checks
     steps: list[Callable[[Settings], Check | None]] = [
         check_secrets_private, check_serial, check_broker, check_database, check_dashboard, check_notify,
+        check_setup,
     ]
     for step in steps:
         try:
