@@ -25,13 +25,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
+
 _orjson: ModuleType | None
 try:  # optional speed-up; the stdlib parser gives the same results
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
-
-from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,7 @@ class CushionEngine:
         cells = np.stack([f.cells for f in frames])
         if not self.mounting.is_normal:
             cells = map_cells(cells, self.mounting, frames[0].max_value)
-            frames = [replace(f, cells=c) for f, c in zip(frames, cells)]
+            frames = [replace(f, cells=c) for f, c in zip(frames, cells, strict=True)]
         readings = self.analyzer.process_batch(t, cells)
         loads = self._tap.take_stack()
         self._add_sit_bones(readings, loads)
