@@ -1,7 +1,7 @@
 """Plain data types passed between the layers of the data path.
 
-transport (bytes) -> codec (Frame, DeviceInfo) -> calibration (CalibratedFrame)
--> analysis (SeatReading) -> tracker (CushionState, Reminder, Spell) -> sinks.
+transport (bytes) -> codec (Frame, DeviceInfo) -> calibration (CalibratedFrame, CalibratedBatch)
+-> analysis (SeatReading, SitBonePeaks) -> tracker (CushionState, Reminder, Spell) -> sinks.
 
 Every layer imports from here, and from no layer further down the path.
 """
@@ -92,6 +92,35 @@ class CalibratedFrame:
     load: np.ndarray  # float32 (rows, cols)
     mask: np.ndarray  # bool (rows, cols)
     raw: np.ndarray | None = None
+    noise: float = 0.0  # median per-cell noise (full-scale units) after this frame
+
+
+@dataclass(slots=True)
+class CalibratedBatch:
+    """Frames after calibration, as one stack: what `Calibrator.process_batch` gives.
+
+    `load[i]` is what `Calibrator.process` would have given as frame i's `CalibratedFrame.load`;
+    `noise[i]` is the noise floor after frame i.
+    """
+
+    t: np.ndarray  # float64 (n,), frame times
+    load: np.ndarray  # float32 (n, rows, cols)
+    noise: np.ndarray  # float32 (n,)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass(frozen=True, slots=True)
+class SitBonePeaks:
+    """The two sit-bone load peaks analysis found, in cell coordinates (row, col), rounded to 0.01."""
+
+    left: tuple[float, float]
+    right: tuple[float, float]
+
+    def as_json(self) -> list[list[float]]:
+        """[[row, col] left, [row, col] right]: what the dashboard draws."""
+        return [list(self.left), list(self.right)]
 
 
 @dataclass(slots=True)
@@ -104,7 +133,11 @@ class SeatReading:
     left_share: float | None  # CONTRACT section 5; None when not present
     total_load: float = 0.0
     confidence: float = 0.0
-    features: dict[str, Any] = field(default_factory=dict)
+    features: dict[str, Any] = field(default_factory=dict)  # the reported features, rounded
+    peaks: SitBonePeaks | None = None  # None when analysis found no two peaks
+    # [left, right] load within 4 cm of each peak (full-scale units), while present; the
+    # sit-bone dose integrates it (monitor/analysis/sitbones.py, monitor/tracker/dose.py)
+    sitbone_load: tuple[float, float] | None = None
 
 
 @dataclass(slots=True)

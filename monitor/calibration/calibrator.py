@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.model import CalibratedFrame, Frame
+from monitor.model import CalibratedBatch, CalibratedFrame, Frame
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class Calibrator:
             self._update_mask(zero, self.clock, self.zero_since, self.same_since)
         load = self._load(scaled, dt)
         return CalibratedFrame(
-            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
+            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw, noise=self.noise
         )
 
     def _load(self, scaled: np.ndarray, dt: float) -> np.ndarray:
@@ -150,7 +150,7 @@ class Calibrator:
 
     # ---- the batch path: the same steps, vectorised where the state allows ----------------
 
-    def process_batch(self, t: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def process_batch(self, t: np.ndarray, raw: np.ndarray) -> CalibratedBatch:
         """Calibrate frames in order, exactly as `process` one by one would.
 
         Returns the loads (n, rows, cols) and the noise after each frame (n,). The bad-cell
@@ -169,7 +169,7 @@ class Calibrator:
         step = max(1, BATCH_CELLS // self._n_cells)  # bounds the (frames, cells) work arrays
         for i in range(0, n, step):
             self._calibrate_run(t[i : i + step].tolist(), raw[i : i + step], loads[i : i + step], noise[i : i + step])
-        return loads, noise
+        return CalibratedBatch(t=t, load=loads, noise=noise)
 
     def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray) -> None:
         n = len(times)

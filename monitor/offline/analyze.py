@@ -19,7 +19,8 @@ from typing import IO, Any, Callable, Iterator
 from tqdm import tqdm
 
 from monitor.config.settings import Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
+from monitor.runtime.engine import CushionEngine
+from monitor.sinks.base import CushionStep
 from monitor.model import CushionState, Frame, Spell
 from monitor.codec.recording import RecordingReader
 
@@ -98,7 +99,7 @@ def analyze_recording(
                     totals.left_share_n += 1
             next_second += 1
 
-    def handle(step: EngineStep) -> None:
+    def handle(step: CushionStep) -> None:
         nonlocal state, next_second
         if next_second is None:
             next_second = math.ceil(step.frame.t)

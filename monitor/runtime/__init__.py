@@ -4,7 +4,8 @@
 modules: they pull in the inputs, the sinks and the web stack, which `sitwell analyze` never needs.
 """
 
-from monitor.runtime.engine import CushionEngine, EngineStep
+from monitor.runtime.engine import CushionEngine
 from monitor.runtime.protocol import Runtime
+from monitor.sinks.base import CushionStep
 
-__all__ = ["CushionEngine", "EngineStep", "Runtime"]
+__all__ = ["CushionEngine", "CushionStep", "Runtime"]

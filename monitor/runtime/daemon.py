@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from monitor.config.settings import AnalysisConfig, RulesConfig, Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
+from monitor.runtime.engine import CushionEngine
+from monitor.sinks.base import CushionStep
 from monitor.model import DeviceInfo, Frame, Reminder
 from monitor.runtime.controls import ReminderControls
 from monitor.sinks.recorder import RawRecorder
@@ -46,15 +47,6 @@ SILENT_AFTER_S = 0.1
 HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone peak
 
 
-def _heatmap(calibrator: Any, frame: Frame) -> np.ndarray:
-    """The frame as calibration sees it (tare removed, masked cells filled), without learning from it."""
-    from monitor.calibration.calibrator import fill_masked
-
-    load = frame.cells.astype(np.float64) * calibrator.scale - calibrator.offset
-    load = fill_masked(load, calibrator.mask)
-    return np.clip(load, 0.0, None)
-
-
 class CushionSlot:
     """Everything the daemon keeps for one cushion."""
 
@@ -63,7 +55,7 @@ class CushionSlot:
         self.engine = engine
         self.queue: collections.deque[Frame] = collections.deque()
         self.drops: collections.Counter[str] = collections.Counter()  # frames the daemon dropped, by reason
-        self.last_step: EngineStep | None = None
+        self.last_step: CushionStep | None = None
         self.last_frame_wall: float | None = None
         self.due_wall = 0.0  # when the frames queued now are to be analysed (analysis.max_delay_ms)
         self.other_grid: tuple[tuple[int, int], float, int] | None = None  # shape, since (t), frames
@@ -316,7 +308,7 @@ class Daemon(ReminderControls):
         assert self._wake is not None
         self._wake.set()
 
-    def _process_some(self, slot: CushionSlot) -> list[tuple[Frame, EngineStep]]:
+    def _process_some(self, slot: CushionSlot) -> list[tuple[Frame, CushionStep]]:
         """Up to BATCH_MAX queued frames through the engine in one vectorised call.
 
         Same results as one frame at a time (CushionEngine.process_batch), at a fraction of
@@ -351,7 +343,7 @@ class Daemon(ReminderControls):
             return [(s.frame, s) for s in slot.engine.process_batch(batch)]
         except Exception:
             pass  # find the frame at fault: one at a time
-        done: list[tuple[Frame, EngineStep]] = []
+        done: list[tuple[Frame, CushionStep]] = []
         for frame in batch:
             try:
                 done.append((frame, slot.engine.process(frame)))
@@ -373,7 +365,7 @@ class Daemon(ReminderControls):
         log.warning("cushion %s: now a %dx%d cushion (was %dx%d); calibration starts afresh, the sitting"
                     " spell and reminders carry on", slot.cushion, rows, cols, old.device.rows, old.device.cols)
 
-    def _handle_step(self, slot: CushionSlot, step: EngineStep) -> None:
+    def _handle_step(self, slot: CushionSlot, step: CushionStep) -> None:
         slot.last_step = step
         upd = step.update
         try:
@@ -532,16 +524,16 @@ class Daemon(ReminderControls):
         if slot is None or slot.last_step is None:
             return None
         reading = slot.last_step.reading
-        load = _heatmap(slot.engine.analyzer.calibrator, slot.last_step.frame)
+        load = slot.last_step.load  # what analysis saw: tare and drift removed, masked cells filled
         peak = float(load.max()) if load.size else 0.0
         # an empty seat is drawn dark, not as its noise stretched to full colour
-        scaled = np.clip(load / max(peak, HEATMAP_MIN_PEAK), 0, 1)
+        scaled = np.clip(load / np.float32(max(peak, HEATMAP_MIN_PEAK)), 0, 1)
         rows, cols = scaled.shape
         return {
             "rows": rows,
             "cols": cols,
-            "load": np.round(scaled, 3).tolist(),
-            "peaks": reading.features.get("peaks") or [],
+            "load": np.round(scaled.astype(np.float64), 3).tolist(),  # float64: 0.123, not float32's 0.12300000339
+            "peaks": reading.peaks.as_json() if reading.peaks is not None else [],
             "midline_col": reading.features.get("midline_col"),
             "cop": reading.features.get("cop"),
         }

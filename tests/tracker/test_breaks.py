@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from monitor.analysis.features import SeatGeometry
 from monitor.sinks.store import Store
 from monitor.analysis.sitbones import sit_bone_loads
+from monitor.model import SitBonePeaks
 from tests.plugins.tracker_run import Run
 
 EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)
@@ -140,7 +141,7 @@ def test_sit_bone_loads_from_a_load_map():
     load[11, 4] = 2.0
     load[11, 11] = 1.0
     load[0, 0] = 5.0  # far from both: not a sit bone's
-    got = sit_bone_loads([load, load], [[[11.0, 4.0], [11.0, 11.0]], []], geo)
+    got = sit_bone_loads([load, load], [SitBonePeaks((11.0, 4.0), (11.0, 11.0)), None], geo)
     assert got[0] == [pytest.approx(2.0), pytest.approx(1.0)]
     assert got[1] is None
 
