@@ -69,7 +69,7 @@ def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host
                       config_file, force) -> None:
     """Learn the empty seat's offsets, noise and bad cells (keep the seat empty meanwhile)."""
     from monitor.cli.main import _split_host, settings_or_exit, setup_logging
-    from monitor.runtime.daemon import build_input
+    from monitor.runtime.inputs import build_input
     from monitor.sinks.store import Store
 
     overrides: dict[str, Any] = {
