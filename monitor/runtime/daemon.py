@@ -66,13 +66,13 @@ class Daemon:
         self.controls = ReminderControls(self.slots, self.store, self.time_scale)
         self.broadcaster = SseBroadcaster(lambda cushion: self.runtime.state_event(cushion))
         self.recorder = RawRecorder(settings.store.record) if settings.store.record is not None else None
-        self.runtime = RuntimeService(settings, self.slots, self.input, self.store, self.broadcaster,
-                                      self.live_settings, self.controls, self.recorder)
         # the publisher joins at start(): it connects to the broker
         self.sinks: list[Sink] = [self.store, self.broadcaster, DesktopNotifier(settings.notify.desktop)]
         if self.recorder is not None:
             self.sinks.append(self.recorder)
         self.sink_errors: dict[str, int] = {}
+        self.runtime = RuntimeService(settings, self.slots, self.input, self.store, self.broadcaster,
+                                      self.live_settings, self.controls, self.recorder, self.sinks, self.sink_errors)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from monitor.config.settings import Settings
 from monitor.runtime.controls import ReminderControls
 from monitor.runtime.live_settings import LiveSettings
 from monitor.runtime.slots import Cushions, CushionSlot
+from monitor.sinks.base import Sink
 from monitor.sinks.broadcast import Event, SseBroadcaster
 from monitor.sinks.recorder import RawRecorder
 from monitor.sinks.store import Store
@@ -43,6 +45,8 @@ class RuntimeService:
         live_settings: LiveSettings,
         controls: ReminderControls,
         recorder: RawRecorder | None = None,
+        sinks: Sequence[Sink] = (),
+        sink_errors: Mapping[str, int] | None = None,
     ) -> None:
         self.config = config
         self.cushions = cushions
@@ -52,6 +56,8 @@ class RuntimeService:
         self.live_settings = live_settings
         self.controls = controls
         self.recorder = recorder
+        self.sinks = sinks  # the daemon's list, in the order steps reach them
+        self.sink_errors = sink_errors if sink_errors is not None else {}
         self.started_wall = time.time()
 
     # ---- live view ------------------------------------------------------------------
@@ -146,7 +152,19 @@ class RuntimeService:
             "store": self.store.health(),
             "refused_cushions": self.cushions.refused,
             "record_errors": self.recorder.lost_frames if self.recorder is not None else 0,
+            "sinks": self._sink_health(),
         }
+
+    def _sink_health(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for sink in self.sinks:
+            if sink is self.store:
+                continue  # in "store" above
+            try:
+                out[sink.name] = {**sink.health(), "errors": self.sink_errors.get(sink.name, 0)}
+            except Exception:  # a health view must not break /healthz
+                log.exception("sink %s: health failed", sink.name)
+        return out
 
     # ---- reminders ------------------------------------------------------------------
     def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
