@@ -16,7 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
-from monitor.calibration.calibrator import calibrate_from_frames
+from monitor.calibration.explicit import calibrate_from_frames
 from monitor.model import Frame
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ OCCUPIED_CELL_LOAD = 0.05  # full-scale units above the learnt offset
 
 
 def collect_frames(frame_input: Any, seconds: float, cushion: str | None) -> list[Frame]:
-    frames: "queue.Queue[Frame]" = queue.Queue()
+    frames: queue.Queue[Frame] = queue.Queue()
     frame_input.start(frames.put)
     got: list[Frame] = []
     deadline = time.monotonic() + seconds

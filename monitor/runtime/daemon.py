@@ -14,7 +14,7 @@ import asyncio
 import logging
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from monitor.config.settings import Settings
 from monitor.model import DeviceInfo, Frame
@@ -118,7 +118,7 @@ class Daemon:
         rows, cols = frame.shape
         device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
         # frame time 0 of this cushion is "now minus the first frame's time"
-        epoch = datetime.fromtimestamp(time.time() - frame.t / self.time_scale, tz=timezone.utc)
+        epoch = datetime.fromtimestamp(time.time() - frame.t / self.time_scale, tz=UTC)
         tracker = self._restore_tracker(frame.cushion, epoch)
         engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
         self.controls.apply_pending_pause(engine.tracker, frame.t)
@@ -256,15 +256,16 @@ class Daemon:
         except Exception:
             log.exception("health failed")
             return
-        unattributed = {"input": self.config.input, "cushion": "(no cushion)", "drops": self.runtime.unattributed_drops()}
+        unattributed = {"input": self.config.input, "cushion": "(no cushion)",
+                        "drops": self.runtime.unattributed_drops()}
         for h in [*inputs, unattributed]:
             key = (h.get("input"), h.get("cushion"))
             drops = dict(h.get("drops") or {})
             before = seen.get(key, {})
             new = {r: n - before.get(r, 0) for r, n in drops.items() if n > before.get(r, 0)}
             if new:
-                log.warning("cushion %s (%s): input dropped since the last report: %s", h.get("cushion"), h.get("input"),
-                            ", ".join(f"{r} {n}" for r, n in sorted(new.items())))
+                log.warning("cushion %s (%s): input dropped since the last report: %s", h.get("cushion"),
+                            h.get("input"), ", ".join(f"{r} {n}" for r, n in sorted(new.items())))
             seen[key] = drops
 
     def reload(self, fresh: Settings) -> None:

@@ -7,8 +7,8 @@ as one `CushionStep` (monitor/sinks/base.py): frame, calibrated load, reading, t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 import numpy as np
 

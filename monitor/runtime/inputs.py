@@ -20,6 +20,7 @@ def build_input(settings: Settings) -> FrameInput:
             rows=s.rows,
             cols=s.cols,
             max_value=s.max_value,
+            max_value_set="max_value" in s.model_fields_set,
             cushion=settings.cushion,
             reconnect_max_s=s.reconnect_max_s,
             # frames wait up to max_delay_ms for analysis anyway; a fifth of it in the driver

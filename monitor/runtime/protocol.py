@@ -56,9 +56,9 @@ class Runtime(Protocol):
     def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         """A day's breaks confirmed by the seat (credited offloads), oldest first."""
 
-    def subscribe(self) -> "asyncio.Queue[tuple[str, dict[str, Any]]]":
+    def subscribe(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         """A bounded queue of ("state"|"reminder"|"reminder_update"|"health", payload) events.
 
         Slow consumers lose the oldest state events, never reminders."""
 
-    def unsubscribe(self, queue: "asyncio.Queue[tuple[str, dict[str, Any]]]") -> None: ...
+    def unsubscribe(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None: ...

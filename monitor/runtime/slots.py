@@ -1,6 +1,9 @@
 """The daemon's cushions: one slot each (engine, frame queue, drop counts), and how a slot's
 queued frames become a batch of steps.
 
+Frames at another full scale under a cushion's id (a late hello, or readings above the scale:
+codec/fullscale.py) start its analysis afresh at once, its tracker carrying on.
+
 Frames of another grid under a cushion's id for REGRID_S (frame time) and REGRID_FRAMES are
 another cushion plugged in in its place: analysis starts afresh for its grid (calibration is
 learnt again); spells, breaks and reminders carry on. Fewer are strays, dropped as `wrong_grid`.
@@ -84,6 +87,14 @@ class CushionSlot:
             frame = self.queue.popleft()
             if frame.shape == (device.rows, device.cols):
                 self.other_grid = None
+                if frame.max_value != device.max_value:
+                    # the full scale changed (a late hello, or readings above it: codec/fullscale.py)
+                    self.queue.appendleft(frame)
+                    if batch:
+                        break
+                    self._regrid(frame, rules, analysis)
+                    device = self.engine.device
+                    continue
                 batch.append(frame)
                 continue
             # Another grid under this id: a stray frame, or another cushion plugged in.
@@ -112,6 +123,10 @@ class CushionSlot:
         device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
         self.engine = CushionEngine(self.cushion, device, rules, analysis, old.tracker.epoch, tracker=old.tracker)
         self.other_grid = None
+        if (rows, cols) == (old.device.rows, old.device.cols):
+            log.warning("cushion %s: now read at full scale %d (was %d); calibration starts afresh, the sitting"
+                        " spell and reminders carry on", self.cushion, frame.max_value, old.device.max_value)
+            return
         log.warning("cushion %s: now a %dx%d cushion (was %dx%d); calibration starts afresh, the sitting"
                     " spell and reminders carry on", self.cushion, rows, cols, old.device.rows, old.device.cols)
 

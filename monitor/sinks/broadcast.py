@@ -11,6 +11,7 @@ Runs on the daemon's event loop only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -98,8 +99,6 @@ class SseBroadcaster:
             if q.full():
                 if kind == "state":
                     continue  # a slow page skips states, never reminders
-                try:
+                with contextlib.suppress(asyncio.QueueEmpty):
                     q.get_nowait()
-                except asyncio.QueueEmpty:
-                    pass
             q.put_nowait((kind, payload))

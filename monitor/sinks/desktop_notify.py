@@ -16,7 +16,6 @@ import logging
 import shutil
 import subprocess
 import threading
-
 from typing import Any
 
 from monitor.model import Reminder
