@@ -142,7 +142,11 @@ class SeatReading:
 
 @dataclass(slots=True)
 class CushionState:
-    """The tracker's view of one cushion at frame time `t` (what /api/status serves)."""
+    """The tracker's view of one cushion at frame time `t` (what /api/status serves).
+
+    `as_json` is the one writer of the state JSON; the other forms are built from it:
+    `status_json` (/api/status, CONTRACT section 8) and `second_json` (a `sitwell analyze`
+    state line, CONTRACT section 7)."""
 
     cushion: str
     t: float
@@ -152,7 +156,13 @@ class CushionState:
     spell_s: float  # seconds of the current spell, 0 when none
     spell_start: float | None = None
 
+    @classmethod
+    def idle(cls, cushion: str) -> CushionState:
+        """A cushion nothing is known of yet: an empty seat."""
+        return cls(cushion=cushion, t=0.0, occupied=False, posture="empty", left_share=None, spell_s=0.0)
+
     def as_json(self) -> dict[str, Any]:
+        """The MQTT `<prefix>/<cushion>/state` payload (CONTRACT section 3)."""
         return {
             "cushion": self.cushion,
             "t": round(self.t, 3),
@@ -160,6 +170,27 @@ class CushionState:
             "posture": self.posture,
             "left_share": None if self.left_share is None else round(self.left_share, 4),
             "spell_s": round(self.spell_s, 1),
+        }
+
+    def status_json(self, connected: bool, last_frame_age_s: float | None) -> dict[str, Any]:
+        """An /api/status entry: the state without its frame time, with the input's view."""
+        out = self.as_json()
+        del out["t"]
+        out["connected"] = connected
+        out["last_frame_age_s"] = last_frame_age_s
+        return out
+
+    def second_json(self, second: int) -> dict[str, Any]:
+        """A `sitwell analyze` state line for whole second `second`: posture and left_share
+        only while the seat is occupied (the tracker's debounce, not the raw reading)."""
+        j = self.as_json()
+        occupied = j["occupied"]
+        return {
+            "type": "state",
+            "t": second,
+            "occupied": occupied,
+            "posture": j["posture"] if occupied else "empty",
+            "left_share": j["left_share"] if occupied else None,
         }
 
 

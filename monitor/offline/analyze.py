@@ -40,16 +40,6 @@ class AnalysisTotals:
     left_share_n: int = 0
 
 
-def _state_line(second: int, state: CushionState) -> dict[str, Any]:
-    return {
-        "type": "state",
-        "t": second,
-        "occupied": state.occupied,
-        "posture": state.posture if state.occupied else "empty",
-        "left_share": None if (not state.occupied or state.left_share is None) else round(state.left_share, 4),
-    }
-
-
 def _spell_line(spell: Spell, open_: bool = False) -> dict[str, Any]:
     end = spell.end if spell.end is not None else spell.start
     line = {"type": "spell", "start": round(spell.start, 2), "end": round(end, 2), "seconds": round(end - spell.start, 1)}
@@ -89,7 +79,7 @@ def analyze_recording(
         nonlocal next_second
         assert state is not None and next_second is not None
         while next_second < t:
-            line = _state_line(next_second, state)
+            line = state.second_json(next_second)
             emit(line)
             totals.seconds += 1
             if line["occupied"]:

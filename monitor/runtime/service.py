@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from monitor.config.settings import Settings
+from monitor.model import CushionState
 from monitor.runtime.controls import ReminderControls
 from monitor.runtime.live_settings import LiveSettings
 from monitor.runtime.slots import Cushions, CushionSlot
@@ -109,27 +110,16 @@ class RuntimeService:
     def _status_entry(self, slot: CushionSlot, health: dict[str, Any] | None = None) -> dict[str, Any]:
         if health is None:
             health = self.input_health().get(slot.cushion, {})
-        state = slot.last_step.state if slot.last_step else None
+        state = slot.last_step.state if slot.last_step else CushionState.idle(slot.cushion)
         age = None if slot.last_frame_wall is None else round(time.monotonic() - slot.last_frame_wall, 3)
-        return {
-            "cushion": slot.cushion,
-            "occupied": bool(state and state.occupied),
-            "posture": state.posture if state else "empty",
-            "left_share": None if state is None or state.left_share is None else round(state.left_share, 4),
-            "spell_s": round(state.spell_s, 1) if state else 0.0,
-            "connected": bool(health.get("connected", False)),
-            "last_frame_age_s": age,
-        }
+        return state.status_json(bool(health.get("connected", False)), age)
 
     def status(self) -> list[dict[str, Any]]:
         health = self.input_health()
         entries = [self._status_entry(s, health.get(s.cushion, {})) for s in self.cushions.values()]
         for cushion, h in health.items():  # a configured cushion that has sent nothing yet
             if cushion not in self.cushions:
-                entries.append(
-                    {"cushion": cushion, "occupied": False, "posture": "empty", "left_share": None, "spell_s": 0.0,
-                     "connected": bool(h.get("connected")), "last_frame_age_s": None}
-                )
+                entries.append(CushionState.idle(cushion).status_json(bool(h.get("connected")), None))
         return sorted(entries, key=lambda e: e["cushion"])
 
     def unattributed_drops(self) -> dict[str, int]:
