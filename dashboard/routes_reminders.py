@@ -1,7 +1,8 @@
 """HTTP routes for the reminder features beyond the contract (docs/api.md, docs/reminders.md):
 timed pause and the live reminder view (pause, snoozes left, sit-bone dose, sit-stand phase,
-calendar quiet) and "all done" (acknowledge every open reminder at once). Included by `dashboard.app.create_app`; state changes go through the same
-guard (token, same origin) as every other POST/DELETE.
+calendar quiet) and "all done" (acknowledge every open reminder at once). Included by
+`dashboard.app.create_app`; state changes go through the same guard (token, same origin) as
+every other POST/DELETE.
 
 The runtime methods used here (`pause`, `pause_status`, `reminder_extras`, `offloads`) are in
 the Runtime protocol (monitor/runtime/protocol.py), like every other one the dashboard calls.
@@ -9,7 +10,7 @@ the Runtime protocol (monitor/runtime/protocol.py), like every other one the das
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -67,6 +68,11 @@ def _scenario_help() -> str:
     except Exception:  # a broken install should still show --help
         names = "workday, tour, ..."
     return f"Named scenario ({names}) or a scenario .toml file."
+
+
+def _announce_pty(path: str) -> None:
+    click.echo(path)
+    sys.stdout.flush()  # whoever reads our stdout needs the path now, not at exit
 
 
 @click.command("sim", epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -156,7 +162,7 @@ def sim(
 
     output: Output
     if use_pty:
-        output = PtyOutput(codec or "binary", link=link, announce=lambda p: click.echo(p) or sys.stdout.flush(),
+        output = PtyOutput(codec or "binary", link=link, announce=_announce_pty,
                            hello_every_s=hello_every)
     elif serial_port:
         output = SerialOutput(serial_port, baud, codec or "binary", hello_every_s=hello_every)
@@ -175,10 +181,9 @@ def sim(
     player = Player(simulator, output, faults, speed=pace)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # not the main thread (e.g. embedded): Ctrl-C handling stays default
+        with contextlib.suppress(ValueError):
             signal.signal(sig, lambda *_: stop.set())
-        except ValueError:  # not the main thread (e.g. embedded): Ctrl-C handling stays default
-            pass
     log.info(
         "scenario %r seed %d: %dx%d at %g Hz, %.0f s, person %.0f kg; %s",
         simulator.scenario.name, seed, simulator.rows, simulator.cols, simulator.rate_hz,

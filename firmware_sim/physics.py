@@ -149,7 +149,7 @@ class PhysicsSpec:
     def active(self) -> bool:
         return bool(self.on) or self.mount != "none" or self.invert
 
-    def with_tokens(self, spec: str | None) -> "PhysicsSpec":
+    def with_tokens(self, spec: str | None) -> PhysicsSpec:
         """This spec with the comma-separated tokens of `spec` applied in order."""
         if not spec:
             return self
@@ -178,7 +178,7 @@ class PhysicsSpec:
                 )
         return replace(self, on=frozenset(on), params=params)
 
-    def with_mount(self, mount: str | None = None, invert: bool | None = None) -> "PhysicsSpec":
+    def with_mount(self, mount: str | None = None, invert: bool | None = None) -> PhysicsSpec:
         m = self.mount if mount is None else mount
         if m not in MOUNTS:
             raise PhysicsSpecError(f"mount must be one of {', '.join(MOUNTS)}, got {m!r}")

@@ -10,7 +10,8 @@ cushion split at the sitter's midline.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,29 +48,29 @@ class FrameClock:
         nominal = idx * self.dt
         if not self.on:
             return nominal, np.ones(idx.shape[0], bool)
-        n = idx.shape[0]
+        n = int(idx.shape[0])
         e = np.clip(self.rng.normal(0.0, self.jitter, n), -0.45, 0.45) * self.dt
         t = np.round(nominal + self.start + e, 3)
-        starts = self.rng.random(n) < self.gap_p
-        lengths = self.rng.uniform(0.3, self.gap_max, n)
+        starts = (np.asarray(self.rng.random(n)) < self.gap_p).tolist()
+        lengths = np.asarray(self.rng.uniform(0.3, self.gap_max, n)).tolist()
         keep = np.ones(n, bool)
-        for i in range(n):
-            if nominal[i] < self.gap_until:
+        for i, at in enumerate(nominal.tolist()):
+            if at < self.gap_until:
                 keep[i] = False
             elif starts[i]:
-                self.gap_until = nominal[i] + lengths[i]
+                self.gap_until = at + lengths[i]
                 keep[i] = False
         return t, keep
 
 
-def placement_of(sim: "Simulator") -> Placement:
+def placement_of(sim: Simulator) -> Placement:
     d, spec = sim.draw, sim.physics
     if "placement" in spec.on:
         return Placement(d.angle_deg, d.shift_x_cm, d.shift_y_cm, d.width_cm, d.depth_cm, spec.mount)
     return Placement(mount=spec.mount)
 
 
-def real_frames(sim: "Simulator") -> Iterator["SimFrame"]:
+def real_frames(sim: Simulator) -> Iterator[SimFrame]:
     from .simulator import BLEND_S, CHUNK, Motion, SimFrame
 
     spec, d = sim.physics, sim.draw

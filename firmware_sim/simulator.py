@@ -114,7 +114,7 @@ class Simulator:
         weight_kg: float | None = None,
         offset_cm: tuple[float, float] | None = None,
         sensor_params: SensorParams | None = None,
-        physics: "PhysicsSpec | str | None" = None,
+        physics: PhysicsSpec | str | None = None,
         mount: str | None = None,
         invert: bool | None = None,
     ):

@@ -22,6 +22,7 @@ from monitor.runtime.controls import ReminderControls
 from monitor.runtime.engine import CushionEngine
 from monitor.runtime.inputs import build_input, time_scale, with_own_client_id
 from monitor.runtime.live_settings import LiveSettings
+from monitor.runtime.mounting_notices import mounting_for
 from monitor.runtime.service import RuntimeService
 from monitor.runtime.slots import (
     BATCH_MAX,
@@ -120,7 +121,8 @@ class Daemon:
         # frame time 0 of this cushion is "now minus the first frame's time"
         epoch = datetime.fromtimestamp(time.time() - frame.t / self.time_scale, tz=UTC)
         tracker = self._restore_tracker(frame.cushion, epoch)
-        engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
+        engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker,
+                               mounting=mounting_for(self.config.mounting, frame.cushion))
         self.controls.apply_pending_pause(engine.tracker, frame.t)
         self._restore_calibration(engine)
         log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
@@ -178,10 +180,13 @@ class Daemon:
                 continue
             # a time slice per cushion: a flooding cushion must not starve the API or the others
             slice_end = now + PROCESS_SLICE_S
+            new_engine = self.runtime.engine_maker(slot.cushion)
             while slot.queue and (flush or time.monotonic() < slice_end):
-                for step in slot.process_some(self.config.rules, self.config.analysis):
+                for step in slot.process_some(new_engine):
                     self._hand_on(step)
                     handed = True
+            if slot.engine.mounting_check.changed:
+                self.runtime.mounting_found(slot)
             if slot.queue:
                 slot.due_wall = now  # overdue: more to do after the loop has served the others
                 self._wake.set()

@@ -8,12 +8,15 @@ as one `CushionStep` (monitor/sinks/base.py): frame, calibrated load, reading, t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
 
+from monitor.analysis.mounting_check import MountingCheck
 from monitor.analysis.seat import SeatAnalyzer
 from monitor.analysis.sitbones import sit_bone_loads
+from monitor.calibration.mounting import NORMAL, Mounting, map_cells
 from monitor.config.settings import AnalysisConfig, RulesConfig
 from monitor.model import DeviceInfo, Frame, SeatReading
 from monitor.sinks.base import CushionStep
@@ -21,7 +24,7 @@ from monitor.tracker.tracker import CushionTracker
 
 
 class CushionEngine:
-    """Calibration -> analysis -> sit-bone loads -> tracker, for one cushion (one grid)."""
+    """Mounting undone -> calibration -> analysis -> sit-bone loads -> tracker, for one cushion (one grid)."""
 
     def __init__(
         self,
@@ -31,23 +34,35 @@ class CushionEngine:
         analysis: AnalysisConfig,
         epoch: datetime,
         tracker: CushionTracker | None = None,
+        mounting: Mounting | None = None,
     ):
         self.cushion = cushion
-        self.device = device
-        self.analyzer = SeatAnalyzer(device, analysis)
+        self.device = device  # as the frames come on the wire
+        # how the cushion lies and is wired: undone before calibration (calibration/mounting.py)
+        self.mounting = mounting or NORMAL
+        rows, cols = self.mounting.mapped_shape(device.rows, device.cols)
+        self.analyzer = SeatAnalyzer(replace(device, rows=rows, cols=cols), analysis)
+        self.mounting_check = MountingCheck()
         self.tracker = tracker or CushionTracker(cushion, rules, epoch)
 
     def _add_sit_bones(self, readings: list[SeatReading], loads: np.ndarray) -> None:
         """The sit-bone dose needs the load under each sit bone: see monitor/analysis/sitbones.py."""
         peaks = [r.peaks if r.present else None for r in readings]
-        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
+        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry), strict=True):
             if pair is not None:
                 reading.sitbone_load = (pair[0], pair[1])
 
     def process(self, frame: Frame) -> CushionStep:
-        cal = self.analyzer.calibrator.process(frame)
+        """One frame; the step's `frame` is the frame as it came, its `load` is as the seat lies."""
+        mapped = frame if self.mounting.is_normal else replace(
+            frame, cells=map_cells(frame.cells, self.mounting, frame.max_value))
+        cal = self.analyzer.calibrator.process(mapped)
         reading = self.analyzer.analyze_frame(cal)
-        self._add_sit_bones([reading], cal.load[None])
+        loads = cal.load[None]
+        self._add_sit_bones([reading], loads)
+        if not self.mounting_check.done:
+            self.mounting_check.observe(np.array([frame.t]), mapped.cells[None], frame.max_value, loads,
+                                        [reading.present])
         return CushionStep(frame, cal.load, reading, self.tracker.update(reading))
 
     def process_batch(self, frames: Sequence[Frame]) -> list[CushionStep]:
@@ -56,8 +71,12 @@ class CushionEngine:
             return []
         t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
         cells = np.stack([f.cells for f in frames])
+        if not self.mounting.is_normal:
+            cells = map_cells(cells, self.mounting, frames[0].max_value)
         cal = self.analyzer.calibrator.process_batch(t, cells)
         readings = self.analyzer.analyze(cal)
         self._add_sit_bones(readings, cal.load)
+        if not self.mounting_check.done:
+            self.mounting_check.observe(t, cells, frames[0].max_value, cal.load, [r.present for r in readings])
         update = self.tracker.update
-        return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, cal.load, readings)]
+        return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, cal.load, readings, strict=True)]

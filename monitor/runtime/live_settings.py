@@ -1,4 +1,5 @@
-"""The settings the dashboard may change while the daemon runs (the rules and analysis sections).
+"""The settings the dashboard may change while the daemon runs (the rules, analysis and
+mounting sections; a mounting change takes effect through RuntimeService.set_mounting).
 
 A change is validated by the one Settings model (monitor/config/settings.py) before any of it
 is applied, applied to every cushion's engine at once, and saved in the store so a restart
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from monitor.config.settings import (
     AnalysisConfig,
+    MountingConfig,
     RulesConfig,
     Settings,
     format_validation_error,
@@ -23,7 +25,7 @@ from monitor.sinks.store import Store
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("rules", "analysis")
+SECTIONS = ("rules", "analysis", "mounting")
 
 
 class LiveSettings:
@@ -51,11 +53,16 @@ class LiveSettings:
         try:
             rules = RulesConfig(**{**self.config.rules.model_dump(), **(patch.get("rules") or {})})
             analysis = AnalysisConfig(**{**self.config.analysis.model_dump(), **(patch.get("analysis") or {})})
+            mounting_patch = patch.get("mounting") or {}
+            current = self.config.mounting.model_dump()
+            mounting = MountingConfig(**{**current, **mounting_patch,
+                                         "cushions": {**current["cushions"], **(mounting_patch.get("cushions") or {})}})
         except ValidationError as exc:
             raise ValueError(format_validation_error(exc).replace("config error: ", "")) from None
         if apply:
             self.config.rules = rules
             self.config.analysis = analysis
+            self.config.mounting = mounting
         return {"rules": rules.model_dump(), "analysis": analysis.model_dump()}
 
     def current(self) -> dict[str, Any]:

@@ -56,8 +56,14 @@ class Runtime(Protocol):
     def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         """A day's breaks confirmed by the seat (credited offloads), oldest first."""
 
+    def notices(self) -> list[dict[str, Any]]:
+        """Set-up notices: a cushion mounted or wired wrong, a full scale that does not fit."""
+
+    def set_mounting(self, cushion: str, mounting: dict[str, Any]) -> dict[str, Any]:
+        """Set how one cushion lies and is wired; raises ValueError with a user message."""
+
     def subscribe(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
-        """A bounded queue of ("state"|"reminder"|"reminder_update"|"health", payload) events.
+        """A bounded queue of ("state"|"reminder"|"reminder_update"|"notice"|"health", payload) events.
 
         Slow consumers lose the oldest state events, never reminders."""
 

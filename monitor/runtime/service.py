@@ -18,14 +18,17 @@ from typing import Any
 import numpy as np
 
 from monitor.config.settings import Settings
-from monitor.model import CushionState
+from monitor.model import CushionState, DeviceInfo, valid_cushion_id
 from monitor.runtime.controls import ReminderControls
+from monitor.runtime.engine import CushionEngine
 from monitor.runtime.live_settings import LiveSettings
-from monitor.runtime.slots import Cushions, CushionSlot
+from monitor.runtime.mounting_notices import announce_finding, collect_notices, mounting_for
+from monitor.runtime.slots import Cushions, CushionSlot, NewEngine
 from monitor.sinks.base import Sink
 from monitor.sinks.broadcast import Event, SseBroadcaster
 from monitor.sinks.recorder import RawRecorder
 from monitor.sinks.store import Store
+from monitor.tracker.tracker import CushionTracker
 from monitor.transport.base import FrameInput
 
 log = logging.getLogger(__name__)
@@ -143,6 +146,7 @@ class RuntimeService:
             "refused_cushions": self.cushions.refused,
             "record_errors": self.recorder.lost_frames if self.recorder is not None else 0,
             "sinks": self._sink_health(),
+            "notices": self.notices(inputs),
         }
 
     def _sink_health(self) -> dict[str, dict[str, Any]]:
@@ -198,6 +202,45 @@ class RuntimeService:
 
     def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         return self.controls.offloads(day=day, cushion=cushion)
+
+    # ---- mounting and full scale (runtime/mounting_notices.py) -------------------------
+    def notices(self, inputs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """What a person must know about the set-up: mounting findings and full-scale warnings."""
+        if inputs is None:
+            inputs = list(self.input_health().values())
+        return collect_notices({c: s.engine for c, s in self.cushions.items()}, inputs)
+
+    def mounting_found(self, slot: CushionSlot) -> None:
+        """The mounting check of a cushion has decided: say so in the log and on the pages."""
+        announce_finding(slot.cushion, slot.engine)
+        self.broadcaster.publish("notice", {"cushion": slot.cushion, "notices": self.notices()})
+
+    def engine_maker(self, cushion: str) -> NewEngine:
+        """What makes the engine of another grid under `cushion`'s id: its tracker carries on."""
+
+        def new_engine(device: DeviceInfo, tracker: CushionTracker) -> CushionEngine:
+            return CushionEngine(cushion, device, self.config.rules, self.config.analysis, tracker.epoch,
+                                 tracker=tracker, mounting=mounting_for(self.config.mounting, cushion))
+
+        return new_engine
+
+    def set_mounting(self, cushion: str, mounting: dict[str, Any]) -> dict[str, Any]:
+        """Set how one cushion lies and is wired (dashboard "Apply"); analysis starts afresh for it,
+        the spell and reminders carry on. Raises ValueError with a user message."""
+        if not valid_cushion_id(cushion):
+            raise ValueError(f"{cushion!r} is not a cushion id")
+        patch = {"mounting": {"cushions": {cushion: mounting}}}
+        self.live_settings.validate(patch, apply=True)
+        self.store.save_settings(patch)
+        entry = self.config.mounting.for_cushion(cushion)
+        slot = self.cushions.get(cushion)
+        if slot is not None:
+            old = slot.engine
+            slot.engine = self.engine_maker(cushion)(old.device, old.tracker)
+            slot.last_step = None
+        log.warning("cushion %s: mounting set to orientation %s, mirror %s, invert %s; calibration starts afresh",
+                    cushion, entry.orientation, entry.mirror, entry.invert)
+        return {"cushion": cushion, **entry.model_dump()}
 
     # ---- history --------------------------------------------------------------------
     def daily_stats(self, days: int, cushion: str | None = None) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-from monitor.config.settings import AnalysisConfig, RulesConfig
 from monitor.model import DeviceInfo, Frame
 from monitor.runtime.engine import CushionEngine
 from monitor.sinks.base import CushionStep
+from monitor.tracker.tracker import CushionTracker
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ BATCH_MAX = 32  # queued frames analysed in one vectorised call
 MAX_CUSHIONS = 256
 REGRID_S = 2.0
 REGRID_FRAMES = 5
+
+# (the new grid's device, the tracker that carries on) -> the engine for it
+NewEngine = Callable[[DeviceInfo, CushionTracker], CushionEngine]
 
 
 class CushionSlot:
@@ -52,13 +55,13 @@ class CushionSlot:
         n = self.drops[reason]
         return n in (1, 10, 100) or n % 1000 == 0
 
-    def process_some(self, rules: RulesConfig, analysis: AnalysisConfig) -> list[CushionStep]:
+    def process_some(self, new_engine: NewEngine) -> list[CushionStep]:
         """Up to BATCH_MAX queued frames through the engine in one vectorised call.
 
         Same results as one frame at a time (CushionEngine.process_batch), at a fraction of
         the per-frame cost when frames queue up (many cushions, a burst, a fast simulation).
-        `rules` and `analysis` make the engine of another cushion plugged in under this id."""
-        batch = self._take_batch(rules, analysis)
+        `new_engine(device, tracker)` makes the engine of another cushion plugged in under this id."""
+        batch = self._take_batch(new_engine)
         if not batch:
             return []
         try:
@@ -80,7 +83,7 @@ class CushionSlot:
             self.last_step = done[-1]
         return done
 
-    def _take_batch(self, rules: RulesConfig, analysis: AnalysisConfig) -> list[Frame]:
+    def _take_batch(self, new_engine: NewEngine) -> list[Frame]:
         device = self.engine.device
         batch: list[Frame] = []
         while self.queue and len(batch) < BATCH_MAX:
@@ -92,7 +95,7 @@ class CushionSlot:
                     self.queue.appendleft(frame)
                     if batch:
                         break
-                    self._regrid(frame, rules, analysis)
+                    self._regrid(frame, new_engine)
                     device = self.engine.device
                     continue
                 batch.append(frame)
@@ -106,7 +109,7 @@ class CushionSlot:
                 self.queue.appendleft(frame)  # the first frame of the new cushion
                 if batch:
                     break  # the old cushion's frames first
-                self._regrid(frame, rules, analysis)
+                self._regrid(frame, new_engine)
                 device = self.engine.device
                 continue
             if self.drop("wrong_grid"):
@@ -115,13 +118,13 @@ class CushionSlot:
                             *frame.shape, device.rows, device.cols, REGRID_S)
         return batch
 
-    def _regrid(self, frame: Frame, rules: RulesConfig, analysis: AnalysisConfig) -> None:
+    def _regrid(self, frame: Frame, new_engine: NewEngine) -> None:
         """Another cushion (another grid) under this id: analysis starts afresh for its grid
         (calibration is learnt again); spells, breaks and reminders carry on."""
         old = self.engine
         rows, cols = frame.shape
         device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
-        self.engine = CushionEngine(self.cushion, device, rules, analysis, old.tracker.epoch, tracker=old.tracker)
+        self.engine = new_engine(device, old.tracker)
         self.other_grid = None
         if (rows, cols) == (old.device.rows, old.device.cols):
             log.warning("cushion %s: now read at full scale %d (was %d); calibration starts afresh, the sitting"

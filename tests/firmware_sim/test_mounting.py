@@ -147,7 +147,7 @@ def test_a_quarter_turn_of_an_oblong_cushion_lays_its_rows_across_the_sitter():
 def test_inverted_wiring_reads_lower_for_more_pressure():
     ref, sim = run()
     got, _ = run(invert=True)
-    for a, b in zip(ref[::23], got[::23]):
+    for a, b in zip(ref[::23], got[::23], strict=True):
         assert np.abs(a.cells.astype(int) + b.cells.astype(int) - sim.max_value).max() <= 1
         assert a.label == b.label
     seated = got[-1].cells.astype(int)
