@@ -248,6 +248,8 @@ function drawWeekCard() {
   if (!days) return;
   app.todayDrawn = Date.now();
   drawWeek($("week-chart"), $("week-table").tBodies[0], days.slice(-7), todayFigures());
+  const row = document.querySelector("#week-table tr[data-live=true]");
+  if (row && app.live) row.dataset.spellS = String(app.live.occupied ? app.live.spell_s : 0); // what it counted
   drawBalance($("balance-history"), $("balance-weeks"), days, app.reminders.rules.uneven_threshold);
   scrollHint();
 }
