@@ -338,8 +338,11 @@ async function start() {
   app.reminders = new Reminders(app.api, {
     onError: showError,
     onAuthError: authMessage,
-    onChange: () => {
+    onChange: (c) => {
       renderAdvice();
+      // today's reminders cell follows the list at once (the rest of the row once a second)
+      const cell = document.querySelector("#week-table tr[data-live=true] td:last-child");
+      if (cell) cell.textContent = c.total ? `${c.total}, ${c.done} done` : "none";
       weekCardSoon();
     },
   });
