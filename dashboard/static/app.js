@@ -106,7 +106,12 @@ function renderAdvice() {
       text = POSTURE_ADVICE[s.posture];
       kind = "act";
     } else {
-      const left = typeof next === "number" ? next : limit ? limit - s.spell_s : null;
+      // before the limit the first reminder is due at the limit (later if snoozed or paused,
+      // which the polled live view knows); after it, the live view's repeat time
+      const untilLimit = limit ? limit - s.spell_s : null;
+      const left = untilLimit != null && untilLimit > 0
+        ? Math.max(untilLimit, typeof next === "number" ? next : 0)
+        : typeof next === "number" ? next : null;
       text = left == null ? "All good." : left > 0 ? `All good. Next reminder to get up in ${inWords(left)}.` : "All good.";
       if (app.extras && app.extras.pause && app.extras.pause.paused) text = "All good. Reminders are paused.";
       kind = "good";
