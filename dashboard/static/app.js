@@ -90,7 +90,7 @@ function renderAdvice() {
   let text = "Waiting for the cushion…";
   let kind = "idle";
   const open = app.reminders && app.reminders.banner;
-  if (s && !s.occupied) {
+  if (s && (!s.occupied || s.posture === "empty")) {
     text = "Enjoy the break.";
     kind = "good";
   } else if (s) {
@@ -131,7 +131,7 @@ function renderState(s) {
 
   // an empty seat: the spell goes on only until the break counts, so it is not "sitting for"
   const spell = s.spell_s || 0;
-  const away = !s.occupied;
+  const away = !s.occupied || s.posture === "empty";
   $("spell-label").textContent = away ? (spell ? "Up after sitting" : "Sitting for") : "Sitting for";
   $("spell").textContent = duration(spell);
   $("spell").dataset.seconds = String(spell);

@@ -14,7 +14,7 @@ from itertools import pairwise
 import httpx
 import pytest
 
-from tests.plugins.browser import SitwellProcess, screenshot
+from tests.plugins.browser import ARTIFACTS, SitwellProcess, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -95,6 +95,9 @@ def test_page_stays_short_after_a_demo_hour(browser_page, demo, viewport):
     history_top = page.evaluate(
         "() => document.getElementById('timeline').closest('section').getBoundingClientRect().top + window.scrollY")
     screenshot(page, f"layout-demo-hour-{width}")
+    with open(ARTIFACTS / "layout-heights.txt", "a") as out:
+        out.write(f"{width} px: page {height} px, history starts at {history_top:.0f} px, "
+                  f"{len(listed)} reminders in {len(kinds)} kinds\n")
     assert history_top <= HISTORY_TOP_MAX[width], f"the history starts at {history_top:.0f} px"
     assert height <= PAGE_MAX[width], f"the page is {height} px tall after {len(listed)} reminders"
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scroll"
@@ -249,6 +252,55 @@ def test_banner_never_contradicts_the_live_state(browser_page, demo):
     assert seen["shown"] >= 3, seen  # reminders were shown on the way...
     assert seen["thanks"], seen  # ...and some ended by themselves, kindly
     assert all(t.startswith(("Thanks — ", "You sat down")) for t in seen["thanks"]), seen["thanks"]
+    assert page.sitwell_errors == []
+
+
+# (reminder, live state) -> what the page decides; frame times in seconds
+RESOLUTION_CASES = [
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": True, "posture": "upright", "t": 1510,
+                                                              "spell_s": 1510}, None),
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": False, "posture": "empty", "t": 1510,
+                                                              "spell_s": 1510}, "got_up"),
+    # occupancy waits a few seconds; the posture already says "Seat empty"
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": True, "posture": "empty", "t": 1502,
+                                                              "spell_s": 1502}, "got_up"),
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": True, "posture": "upright", "t": 1700,
+                                                              "spell_s": 60}, "break"),
+    ({"kind": "slouching", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "slouch", "t": 905,
+                                                         "spell_s": 905}, None),
+    ({"kind": "slouching", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "upright", "t": 905,
+                                                         "spell_s": 905}, "sat_up"),
+    ({"kind": "crossed_legs", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "cross_left", "t": 905,
+                                                            "spell_s": 905}, None),
+    ({"kind": "crossed_legs", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "forward", "t": 905,
+                                                            "spell_s": 905}, "uncrossed"),
+    ({"kind": "uneven_load", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "upright", "left_share": 0.66,
+                                                           "t": 905, "spell_s": 905}, None),
+    ({"kind": "uneven_load", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "lean_left", "left_share": 0.52,
+                                                           "t": 905, "spell_s": 905}, None),
+    ({"kind": "uneven_load", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "upright", "left_share": 0.53,
+                                                           "t": 905, "spell_s": 905}, "even"),
+    # a slouch reminder from an earlier spell is over, slouching again or not
+    ({"kind": "slouching", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "slouch", "t": 3000,
+                                                         "spell_s": 300}, "break"),
+]
+
+
+def test_the_resolution_rule_follows_the_daemons_conditions(browser_page, demo):
+    page = browser_page
+    open_page(page, demo.url, DESKTOP)
+    got = page.evaluate(
+        """async (cases) => {
+        const { resolution, THANKS } = await import('/static/resolve.js');
+        return cases.map(([r, s]) => {
+          const why = resolution({cushion: 'c', ...r}, {cushion: 'c', ...s}, {uneven_threshold: 0.1});
+          return [why, why ? THANKS[why] : null];
+        });
+    }""",
+        [[r, s] for r, s, _ in RESOLUTION_CASES],
+    )
+    assert [why for why, _ in got] == [want for _, _, want in RESOLUTION_CASES]
+    assert all(text.startswith("Thanks — ") for why, text in got if why)
     assert page.sitwell_errors == []
 
 
