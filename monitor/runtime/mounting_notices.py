@@ -12,7 +12,7 @@ dashboard's "Apply" button sends to POST /api/cushions/{cushion}/mounting), or N
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from monitor.calibration.mounting import Mounting, compose
@@ -69,7 +69,7 @@ def full_scale_notice(health: Mapping[str, Any]) -> dict[str, Any] | None:
             "fix": fs.get("fix"), "apply": None}
 
 
-def collect_notices(engines: Mapping[str, Any], inputs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def collect_notices(engines: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = [n for h in inputs if (n := full_scale_notice(h)) is not None]
     out += [n for cushion, engine in sorted(engines.items()) if (n := mounting_notice(cushion, engine)) is not None]
     return out
