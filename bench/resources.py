@@ -77,7 +77,9 @@ def run_setup(setup: str, args) -> dict:
     try:
         if setup == "serial":
             pty = Pty()
-            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", "bench-1"], wd, max_delay_ms=args.max_delay_ms)
+            daemon = Daemon(
+                ["--serial", pty.path, "--codec", "binary", "--cushion", "bench-1"], wd, max_delay_ms=args.max_delay_ms
+            )
         else:
             broker = Mosquitto(wd)
             daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd, max_delay_ms=args.max_delay_ms)

@@ -142,10 +142,19 @@ class RulesConfig(Section):
     prewarn_s: float = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
     max_snoozes: int | None = Field(None, ge=0, le=100, description="snoozes allowed per spell; None: unlimited")
     strict: bool = Field(False, description="sit_too_long repeats every minute, cannot be snoozed, until a real break")
-    offload_drop: float = Field(0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level")
+    offload_drop: float = Field(
+        0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level"
+    )
     offload_s: float = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
-    dose_imbalance: float = Field(0.10, ge=0.02, le=0.5, description="sit_too_long names the side whose sit-bone dose share is this far above half")
-    calendar: str | None = Field(None, description="ICS file or URL (file://, http(s)://): no reminders during busy events")
+    dose_imbalance: float = Field(
+        0.10,
+        ge=0.02,
+        le=0.5,
+        description="sit_too_long names the side whose sit-bone dose share is this far above half",
+    )
+    calendar: str | None = Field(
+        None, description="ICS file or URL (file://, http(s)://): no reminders during busy events"
+    )
     calendar_refresh_min: float = Field(15.0, ge=1, le=1440)
     sitstand: bool = Field(False, description="sit-stand desk cycle: stand_up and may_sit reminders")
     sitstand_sit_min: float = Field(20.0, ge=5, le=120)

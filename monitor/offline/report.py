@@ -156,8 +156,10 @@ def _posture_chart(stats: list[dict[str, Any]]) -> str:
                 continue
             ph = v * inner
             y -= ph
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{ph:.1f}" fill="{POSTURE_COLOURS[p]}">'
-                         f'<title>{_e(d["date"])}: {_e(POSTURE_LABELS[p])} {100 * v:.0f}%</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{ph:.1f}" fill="{POSTURE_COLOURS[p]}">'
+                f"<title>{_e(d['date'])}: {_e(POSTURE_LABELS[p])} {100 * v:.0f}%</title></rect>"
+            )
         if n <= 31 and (n <= 14 or i % 2 == 0):
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{h - bottom + 16}" text-anchor="middle">'
                          f'{_e(_label(d["date"]) if n <= 10 else d["date"][5:])}</text>')
@@ -233,8 +235,13 @@ def render_html(stats: list[dict[str, Any]], cushion: str | None = None) -> str:
     for d in stats:
         for k, n in (d.get("reminders_by_kind") or {}).items():
             kinds[k] = kinds.get(k, 0) + n
-    kind_rows = "".join(f"<tr><td>{_e(KIND_LABELS.get(k, k))}</td><td>{n}</td></tr>"
-                        for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])) or '<tr><td colspan="2">none</td></tr>'
+    kind_rows = (
+        "".join(
+            f"<tr><td>{_e(KIND_LABELS.get(k, k))}</td><td>{n}</td></tr>"
+            for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])
+        )
+        or '<tr><td colspan="2">none</td></tr>'
+    )
     who = f" — cushion {_e(cushion)}" if cushion else ""
     made = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>

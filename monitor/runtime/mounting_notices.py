@@ -47,7 +47,11 @@ def mounting_notice(cushion: str, engine: Any) -> dict[str, Any] | None:
     f = engine.mounting_check.finding
     fix = suggested(engine)
     if f.state == "fault" and fix is not None:
-        flags = f"--orientation {fix.orientation}" + (" --invert" if fix.invert else "") + (" --mirror" if fix.mirror else "")
+        flags = (
+            f"--orientation {fix.orientation}"
+            + (" --invert" if fix.invert else "")
+            + (" --mirror" if fix.mirror else "")
+        )
         return {
             "cushion": cushion, "kind": "mounting", "level": "warning",
             "message": f"cushion {cushion}: {f.message}",

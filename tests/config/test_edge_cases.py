@@ -23,7 +23,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, home=None) -> subproc
     if home is not None:
         e.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=60, env=e)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=60, env=e
+    )
 
 
 @pytest.mark.parametrize("days", ["[9, -3, 1000]", "[]", "[0, 1, 2, 3, 4, 5, 6, 0]"])

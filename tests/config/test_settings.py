@@ -16,7 +16,13 @@ def test_defaults_follow_the_contract(monkeypatch):
     assert (s.dashboard.host, s.dashboard.port) == ("127.0.0.1", 8000)
     r = s.rules
     assert (r.sit_limit_min, r.repeat_every_min, r.min_break_s) == (25, 5, 60)
-    assert (r.uneven_threshold, r.uneven_after_s, r.crossed_after_s, r.slouch_after_s, r.cooldown_min) == (0.10, 120, 120, 180, 10)
+    assert (r.uneven_threshold, r.uneven_after_s, r.crossed_after_s, r.slouch_after_s, r.cooldown_min) == (
+        0.10,
+        120,
+        120,
+        180,
+        10,
+    )
     assert (r.occupied_after_s, r.empty_after_s) == (3, 3)
     assert s.serial.baud == 115200 and s.serial.codec == "detect"
 
@@ -58,13 +64,20 @@ def test_a_missing_config_file_is_an_error(tmp_path):
 
 
 def test_run_refuses_a_bad_flag_with_one_line_and_exit_2():
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--port", "99999"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "run", "--port", "99999"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[0] == "config error: dashboard.port = 99999: Input should be less than or equal to 65535"
+    assert (
+        proc.stderr.strip().splitlines()[0]
+        == "config error: dashboard.port = 99999: Input should be less than or equal to 65535"
+    )
     assert "Traceback" not in proc.stderr
 
 
 def test_run_beyond_loopback_needs_a_token():
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "run", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert "dashboard.token is required" in proc.stderr

@@ -225,7 +225,9 @@ def test_settings_form_saves_and_shows_errors(browser_page, daemon, defaults):
     message = page.text_content("#settings-status")
     assert "sit limit" in message and "5" in message, message
     assert page.get_attribute("#set-sit-limit", "aria-invalid") == "true"
-    assert httpx.get(daemon.url + "/api/settings").json()["rules"]["sit_limit_min"] == defaults["rules"]["sit_limit_min"]
+    assert (
+        httpx.get(daemon.url + "/api/settings").json()["rules"]["sit_limit_min"] == defaults["rules"]["sit_limit_min"]
+    )
 
     page.fill("#set-sit-limit", "40")
     page.fill("#set-sensitivity", "2")

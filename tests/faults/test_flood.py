@@ -80,7 +80,9 @@ def test_flood_is_bounded_counted_and_the_daemon_stays_responsive(tmp_path, pty_
         latencies.sort()
         # (before the fix the loop drained the whole backlog first: a request waited for the flood to end)
         assert latencies[len(latencies) // 2] < 1.0, latencies
-        assert latencies[-1] < min(2.0, flood_s / 3), f"slowest /api/status {latencies[-1]:.2f} s, flood {flood_s:.1f} s"
+        assert latencies[-1] < min(2.0, flood_s / 3), (
+            f"slowest /api/status {latencies[-1]:.2f} s, flood {flood_s:.1f} s"
+        )
         # memory bounded: the queue holds at most QUEUE_PER_CUSHION frames (64x64 int arrays)
         assert rss_peak - rss_before < 80_000, f"RSS grew {rss_peak - rss_before} kB"
         # newest wins: once the backlog is gone, the state is the last frame's

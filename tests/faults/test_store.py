@@ -175,7 +175,10 @@ def _record_through_a_full_disk(tmp_path, pty_pair, disk: Path) -> tuple[Path, i
         cushion = Cushion(pty_pair, rate_hz=RATE_HZ)
         cushion.hello()
         cushion.away(30, pace=PACE)
-        assert wait_until(lambda: rec.exists() and rec.stat().st_size > 8192, 10), (rec.exists() and rec.stat().st_size, d.log[-1500:])  # some on disk
+        assert wait_until(lambda: rec.exists() and rec.stat().st_size > 8192, 10), (
+            rec.exists() and rec.stat().st_size,
+            d.log[-1500:],
+        )  # some on disk
         filler = _fill(disk)
         cushion.sit(60, pace=PACE)
         assert wait_until(lambda: d.healthz()["record_errors"] > 0, 10), (d.healthz(), d.log[-3000:])

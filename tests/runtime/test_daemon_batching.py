@@ -63,7 +63,12 @@ def analysed_t(daemon: Daemon) -> float | None:
 
 
 async def started(tmp_path, max_delay_ms: int) -> tuple[Daemon, HandFedInput]:
-    settings = Settings(input="serial", serial={"port": "/dev/null"}, store={"db": tmp_path / "sitwell.db"}, analysis={"max_delay_ms": max_delay_ms})
+    settings = Settings(
+        input="serial",
+        serial={"port": "/dev/null"},
+        store={"db": tmp_path / "sitwell.db"},
+        analysis={"max_delay_ms": max_delay_ms},
+    )
     cushion = HandFedInput()
     daemon = Daemon(settings, frame_input=cushion)
     await daemon.start()
