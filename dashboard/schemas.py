@@ -21,7 +21,8 @@ class Healthz(Open):
     status: str = Field(description='"ok" while the daemon runs')
     inputs: list[dict[str, Any]] = Field(
         default_factory=list,
-        description='per input and cushion: {"input","cushion","connected","frames","drops":{reason:n},"last_frame_age_s","error"}',
+        description='per input and cushion: {"input","cushion","connected","frames","drops":{reason:n},'
+        '"last_frame_age_s","error"}',
     )
 
 

@@ -120,7 +120,8 @@ class FullScale:
                 if self.above == 1:
                     self._warning = (
                         f"cushion {self.cushion}: readings up to {top} are above the full scale "
-                        f"{scale} ({self._setting if self.source == 'config' else 'its hello'}); such frames are dropped as out_of_range until "
+                        f"{scale} ({self._setting if self.source == 'config' else 'its hello'}); "
+                        f"such frames are dropped as out_of_range until "
                         f"{ADOPT_AFTER} have come, then full scale {new} is taken from the readings"
                     )
                     self._fix = self._set_fix(new)

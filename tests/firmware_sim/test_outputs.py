@@ -120,7 +120,8 @@ def test_scenario_files_and_errors(tmp_path):
     good = tmp_path / "mine.toml"
     good.write_text(
         'name = "mine"\n[person]\nweight_kg = 90\noffset_cm = [2, -1]\n[sensor]\nrows = 8\ncols = 10\nrate_hz = 5\n'
-        '[[segments]]\nposture = "slouch"\nduration_s = 4\nintensity = 1.2\n[[segments]]\nkind = "object"\nduration_s = 2\nobject_kg = 2\n'
+        '[[segments]]\nposture = "slouch"\nduration_s = 4\nintensity = 1.2\n'
+        '[[segments]]\nkind = "object"\nduration_s = 2\nobject_kg = 2\n'
     )
     sim = Simulator(str(good))
     assert (sim.rows, sim.cols, sim.rate_hz, sim.person.weight_kg) == (8, 10, 5.0, 90.0)
