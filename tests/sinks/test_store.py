@@ -383,3 +383,47 @@ def test_version_1_minutes_get_posture_columns(tmp_path, monkeypatch):
     assert day["posture_share"]["upright"] == pytest.approx(0.6) and day["posture_share"]["slouch"] == pytest.approx(0.4)
     assert day["mean_left_share"] == pytest.approx(0.55)
     s.close()
+
+
+# ---------------------------------------------------------------- times that are no date (issue 19.1)
+
+
+def test_an_update_whose_time_is_no_date_is_refused_and_later_writes_go_through(tmp_path, caplog):
+    """A tracker fed t = 1e12 once (before the clock policy bounded it): the store refused
+    nothing and failed on every later record with OverflowError. Now the one update is
+    refused (counted, logged once), everything around it is written, no traceback."""
+    s = open_store(tmp_path / "s.db", writer=False)
+    tr = CushionTracker("c", RulesConfig(), EPOCH)
+    _, t = play(s, tr, [(120, True, "upright", 0.5)])
+    from monitor.model import CushionState
+    from monitor.tracker.tracker import TrackerUpdate
+
+    for far in (1e12, float("nan"), -1e12):
+        s.record("c", None, TrackerUpdate(state=CushionState("c", far, True, "upright", 0.5, 10.0, far), epoch=EPOCH))
+    play(s, tr, [(120, True, "upright", 0.5)], t0=t)
+    s.close()
+    h = s.health()
+    assert h["refused_times"] == 3 and h["errors"] == 0 and h["pending_writes"] == 0, h
+    assert "Traceback" not in caplog.text and "record failed" not in caplog.text
+    raw = sqlite3.connect(tmp_path / "s.db")
+    years = {datetime.fromisoformat(m).year for (m,) in raw.execute("SELECT minute FROM minutes")}
+    assert years == {2026} and raw.execute("SELECT count(*) FROM minutes").fetchone()[0] >= 4
+
+
+def test_a_poisoned_snapshot_is_neither_saved_nor_loaded(tmp_path, caplog):
+    import json as _json
+
+    s = open_store(tmp_path / "s.db", writer=False)
+    tr = CushionTracker("c", RulesConfig(), EPOCH)
+    play(s, tr, [(30, True, "upright", 0.5)])
+    good = tr.snapshot()
+    s.save_snapshot("c", good)
+    s.save_snapshot("c", {**good, "last_t": 1e12})  # refused: the sound one stays
+    assert s.load_snapshot("c")["last_t"] == good["last_t"]
+    # one saved by an older sitwell, written behind the store's back
+    s._conn.execute("UPDATE snapshots SET body = ? WHERE cushion = 'c'",
+                    (_json.dumps({**good, "last_t": 1e12, "spell_start": 1e12 - 30}),))
+    caplog.clear()
+    assert s.load_snapshot("c") is None
+    assert len([r for r in caplog.records if "discarding the saved tracker state" in r.getMessage()]) == 1
+    s.close()

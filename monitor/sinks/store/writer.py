@@ -238,6 +238,7 @@ class WriteBuffer:
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
             "dropped_writes": self.dropped_writes,
+            "refused_times": getattr(self, "refused_times", 0),
             "retry_in_s": round(max(0.0, self._retry_at - self._clock()), 2) if self._pending else 0.0,
             "writer_thread": self._writer is not None and self._writer.is_alive(),
         }
