@@ -7,6 +7,8 @@ import logging
 import signal
 
 from monitor.config.settings import Settings
+from monitor.runtime import log_repeats
+from monitor.runtime.connections import raise_open_file_limit, uvicorn_limits
 from monitor.runtime.daemon import Daemon
 
 log = logging.getLogger(__name__)
@@ -20,11 +22,14 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
 
     from dashboard.app import create_app
 
+    log_repeats.install()  # no input may flood the log
+    raise_open_file_limit()
     daemon = Daemon(settings)
     d = settings.dashboard
     loopback = d.host in ("127.0.0.1", "localhost", "::1")
     app = create_app(daemon, token=d.token, require_token=not loopback)
-    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False,
+                            **uvicorn_limits())
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     await daemon.start()

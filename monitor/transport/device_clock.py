@@ -94,8 +94,9 @@ class DeviceClock:
             if step < 0 or t - self._base_t > (now - self._base_wall) * self.speed + self.max_lead_s:
                 gap = max(0.0, now - self._last_wall) * self.speed
                 self.reconnects += 1
-                log.info("%s: device clock jumped %+.6g s; taken as a reconnect, frame time moves on by the"
-                         " host's %.1f s", self.name, step, gap)
+                log.info("%s: device clock %s %.6g s (%s); taken as a reconnect, frame time moves on by the"
+                         " host's %.1f s", self.name, "went back" if step < 0 else "leapt ahead", abs(step),
+                         "reboot?" if step < 0 else "more than a day ahead of the host", gap)
                 t = self.last_t + gap
                 self._rebase(t, now)
         self.last_raw, self.last_t, self._last_wall = raw, t, now
