@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -426,4 +427,67 @@ def test_a_poisoned_snapshot_is_neither_saved_nor_loaded(tmp_path, caplog):
     caplog.clear()
     assert s.load_snapshot("c") is None
     assert len([r for r in caplog.records if "discarding the saved tracker state" in r.getMessage()]) == 1
+    s.close()
+
+
+# ---------------------------------------------------------------- damaged pages (issue 19.5)
+
+
+def _reminders_db(path, n: int = 3000) -> None:
+    import uuid
+
+    from monitor.model import Reminder
+
+    s = open_store(path, writer=False)
+    now = datetime.now(UTC)
+    for i in range(n):
+        s.add_reminder(Reminder(str(uuid.uuid4()), "c", "sit_too_long", float(i),
+                                (now - timedelta(minutes=i)).isoformat(), "m" * 50, 60.0, False))
+    s.flush()
+    s.close()
+
+
+def _damage(path, pages, page_size: int = 4096) -> None:
+    import random
+
+    with open(path, "r+b") as f:
+        for page in pages:  # never page 0: the header stays intact
+            f.seek(page * page_size)
+            f.write(bytes(random.Random(page).randrange(256) for _ in range(page_size)))
+
+
+def test_damaged_pages_at_start_are_moved_aside_and_readable_rows_kept(tmp_path):
+    db = tmp_path / "s.db"
+    _reminders_db(db)
+    _damage(db, range(60, 200, 7))
+    s = open_store(db)
+    h = s.health()
+    assert h["integrity"]["ok"] is False and h["integrity"]["problem"], h["integrity"]
+    assert "damaged" in h["integrity"]["message"]
+    moved = Path(h["integrity"]["moved_to"])
+    assert moved.exists() and moved.read_bytes()[:16] == b"SQLite format 3\x00"  # the damaged file is kept
+    kept = h["integrity"]["rows_kept"]["reminders"]
+    assert 1000 < kept < 3000, kept  # most rows survive; the damaged pages' rows are gone
+    assert len(s.reminders(limit=5000)) == kept
+    s.save_settings({"rules": {"cooldown_min": 4}})  # and the fresh database takes writes
+    assert s.health()["ok"] and s.health()["errors"] == 0
+    s.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+def test_damage_while_running_is_never_reported_ok(tmp_path):
+    db = tmp_path / "s.db"
+    _reminders_db(db)
+    s = open_store(db, writer=False)
+    s._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _damage(db, range(2, 226, 3))  # behind the store's back, while it runs
+    s._conn.execute("PRAGMA shrink_memory")  # its page cache: read the damaged pages from disk
+    from monitor.model import Reminder
+
+    for i in range(10):
+        s.add_reminder(Reminder(f"late-{i}", "c", "sit_too_long", 1.0, datetime.now(UTC).isoformat(), "m", 1.0, False))
+    s.flush()
+    h = s.health()
+    assert h["ok"] is False and h["dropped_writes"] > 0 and "malformed" in h["last_error"], h
     s.close()
