@@ -145,6 +145,8 @@ class Daemon(ReminderControls):
         self._stopping = False
         self.started_wall = time.time()
         self.refused_cushions = 0
+        self.expired_cushions = 0  # forgotten after mqtt.cushion_expiry_s of silence
+        self._last_expiry_scan = -1e9
         self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
 
     # ---- settings -------------------------------------------------------------
@@ -212,7 +214,7 @@ class Daemon(ReminderControls):
             slot = self.slots.get(frame.cushion)
             if slot is not None:
                 return slot
-            if len(self.slots) >= MAX_CUSHIONS:
+            if len(self.slots) >= MAX_CUSHIONS and not self._expire_slots():
                 self.refused_cushions += 1
                 return None
             rows, cols = frame.shape
@@ -227,6 +229,28 @@ class Daemon(ReminderControls):
             self.slots[frame.cushion] = slot
             log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
             return slot
+
+    def _expire_slots(self) -> bool:
+        """At the cushion limit: forget cushions silent for mqtt.cushion_expiry_s (their state
+        saved first; configured cushions never), at most one scan a second. True if room now."""
+        now = time.monotonic()
+        if now - self._last_expiry_scan < 1.0:
+            return False
+        self._last_expiry_scan = now
+        limit = self.config.mqtt.cushion_expiry_s
+        keep = set(self.config.mqtt.cushions)
+        silent = [s for s in self.slots.values() if s.cushion not in keep and not s.queue
+                  and now - (s.last_frame_wall or 0.0) >= limit]
+        for slot in silent:
+            try:
+                self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
+            except Exception:  # forgetting it must not fail on its snapshot
+                log.exception("could not save the state of %s", slot.cushion)
+            del self.slots[slot.cushion]
+        if silent:
+            self.expired_cushions += len(silent)
+            log.info("%d cushions silent for %g s forgotten (mqtt.cushion_expiry_s)", len(silent), limit)
+        return len(self.slots) < MAX_CUSHIONS
 
     def _restore_calibration(self, engine: CushionEngine) -> None:
         saved = self.store.load_calibration(engine.cushion)
@@ -485,6 +509,7 @@ class Daemon(ReminderControls):
             "unattributed_drops": self._unattributed_drops(),
             "store": store_health,
             "refused_cushions": self.refused_cushions,
+            "expired_cushions": max(self.expired_cushions, getattr(self.input, "expired", 0)),
             "record_errors": self._recorder.lost_frames if self._recorder is not None else 0,
         }
 

@@ -55,6 +55,7 @@ class _Cushion:
         self.seen_max = 0  # highest reading so far (to infer max_value without a hello)
         self.status: str | None = None  # "online" / "offline" from <prefix>/<c>/status
         self.clock = DeviceClock(f"mqtt: cushion {cushion}", stale_s=STALE_S)
+        self.last_heard = time.monotonic()  # any message on its topics (expiry)
         self.last_seq: int | None = None
         self.mono0: float | None = None  # for JSON frames without "t"
 
@@ -81,6 +82,10 @@ class MqttInput(FrameInput):
         self._cushions: dict[str, _Cushion] = {}
         for name in config.cushions:
             self._cushions[name] = _Cushion(name)
+        self._configured = frozenset(config.cushions)  # always kept, never expired
+        self._last_expiry_scan = -1e9
+        self.refused = 0  # new cushions refused at the limit
+        self.expired = 0  # cushions forgotten after cushion_expiry_s of silence
         # payloads that belong to no valid cushion (bad id, too many cushions)
         self.drops = LockedDropCounter()
         self._emit: Emit | None = None
@@ -144,20 +149,43 @@ class MqttInput(FrameInput):
             self.drops.drop("bad_cushion_id")
             log.debug("mqtt: ignoring topic %r: bad cushion id", topic)
             return None
+        now = time.monotonic()
         with self._lock:
             c = self._cushions.get(name)
             if c is None:
-                if len(self._cushions) >= MAX_CUSHIONS:
+                if len(self._cushions) >= MAX_CUSHIONS and not self._expire(now):
                     self.drops.drop("too_many_cushions")
+                    self.refused += 1
+                    if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
+                        log.warning("mqtt: cushion %s refused: %d cushions already, none silent for %g s"
+                                    " (mqtt.cushion_expiry_s); %d refused so far", name, MAX_CUSHIONS,
+                                    self.config.cushion_expiry_s, self.refused)
                     return None
                 c = self._cushions[name] = _Cushion(name)
                 log.info("mqtt: new cushion %s", name)
                 new = True
             else:
                 new = False
+            c.last_heard = now
         if new:
             self._update_connected(c)
         return c
+
+    def _expire(self, now: float) -> bool:
+        """Forget the cushions silent for cushion_expiry_s (never configured ones); True if
+        there is room now. Scans at most once a second, so a flood of new ids costs O(1) each."""
+        if now - self._last_expiry_scan < 1.0:
+            return False
+        self._last_expiry_scan = now
+        limit = self.config.cushion_expiry_s
+        silent = [n for n, c in self._cushions.items() if n not in self._configured and now - c.last_heard >= limit]
+        for n in silent:
+            del self._cushions[n]
+        if silent:
+            self.expired += len(silent)
+            log.info("mqtt: %d cushions silent for %g s forgotten (%s%s)", len(silent), limit,
+                     ", ".join(silent[:5]), ", ..." if len(silent) > 5 else "")
+        return len(self._cushions) < MAX_CUSHIONS
 
     def _on_status(self, msg) -> None:
         try:
