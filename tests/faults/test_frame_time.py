@@ -83,7 +83,7 @@ def _sane_years(db) -> set[int]:
     return years
 
 
-@pytest.mark.parametrize("far_t", [1e11, 1e12])
+@pytest.mark.parametrize("far_t", [1e11, 1e12], ids=["1e11", "1e12"])
 def test_one_far_frame_time_costs_one_frame_and_the_cushion_carries_on(tmp_path, mosquitto, far_t):
     cfg = write_config(tmp_path / "sitwell.toml")
     env = {"SITWELL_MQTT__CLIENT_ID": f"ft-daemon-{int(np.log10(far_t))}"}
