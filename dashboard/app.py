@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import secrets
-from datetime import date, datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,9 +26,14 @@ from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.runtime.protocol import Runtime
-
-from dashboard.auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
+from dashboard.auth import (
+    LOOPBACK_HOSTS,
+    GuardMiddleware,
+    HeadersMiddleware,
+    login_cookie_header,
+    presented_token,
+    tokens_equal,
+)
 from dashboard.limits import MAX_BODY_BYTES, BodyLimitMiddleware, body_is_not_json, safe_errors, too_large_message
 from dashboard.schemas import (
     CushionStatus,
@@ -40,6 +46,7 @@ from dashboard.schemas import (
     SnoozeResult,
     TimelineItem,
 )
+from monitor.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +87,11 @@ def sse_data(payload: Any) -> str:
 def _aware(when: datetime | None) -> datetime | None:
     """A `since` without an offset is taken as UTC (documented in docs/api.md)."""
     if when is not None and when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
+        return when.replace(tzinfo=UTC)
     return when
 
 
-def _validation_message(errors: list[dict[str, Any]]) -> str:
+def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
@@ -227,7 +234,7 @@ def create_app(
     async def snooze(
         reminder_id: Annotated[str, PathParam(max_length=128)],
         minutes: Annotated[int, Query(ge=1, le=240, description="1 to 240")],
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | JSONResponse:
         """No reminder of this reminder's kind on its cushion for `minutes`."""
         try:
             result = runtime.snooze(reminder_id, minutes)
@@ -318,5 +325,8 @@ def create_app(
     from dashboard.routes_reminders import router as reminders_router  # pause, live reminder view
 
     app.include_router(reminders_router)
+    from dashboard.routes_mounting import router as mounting_router  # set-up notices, mounting
+
+    app.include_router(mounting_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

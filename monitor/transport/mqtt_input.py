@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,12 +29,16 @@ from monitor.codec.binary import (
     device_info_from_json,
 )
 from monitor.codec.errors import CodecError
+from monitor.codec.fullscale import FullScale
 from monitor.codec.jsonframe import decode_json_frame, loads_limited
 from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
 from monitor.mqtt.connection import MqttConnection
 from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 from monitor.transport.device_clock import U32_MS_WRAP_S, DeviceClock
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import MQTTMessage
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +191,7 @@ class MqttInput(FrameInput):
                      ", ".join(silent[:5]), ", ..." if len(silent) > 5 else "")
         return len(self._cushions) < MAX_CUSHIONS
 
-    def _on_status(self, msg) -> None:
+    def _on_status(self, msg: MQTTMessage) -> None:
         try:
             c = self._cushion_for(msg.topic)
             if c is None:
@@ -206,7 +210,7 @@ class MqttInput(FrameInput):
             log.exception("mqtt: status message on %s", msg.topic)
 
     # ---- frames ---------------------------------------------------------------------
-    def _on_frames(self, msg) -> None:
+    def _on_frames(self, msg: MQTTMessage) -> None:
         c: _Cushion | None = None
         try:
             c = self._cushion_for(msg.topic)
@@ -242,7 +246,7 @@ class MqttInput(FrameInput):
         c.health.drop(reason)
         log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
 
-    def _binary(self, c: _Cushion, payload: bytes) -> Frame | None:
+    def _binary(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         pkt = decode_packet(payload)
         if isinstance(pkt, HelloPacket):
             self._hello(c, pkt.info)
@@ -258,14 +262,14 @@ class MqttInput(FrameInput):
         c.last_seq = pkt.seq
         return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
 
-    def _json(self, c: _Cushion, payload: bytes) -> Frame | None:
+    def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         head = bytes(payload[:256])
         if b'"header"' in head and b'"cells"' not in payload:
             self._json_header(c, payload)
             return None
         jf = decode_json_frame(
             payload,
-            max_value=c.max_value if c.max_value is not None else 65535,
+            max_value=65535,  # the full-scale policy (_max_value) judges the readings
             rows=c.grid[0] if c.grid else None,
             cols=c.grid[1] if c.grid else None,
             max_bytes=self.config.max_payload,
@@ -287,7 +291,7 @@ class MqttInput(FrameInput):
         c.last_seq = jf.seq
         return Frame(c.cushion, t, jf.cells, max_value, jf.seq)
 
-    def _json_header(self, c: _Cushion, payload: bytes) -> None:
+    def _json_header(self, c: _Cushion, payload: bytes | bytearray) -> None:
         obj = loads_limited(payload, max_bytes=self.config.max_payload, max_depth=4)
         if not isinstance(obj, dict) or obj.get("type") != "header":
             raise CodecError("bad_frame", "not a frame or header object")
@@ -302,6 +306,7 @@ class MqttInput(FrameInput):
             log.info("mqtt: cushion %s: %s %dx%d, max %d", c.cushion, info.device, info.rows, info.cols,
                      info.max_value)
         c.set_device(info)
+        self._full_scale(c).announce(info.max_value)
 
     def _check_grid(self, c: _Cushion, rows: int, cols: int) -> None:
         if c.grid is None:
@@ -309,14 +314,22 @@ class MqttInput(FrameInput):
         elif c.grid != (rows, cols):
             raise CodecError("bad_grid", f"{rows}x{cols}, the cushion has {c.grid[0]}x{c.grid[1]}")
 
+    def _full_scale(self, c: _Cushion) -> FullScale:
+        scale = c.health.full_scale
+        if scale is None:
+            scale = c.health.full_scale = FullScale(
+                self.default_max_value, explicit=False, cushion=c.cushion, setting="max_value", flag=None,
+                fix_hint=f"let cushion {c.cushion} publish its hello (retained on its frames topic) with"
+                         " max_value {scale}",
+            )
+        return scale
+
     def _max_value(self, c: _Cushion, cells: np.ndarray, bits_max: int | None) -> int:
         """Announced max_value (readings above it are dropped), else inferred and sticky."""
         top = int(cells.max()) if cells.size else 0
-        if c.max_value is not None:
-            if top > c.max_value:
-                raise CodecError("out_of_range", f"reading {top} above max_value {c.max_value}")
-            return c.max_value
-        if bits_max is not None:
-            return bits_max
+        scale = self._full_scale(c)
         c.seen_max = max(c.seen_max, top)
-        return self.default_max_value if c.seen_max <= self.default_max_value else 65535
+        in_use = scale.check(top, bits_max)
+        if in_use is None:
+            raise CodecError("out_of_range", f"reading {top} above max_value {scale.in_use}")
+        return in_use

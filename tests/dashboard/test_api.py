@@ -7,7 +7,7 @@ that need a reminder shorten the sit limit through the API itself.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -65,6 +65,7 @@ def test_openapi_schema_describes_every_endpoint(client):
         ("/api/reminders", "get"),
         ("/api/reminders/{reminder_id}/ack", "post"),
         ("/api/reminders/{reminder_id}/snooze", "post"),
+        ("/api/reminders/ack-all", "post"),
         ("/api/stream", "get"),
         ("/api/stats/daily", "get"),
         ("/api/timeline", "get"),
@@ -206,7 +207,7 @@ def test_reminder_is_streamed_listed_acknowledged_and_snoozed(client):
     assert reminder["acknowledged"] is False
     assert reminder["spell_s"] >= 5 * 60
 
-    since = (datetime.fromisoformat(reminder["at"]) - timedelta(seconds=1)).astimezone(timezone.utc)
+    since = (datetime.fromisoformat(reminder["at"]) - timedelta(seconds=1)).astimezone(UTC)
     listed = client.get("/api/reminders", params={"since": since.isoformat(), "cushion": CUSHION}).json()
     assert reminder["id"] in [r["id"] for r in listed]
     ats = [datetime.fromisoformat(r["at"]) for r in listed]
@@ -352,3 +353,41 @@ def test_two_hundred_bad_requests_log_nothing_like_a_traceback(server, client):
                                                     "application/json"}).status_code in (400, 413, 415, 422)
     log = server.log_path.read_text(errors="replace")
     assert len(log.splitlines()) - lines_before < 20 and "Traceback" not in log
+
+
+def test_ack_all_acknowledges_every_open_reminder_once(client, server):
+    """POST /api/reminders/ack-all (the page's "All done"): every open one, announced on the
+    stream like a single ack; a second call has nothing left; its filters are checked."""
+    assert client.put("/api/settings", json={"rules": {"sit_limit_min": 5, "repeat_every_min": 1}}).status_code == 200
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            open_ones = [r for r in client.get("/api/reminders").json() if not r["acknowledged"]]
+            if len(open_ones) >= 2:
+                break
+            time.sleep(0.2)
+    finally:
+        client.put("/api/settings", json={"rules": {"sit_limit_min": 120, "repeat_every_min": 60}})
+    assert len(open_ones) >= 2, "no open reminders to acknowledge"
+    with httpx.Client(timeout=10) as sse_client, sse_client.stream("GET", f"{server.url}/api/stream") as stream:
+        done = client.post("/api/reminders/ack-all", params={"cushion": CUSHION})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["count"] == len(body["acknowledged"]) >= len(open_ones)
+        assert {r["id"] for r in open_ones} <= set(body["acknowledged"])
+        announced = set()
+        for name, payload in sse_events(stream, time.monotonic() + 10):
+            if name == "reminder_update" and payload["acknowledged"]:
+                announced.add(payload["id"])
+            if announced >= set(body["acknowledged"]):
+                break
+        assert announced >= set(body["acknowledged"])
+    acked = {r["id"]: r["acknowledged"] for r in client.get("/api/reminders").json()}
+    assert all(acked[i] for i in body["acknowledged"])
+    # nothing raised since is open (the rules above are quiet again), so nothing is left
+    again = client.post("/api/reminders/ack-all", params={"kind": "sit_too_long"}).json()
+    assert again["acknowledged"] == [] or all(i not in body["acknowledged"] for i in again["acknowledged"])
+    assert client.post("/api/reminders/ack-all", params={"cushion": "not an id"}).status_code == 422
+    assert client.post("/api/reminders/ack-all", params={"since": "yesterday"}).status_code == 422
+    assert client.get("/api/reminders/ack-all").status_code == 405
+    assert client.post("/api/reminders/ack-all", headers={"Origin": "http://evil.example"}).status_code == 403

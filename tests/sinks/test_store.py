@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from monitor.model import SeatReading
 from monitor.sinks.store import MIGRATIONS, Store
 from monitor.tracker.tracker import CushionTracker
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
 
 
