@@ -170,7 +170,8 @@ def create_app(
         if body_is_not_json(errors):  # text/plain, a form: say what is wanted
             message = "the request body must be JSON (Content-Type: application/json), e.g. {\"for\": \"1h\"}"
             return JSONResponse(status_code=415, content={"detail": message, "message": message})
-        return JSONResponse(status_code=422, content={"detail": safe_errors(errors), "message": _validation_message(errors)})
+        return JSONResponse(status_code=422,
+                            content={"detail": safe_errors(errors), "message": _validation_message(errors)})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -270,7 +270,8 @@ class Store(StoreReads):
 
     def save_calibration(self, cushion: str, state: dict[str, Any]) -> None:
         self._queue(Write("INSERT OR REPLACE INTO calibration (cushion, saved_at, body) VALUES (?,?,?)",
-                           (cushion, _now_iso(), json.dumps(state)), key=f"calibration:{cushion}"), urgent=True, now=True)
+                          (cushion, _now_iso(), json.dumps(state)), key=f"calibration:{cushion}"),
+                    urgent=True, now=True)
 
     def load_calibration(self, cushion: str) -> dict[str, Any] | None:
         rows = self._query("SELECT body FROM calibration WHERE cushion = ?", (cushion,))
