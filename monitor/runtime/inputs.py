@@ -32,7 +32,8 @@ def build_input(settings: Settings) -> FrameInput:
         return MqttInput(settings.mqtt)
     from monitor.transport.simulated import SimulatedInput
 
-    return SimulatedInput(settings.sim, cushion=settings.cushion)
+    return SimulatedInput(settings.sim, cushion=settings.cushion,
+                          gather_s=min(0.05, settings.analysis.max_delay_ms / 1000.0 / 5))
 
 
 def with_own_client_id(settings: Settings) -> Settings:
