@@ -216,5 +216,14 @@ def _without_absent(b: Blobs) -> Blobs:
     present[: b.n_body] = True
     if present.all():
         return b
-    return Blobs(b.xk[present], b.yk[present], b.force[:, present], b.xa[:, present], b.xb[:, present],
-                 b.ya[:, present], b.yb[:, present], b.midline_x, b.n_body)
+    return Blobs(
+        b.xk[present],
+        b.yk[present],
+        b.force[:, present],
+        b.xa[:, present],
+        b.xb[:, present],
+        b.ya[:, present],
+        b.yb[:, present],
+        b.midline_x,
+        b.n_body,
+    )

@@ -414,7 +414,8 @@ class MqttOutput(Output):
 class Player:
     """Plays a Simulator into an Output: pacing, faults, disconnects; returns frames sent."""
 
-    def __init__(self, sim: Simulator, output: Output, faults: FaultSpec | None = None, speed: float | None = 1.0, seed: int | None = None):
+    def __init__(self, sim: Simulator, output: Output, faults: FaultSpec | None = None, speed: float | None = 1.0,
+                 seed: int | None = None):
         self.sim, self.output = sim, output
         self.speed = speed  # None: as fast as possible
         rng = np.random.default_rng(np.random.SeedSequence(sim.seed if seed is None else seed).spawn(5)[4])

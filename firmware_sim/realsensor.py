@@ -79,8 +79,15 @@ class CreepState:
 
     LOADED_G = 0.0005  # conductance (share of the half-scale one) above which a cell counts as loaded
 
-    def __init__(self, shape: tuple[int, int], rate_hz: float, creep: float, creep_tau_s: float,
-                 hysteresis: float, hysteresis_tau_s: float):
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        rate_hz: float,
+        creep: float,
+        creep_tau_s: float,
+        hysteresis: float,
+        hysteresis_tau_s: float,
+    ):
         self.creep, self.hysteresis = creep, hysteresis
         self.a_creep = 1.0 - math.exp(-1.0 / (rate_hz * creep_tau_s))
         self.a_hyst = 1.0 - math.exp(-1.0 / (rate_hz * hysteresis_tau_s))
@@ -103,8 +110,18 @@ class CreepState:
 class RealSensor:
     """One real cushion: per-cell properties drawn once, state carried from frame to frame."""
 
-    def __init__(self, rows: int, cols: int, rng: np.random.Generator, draw: CushionDraw, on: frozenset[str],
-                 params: SensorParams, max_value: int, rate_hz: float, invert: bool = False):
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        rng: np.random.Generator,
+        draw: CushionDraw,
+        on: frozenset[str],
+        params: SensorParams,
+        max_value: int,
+        rate_hz: float,
+        invert: bool = False,
+    ):
         self.rows, self.cols, self.draw, self.on = rows, cols, draw, on
         self.p, self.rng = params, rng
         self.max_value, self.rate_hz, self.invert = int(max_value), float(rate_hz), invert
@@ -143,7 +160,9 @@ class RealSensor:
             self.dead &= ~self.trace
         self.stuck_value = stuck_u * self.max_value
         if "creep" in on:
-            self.creep = CreepState(shape, rate_hz, draw.creep, draw.creep_tau_s, draw.hysteresis, draw.hysteresis_tau_s)
+            self.creep = CreepState(
+                shape, rate_hz, draw.creep, draw.creep_tau_s, draw.hysteresis, draw.hysteresis_tau_s
+            )
         else:
             self.creep = CreepState(shape, rate_hz, params.creep, params.creep_tau_s, 0.0, 1.0)
         self.warmth = 0.0  # degrees C above the room the mat is

@@ -36,7 +36,9 @@ class FrameClock:
     stretch of 0.3 s to `gap_max_s` of frames is lost (a busy radio, a USB hiccup).
     """
 
-    def __init__(self, rng: np.random.Generator, dt: float, jitter: float, gap_per_min: float, gap_max_s: float, on: bool):
+    def __init__(
+        self, rng: np.random.Generator, dt: float, jitter: float, gap_per_min: float, gap_max_s: float, on: bool
+    ):
         self.rng, self.dt, self.on = rng, dt, on
         self.jitter, self.gap_p = jitter, gap_per_min / 60.0 * dt
         self.gap_max = max(0.3, gap_max_s)
@@ -75,12 +77,22 @@ def real_frames(sim: Simulator) -> Iterator[SimFrame]:
 
     spec, d = sim.physics, sim.draw
     geom = CushionGeometry(sim.rows, sim.cols, placement_of(sim))
-    sensor = RealSensor(sim.rows, sim.cols, np.random.default_rng(sim._phys_seeds[1]), d, spec.on,
-                        sim.sensor_params, sim.max_value, sim.rate_hz, spec.invert)
+    sensor = RealSensor(
+        sim.rows,
+        sim.cols,
+        np.random.default_rng(sim._phys_seeds[1]),
+        d,
+        spec.on,
+        sim.sensor_params,
+        sim.max_value,
+        sim.rate_hz,
+        spec.invert,
+    )
     dt = 1.0 / sim.rate_hz
     motion = Motion(np.random.default_rng(sim._seeds[2]), sim.person.fidget, dt)
-    clock = FrameClock(np.random.default_rng(sim._phys_seeds[2]), dt, d.jitter, d.gap_per_min, d.gap_max_s,
-                       "timing" in spec.on)
+    clock = FrameClock(
+        np.random.default_rng(sim._phys_seeds[2]), dt, d.jitter, d.gap_per_min, d.gap_max_s, "timing" in spec.on
+    )
     cat = CatMotion(np.random.default_rng(sim._phys_seeds[3]), sim.rate_hz)
     starts, froms, targets = sim._segment_poses()
     if "people" in spec.on:
@@ -114,9 +126,17 @@ def real_frames(sim: Simulator) -> Iterator[SimFrame]:
         fresh = (k != prev) & (cat_kg[k] > 0)
         prev_k = int(k[-1])
         cf, cxa, cxb, cya, cyb = cat.step_batch(kg, fresh)
-        blobs = Blobs(xk, yk, np.concatenate([comp.force, cf], axis=1), np.concatenate([comp.xa, cxa], axis=1),
-                      np.concatenate([comp.xb, cxb], axis=1), np.concatenate([comp.ya, cya], axis=1),
-                      np.concatenate([comp.yb, cyb], axis=1), comp.midline_x, N_BODY)
+        blobs = Blobs(
+            xk,
+            yk,
+            np.concatenate([comp.force, cf], axis=1),
+            np.concatenate([comp.xa, cxa], axis=1),
+            np.concatenate([comp.xb, cxb], axis=1),
+            np.concatenate([comp.ya, cya], axis=1),
+            np.concatenate([comp.yb, cyb], axis=1),
+            comp.midline_x,
+            N_BODY,
+        )
         force, share = geom.render(blobs)
         heat = np.clip(comp.force[:, :N_BODY].sum(axis=1) / SEATED_LOAD_N, 0.0, 1.0)
         cells = sensor.read_batch(force * kpa_per_n, heat)

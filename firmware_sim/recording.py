@@ -38,7 +38,9 @@ def _source(sim: Simulator) -> dict[str, Any]:
     return src
 
 
-def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: str | None = None, labels: bool = True) -> int:
+def write_frames(
+    sim: Simulator, out: IO[str], cushion: str = "sim-1", start: str | None = None, labels: bool = True
+) -> int:
     """Write the header and every frame to a text stream; returns the number of frames."""
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     out.write(dumps(header(sim, cushion, start)) + "\n")

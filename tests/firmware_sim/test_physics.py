@@ -78,9 +78,17 @@ def test_crosstalk_ghost_lies_along_loaded_rows_and_columns_and_adds_its_fractio
     assert np.count_nonzero(ghost) == 1  # a lone loaded cell has no ghost elsewhere
 
     # end to end (linear response, no noise): the tared load grows by the fraction
-    base = Simulator(sitting(20), rows=16, cols=16, seed=2, sensor_params=QUIET, physics="traces,dead_fraction=0,stuck_fraction=0")
-    xt = Simulator(sitting(20), rows=16, cols=16, seed=2, sensor_params=QUIET,
-                   physics="traces,dead_fraction=0,stuck_fraction=0,crosstalk=0.08")
+    base = Simulator(
+        sitting(20), rows=16, cols=16, seed=2, sensor_params=QUIET, physics="traces,dead_fraction=0,stuck_fraction=0"
+    )
+    xt = Simulator(
+        sitting(20),
+        rows=16,
+        cols=16,
+        seed=2,
+        sensor_params=QUIET,
+        physics="traces,dead_fraction=0,stuck_fraction=0,crosstalk=0.08",
+    )
     _, a, _ = tared_sums(base)
     _, b, _ = tared_sums(xt)
     assert b[-50:].mean() / a[-50:].mean() == pytest.approx(1.08, abs=0.01)
@@ -133,7 +141,9 @@ def test_offset_drifts_with_the_mats_warmth():
 
 
 def test_broken_trace_dead_and_stuck_cells():
-    sim = Simulator(sitting(30), rows=16, cols=16, seed=6, physics="traces,broken=row:11,dead_fraction=0.03,stuck_fraction=0.01")
+    sim = Simulator(
+        sitting(30), rows=16, cols=16, seed=6, physics="traces,broken=row:11,dead_fraction=0.03,stuck_fraction=0.01"
+    )
     frames = list(sim.frames())
     seated = np.array([f.cells for f in frames if f.label["occupied"]], dtype=float)
     assert seated[:, 11, :].max() < 0.01 * 4095  # the whole row reads (almost) nothing under the sitter
@@ -197,7 +207,10 @@ def test_real_draws_are_reproducible_and_vary():
     assert a.physics_info() != c.physics_info()
     short = list(Simulator("session", seed=21, physics="real", duration_s=9).frames())
     assert [f.cells.tobytes() for f in short] == [f.cells.tobytes() for f in fa[: len(short)]]
-    grids = {(s.rows, s.cols, s.max_value, s.rate_hz) for s in (Simulator("session", seed=i, physics="real") for i in range(40))}
+    grids = {
+        (s.rows, s.cols, s.max_value, s.rate_hz)
+        for s in (Simulator("session", seed=i, physics="real") for i in range(40))
+    }
     assert len({g[:2] for g in grids}) >= 6 and {g[2] for g in grids} == {9, 255, 1023, 4095}
     assert min(g[3] for g in grids) >= 2 and max(g[3] for g in grids) <= 50
 
