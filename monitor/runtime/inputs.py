@@ -13,6 +13,7 @@ def build_input(settings: Settings) -> FrameInput:
         from monitor.transport.serial_port import SerialInput
 
         s = settings.serial
+        assert s.port is not None  # Settings refuses input "serial" without serial.port
         return SerialInput(
             port=s.port,
             baud=s.baud,
