@@ -6,6 +6,7 @@ that need a reminder shorten the sit limit through the API itself.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -287,10 +288,8 @@ def _put_raw(server, headers: str, chunks) -> bytes:
         s.setblocking(False)
         answer = b""
         for chunk in chunks:
-            try:
+            with contextlib.suppress(BlockingIOError):  # nothing to read yet: send on
                 answer += s.recv(65536)
-            except BlockingIOError:
-                pass
             if answer:
                 break
             try:

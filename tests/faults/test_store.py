@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -219,14 +220,14 @@ def test_damaged_pages_at_start_are_said_plainly_and_what_can_be_read_is_kept(tm
     every write failing and dropped, and store.ok true."""
     import random
     import uuid
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from monitor.model import Reminder
     from monitor.sinks.store import Store
 
     db = tmp_path / "sitwell.db"
     s = Store(db, writer=False)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(3000):
         s.add_reminder(Reminder(str(uuid.uuid4()), "cushion-1", "sit_too_long", float(i),
                                 (now - timedelta(minutes=i)).isoformat(), "stand up " * 6, 60.0, False))
