@@ -60,8 +60,14 @@ def seat_looks_occupied(frames: list[Frame], offset: np.ndarray, scale: float) -
 @click.option("--baud", type=int)
 @click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Calibrate a cushion publishing to this broker.")
 @click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
-@click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording of the empty seat.")
-@click.option("--seconds", type=click.FloatRange(1, 600), default=10.0, show_default=True, help="How long to read the empty seat.")
+@click.option(
+    "--recording",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Take the frames from a recording of the empty seat.",
+)
+@click.option(
+    "--seconds", type=click.FloatRange(1, 600), default=10.0, show_default=True, help="How long to read the empty seat."
+)
 @click.option("--db", type=click.Path(dir_okay=False))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Save even if the seat does not look empty.")
@@ -102,7 +108,9 @@ def calibrate_command(serial_port: str | None, codec: str | None, rows: int | No
         only = None if settings.input == "mqtt" and not cushion else settings.cushion
         frames = collect_frames(build_input(settings), seconds, only)
     if len(frames) < 3:
-        click.echo(f"error: only {len(frames)} frame(s) arrived; is the cushion connected? (try `sitwell doctor`)", err=True)
+        click.echo(
+            f"error: only {len(frames)} frame(s) arrived; is the cushion connected? (try `sitwell doctor`)", err=True
+        )
         sys.exit(1)
     name = frames[0].cushion if (settings.input == "mqtt" and not cushion) or recording else settings.cushion
     frames = [f for f in frames if f.cushion == frames[0].cushion and f.shape == frames[0].shape]
@@ -119,6 +127,7 @@ def calibrate_command(serial_port: str | None, codec: str | None, rows: int | No
         store.close()
     bad = int((~cal.mask).sum())
     click.echo(
-        f"Calibrated {name}: {len(frames)} frames, {cal.rows}x{cal.cols} cells, noise {cal.noise * cal.max_value:.1f} counts, "
+        f"Calibrated {name}: {len(frames)} frames, {cal.rows}x{cal.cols} cells, "
+        f"noise {cal.noise * cal.max_value:.1f} counts, "
         f"{bad} bad cell(s) masked. Saved to {settings.store.db}; a running daemon takes it at its next start."
     )

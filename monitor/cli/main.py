@@ -138,7 +138,8 @@ def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int 
     host_ = settings.dashboard.host
     if host_ not in ("127.0.0.1", "localhost", "::1") and not settings.dashboard.token:
         click.echo(
-            f"config error: dashboard.token is required when the dashboard listens on {host_} (use --token or SITWELL_DASHBOARD__TOKEN)",
+            f"config error: dashboard.token is required when the dashboard listens on {host_} "
+            "(use --token or SITWELL_DASHBOARD__TOKEN)",
             err=True,
         )
         sys.exit(2)
@@ -170,9 +171,12 @@ def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int 
 @click.option("--jsonl", is_flag=True, help="Write JSON Lines to stdout (the default, and the only format).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file (rules, analysis).")
 @click.option("--sit-limit", type=float, help="Minutes before sit_too_long (default 25).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
-def analyze(recording: str, jsonl: bool, config_file: str | None, sit_limit: float | None,
-            progress: bool | None) -> None:
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal)."
+)
+def analyze(
+    recording: str, jsonl: bool, config_file: str | None, sit_limit: float | None, progress: bool | None
+) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
     from monitor.codec.recording import RecordingError
     from monitor.offline.analyze import analyze_recording, jsonl_writer

@@ -31,7 +31,9 @@ def describe(status: dict) -> str:
 @click.argument("duration", required=False, metavar="[30m|1h|2h|tomorrow|off]")
 @_url_option
 @_config_option
-@click.option("--token", envvar="SITWELL_DASHBOARD__TOKEN", help="The dashboard token, when it listens beyond loopback.")
+@click.option(
+    "--token", envvar="SITWELL_DASHBOARD__TOKEN", help="The dashboard token, when it listens beyond loopback."
+)
 def pause_command(duration: str | None, url: str | None, config_file: str | None, token: str | None) -> None:
     """Pause reminders for 30m, 1h, 2h or until tomorrow; `off` resumes. They resume by themselves."""
     from monitor.runtime.controls import parse_pause

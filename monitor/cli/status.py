@@ -156,7 +156,8 @@ def _input_line(i: dict[str, Any], show_cushion: bool = False) -> str:
     who = f" {i.get('cushion')}" if show_cushion and i.get("cushion") else ""
     state = "connected" if i.get("connected") else "NOT connected"
     indent = "    " if show_cushion else " " * 15  # under the value column of its cushion's block
-    text = f"{indent}{i.get('input', 'input')}{who}: {state}, frames {i.get('frames', 0)}, drops {format_drops(i.get('drops'))}"
+    text = (f"{indent}{i.get('input', 'input')}{who}: {state}, frames {i.get('frames', 0)}, "
+            f"drops {format_drops(i.get('drops'))}")
     if i.get("error"):
         text += f", error: {i['error']}"
     return text
@@ -227,7 +228,9 @@ def extras(url: str) -> str:
     if reminders and isinstance(reminders[0], dict):
         r = reminders[0]  # newest first
         state = "acknowledged" if r.get("acknowledged") else "not acknowledged"
-        lines.append(f"  last reminder: {r.get('kind')} at {r.get('at')} on {r.get('cushion')} ({state}): {r.get('message')}")
+        lines.append(
+            f"  last reminder: {r.get('kind')} at {r.get('at')} on {r.get('cushion')} ({state}): {r.get('message')}"
+        )
     return "\n".join(lines)
 
 
@@ -235,7 +238,9 @@ def extras(url: str) -> str:
 @click.argument("state", type=click.Choice(["on", "off", "show"]), default="show")
 @_url_option
 @_config_option
-@click.option("--token", envvar="SITWELL_DASHBOARD__TOKEN", help="The dashboard token, when it listens beyond loopback.")
+@click.option(
+    "--token", envvar="SITWELL_DASHBOARD__TOKEN", help="The dashboard token, when it listens beyond loopback."
+)
 def dnd_command(state: str, url: str | None, config_file: str | None, token: str | None) -> None:
     """Do not disturb: `on` holds every reminder, `off` lets them through again."""
     url, token = _resolve(url, token, config_file)
