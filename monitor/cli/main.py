@@ -42,6 +42,17 @@ def settings_or_exit(config: str | None, overrides: dict[str, Any]) -> Settings:
         sys.exit(2)
 
 
+def exit_on_unknown_scenario(scenario: str) -> None:
+    """A config error in the words of the others, not the simulator's traceback (the config
+    model cannot check it: the simulator is an independent package the config does not import)."""
+    from monitor.transport.simulated import scenario_problem
+
+    problem = scenario_problem(scenario)
+    if problem:
+        click.echo(f"config error: sim.scenario = {scenario!r}: {problem}", err=True)
+        sys.exit(2)
+
+
 class LazyGroup(click.Group):
     """Subcommands that live with their own layer, imported only when used (fast start-up)."""
 
@@ -134,6 +145,8 @@ def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int 
         h, p = _split_host(mqtt_host, 1883)
         overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
     settings = settings_or_exit(config_file, overrides)
+    if settings.input == "sim":
+        exit_on_unknown_scenario(settings.sim.scenario)
     setup_logging(settings.log_level)
     host_ = settings.dashboard.host
     if host_ not in ("127.0.0.1", "localhost", "::1") and not settings.dashboard.token:

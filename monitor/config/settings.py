@@ -82,15 +82,6 @@ class MqttConfig(Section):
 
 class SimConfig(Section):
     scenario: str = Field("workday", description="named scenario or a scenario file")
-
-    @field_validator("scenario")
-    @classmethod
-    def _scenario(cls, v: str) -> str:
-        from firmware_sim.scenario import builtin_names  # the simulator owns its scenario names
-
-        if v in builtin_names() or (v.endswith(".toml") and Path(v).expanduser().is_file()):
-            return v
-        raise ValueError(f"not a built-in scenario ({', '.join(builtin_names())}) or an existing .toml file")
     speed: float = Field(1.0, gt=0, le=10_000)
     seed: int = 1
     rows: int = Field(16, ge=4, le=64)
