@@ -29,12 +29,13 @@ SEATED_POSTURES: tuple[str, ...] = POSTURES[1:]
 
 REMINDER_KINDS: tuple[str, ...] = ("sit_too_long", "uneven_load", "crossed_legs", "slouching")
 
-CUSHION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# fullmatch, not match with `$`: `$` also matches before a trailing newline ("desk-1\n").
+CUSHION_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MIN_GRID, MAX_GRID = 4, 64
 
 
 def valid_cushion_id(name: str) -> bool:
-    return bool(CUSHION_ID_RE.match(name))
+    return isinstance(name, str) and CUSHION_ID_RE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
