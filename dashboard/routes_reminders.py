@@ -39,6 +39,12 @@ class PauseStatus(BaseModel):
     cushions: dict[str, Any] = Field(default_factory=dict, description="per cushion, in frame time")
 
 
+class AckAllRequest(BaseModel):
+    ids: list[Annotated[str, Field(max_length=128)]] = Field(
+        default_factory=list, max_length=5000,
+        description="also these (the ones a page shows as open: the listing stops at 500)")
+
+
 class AckAllResult(BaseModel):
     acknowledged: list[str] = Field(description="ids acknowledged by this request, newest first")
     count: int = Field(description="how many were open and are now acknowledged")
@@ -79,6 +85,7 @@ async def ack_all(
     cushion: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
     since: Annotated[datetime | None, Query(description="ISO-8601; without an offset, UTC")] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$", description="only this kind")] = None,
+    body: Annotated[AckAllRequest | None, Body()] = None,
 ) -> Any:
     """Acknowledge every open reminder (of one cushion, since a time, of one kind: each
     optional) - the page's "All done". Each one goes through the runtime's own acknowledge,
@@ -87,11 +94,20 @@ async def ack_all(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     done: list[str] = []
-    for r in runtime.reminders(since=since, cushion=cushion):
+    listed = runtime.reminders(since=since, cushion=cushion)
+    for r in listed:
         if r.get("acknowledged") or (kind is not None and r.get("kind") != kind):
             continue
         if runtime.acknowledge(r["id"]) is not None:
             done.append(r["id"])
+    seen = {r["id"] for r in listed}
+    for rid in body.ids if body else []:
+        if rid in seen:
+            continue
+        seen.add(rid)
+        updated = runtime.acknowledge(rid)  # unknown ids are passed over
+        if updated is not None and (cushion is None or updated.get("cushion") == cushion):
+            done.append(rid)
     return {"acknowledged": done, "count": len(done)}
 
 

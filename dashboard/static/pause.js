@@ -198,6 +198,8 @@ async function saveOptions(event) {
 
 function start() {
   if (!$("pause-card")) return;
+  // on a phone the details of the breaks start folded: the first screen is for how you sit
+  if (window.matchMedia("(max-width: 40rem)").matches) $("break-details").open = false;
   $("options-form").addEventListener("submit", saveOptions);
   $("reminder-options").addEventListener("toggle", () => { if ($("reminder-options").open) loadOptions(); });
   loadOptions();
