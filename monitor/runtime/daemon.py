@@ -22,6 +22,7 @@ import numpy as np
 from monitor.config.settings import AnalysisConfig, RulesConfig, Settings
 from monitor.model import DeviceInfo, Frame, Reminder
 from monitor.runtime.controls import ReminderControls
+from monitor.runtime.sitter import SitterControls
 from monitor.runtime.engine import CushionEngine, EngineStep
 from monitor.sinks.recorder import RawRecorder
 from monitor.transport.base import FrameInput
@@ -120,7 +121,7 @@ def _with_own_client_id(settings: Settings) -> Settings:
     return settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"client_id": own})})
 
 
-class Daemon(ReminderControls):
+class Daemon(ReminderControls, SitterControls):
     """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
 
     def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Any = None):
@@ -229,7 +230,7 @@ class Daemon(ReminderControls):
             epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=UTC)
             tracker = self._restore_tracker(frame.cushion, epoch)
             engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker,
-                                   mounting=self._mounting_for(frame.cushion))
+                                   mounting=self._mounting_for(frame.cushion), profile=self.sitter_profile(frame.cushion))
             self.apply_pending_pause(engine.tracker, frame.t)
             self._restore_calibration(engine)
             slot = CushionSlot(frame.cushion, engine)
@@ -388,7 +389,8 @@ class Daemon(ReminderControls):
         rows, cols = frame.shape
         device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
         slot.engine = CushionEngine(slot.cushion, device, self.config.rules, self.config.analysis,
-                                    old.tracker.epoch, tracker=old.tracker, mounting=self._mounting_for(slot.cushion))
+                                    old.tracker.epoch, tracker=old.tracker, mounting=self._mounting_for(slot.cushion),
+                                    profile=old.analyzer.profile)
         slot.other_grid = None
         if (rows, cols) == (old.device.rows, old.device.cols):
             log.warning("cushion %s: now read at full scale %d (was %d); calibration starts afresh, the sitting"
@@ -551,7 +553,8 @@ class Daemon(ReminderControls):
         if slot is not None:
             old = slot.engine
             slot.engine = CushionEngine(cushion, old.device, self.config.rules, self.config.analysis, old.tracker.epoch,
-                                        tracker=old.tracker, mounting=self._mounting_for(cushion))
+                                        tracker=old.tracker, mounting=self._mounting_for(cushion),
+                                        profile=old.analyzer.profile)
             slot.last_step = None
         log.warning("cushion %s: mounting set to orientation %s, mirror %s, invert %s; calibration starts afresh",
                     cushion, entry.orientation, entry.mirror, entry.invert)

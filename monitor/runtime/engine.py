@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 
 from monitor.analysis.mounting_check import MountingCheck
+from monitor.analysis.profile import SitterProfile
 from monitor.analysis.seat import SeatAnalyzer
 from monitor.analysis.sitbones import LoadTap, sit_bone_loads
 from monitor.calibration.mounting import NORMAL, Mounting, map_cells
@@ -38,13 +39,14 @@ class CushionEngine:
         epoch: datetime,
         tracker: CushionTracker | None = None,
         mounting: Mounting | None = None,
+        profile: SitterProfile | None = None,
     ):
         self.cushion = cushion
         self.device = device  # as the frames come on the wire
         # how the cushion lies and is wired: undone before calibration (calibration/mounting.py)
         self.mounting = mounting or NORMAL
         rows, cols = self.mounting.mapped_shape(device.rows, device.cols)
-        self.analyzer = SeatAnalyzer(replace(device, rows=rows, cols=cols), analysis)
+        self.analyzer = SeatAnalyzer(replace(device, rows=rows, cols=cols), analysis, profile)
         self.mounting_check = MountingCheck()
         # the sit-bone dose needs the load under each sit bone: see monitor/analysis/sitbones.py
         self._tap = LoadTap(self.analyzer.calibrator)
@@ -58,6 +60,17 @@ class CushionEngine:
         for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
             if pair is not None:
                 reading.features["sitbone_load"] = pair
+
+    def posture_features(self) -> dict[str, float] | None:
+        """What the posture classifier sees now (smoothed features, the sitter's baseline and
+        even), for a correction to tune from; None while nobody sits."""
+        pc = self.analyzer.posture
+        if pc.smooth is None:
+            return None
+        front, thigh_c, left, sacral = pc.smooth
+        return {"front": round(front, 5), "thigh_c": round(thigh_c, 5), "left": round(left, 5),
+                "sacral": round(sacral, 5), "baseline": None if pc.baseline is None else round(pc.baseline, 5),
+                "even": round(pc.even, 5)}
 
     def _mapped(self, frame: Frame) -> Frame:
         if self.mounting.is_normal:
@@ -83,7 +96,7 @@ class CushionEngine:
         cells = np.stack([f.cells for f in frames])
         if not self.mounting.is_normal:
             cells = map_cells(cells, self.mounting, frames[0].max_value)
-            frames = [replace(f, cells=c) for f, c in zip(frames, cells)]
+            frames = [replace(f, cells=c) for f, c in zip(frames, cells, strict=True)]
         readings = self.analyzer.process_batch(t, cells)
         loads = self._tap.take_stack()
         self._add_sit_bones(readings, loads)

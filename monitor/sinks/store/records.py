@@ -25,6 +25,7 @@ from typing import Any
 from monitor.model import SEATED_POSTURES, Reminder, SeatReading
 from monitor.sinks.store.queries import StoreReads, parse_at
 from monitor.sinks.store.schema import POSTURE_COLUMNS, SITBONE_COLUMNS
+from monitor.sinks.store.sitter import SitterRecords
 from monitor.sinks.store.writer import Write
 from monitor.tracker.aggregate import MinuteAggregator, MinuteRow
 from monitor.tracker.tracker import Break, TrackerUpdate
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 REMINDER_FIELDS = ("id", "cushion", "kind", "t", "at", "message", "spell_s", "acknowledged")
 
 
-class Store(StoreReads):
+class Store(StoreReads, SitterRecords):
     def __init__(
         self,
         path: str | Path,
