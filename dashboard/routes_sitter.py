@@ -55,3 +55,22 @@ async def undo(request: Request, correction_id: Annotated[str, Path(pattern=r"^[
     if out is None:
         raise HTTPException(404, "no such correction")
     return out
+
+
+@router.post("/api/cushions/{cushion}/setup", responses={422: {"description": "no such cushion yet"}})
+async def start_setup(request: Request, cushion: CUSHION) -> Any:
+    """Start (or redo) the guided set-up on this cushion; it follows the live readings."""
+    return _call(request, "start_setup", cushion)
+
+
+@router.get("/api/cushions/{cushion}/setup")
+async def setup_status(request: Request, cushion: CUSHION) -> Any:
+    """{"active", "status": {step, steps, name, instruction, phase, progress, seeing, ...} | null,
+    "result": the finished set-up's {profile, mirrored, cannot_tell, summary} | null, "saved"}."""
+    return _call(request, "setup_status", cushion)
+
+
+@router.delete("/api/cushions/{cushion}/setup")
+async def cancel_setup(request: Request, cushion: CUSHION) -> Any:
+    """Stop a running set-up (nothing is saved)."""
+    return _call(request, "cancel_setup", cushion)

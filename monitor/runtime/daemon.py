@@ -22,7 +22,7 @@ import numpy as np
 from monitor.config.settings import AnalysisConfig, RulesConfig, Settings
 from monitor.model import DeviceInfo, Frame, Reminder
 from monitor.runtime.controls import ReminderControls
-from monitor.runtime.sitter import SitterControls
+from monitor.runtime.sitter import SetupControls, SitterControls
 from monitor.runtime.engine import CushionEngine, EngineStep
 from monitor.sinks.recorder import RawRecorder
 from monitor.transport.base import FrameInput
@@ -121,7 +121,7 @@ def _with_own_client_id(settings: Settings) -> Settings:
     return settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"client_id": own})})
 
 
-class Daemon(ReminderControls, SitterControls):
+class Daemon(ReminderControls, SitterControls, SetupControls):
     """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
 
     def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Any = None):
@@ -148,6 +148,8 @@ class Daemon(ReminderControls, SitterControls):
         self.started_wall = time.time()
         self.refused_cushions = 0
         self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
+        self._setups: dict[str, Any] = {}  # cushion -> a guided set-up running (runtime/sitter.py)
+        self._setup_results: dict[str, dict[str, Any]] = {}
 
     # ---- settings -------------------------------------------------------------
     def _apply_saved_settings(self) -> None:
@@ -401,6 +403,8 @@ class Daemon(ReminderControls, SitterControls):
 
     def _handle_step(self, slot: CushionSlot, step: EngineStep) -> None:
         slot.last_step = step
+        if self._setups:
+            self._feed_setup(slot, step)
         upd = step.update
         try:
             self.store.record(slot.cushion, step.reading, upd)

@@ -88,3 +88,61 @@ class SitterControls:
             "corrections": rows[::-1][:50],  # newest first
             "profile": None if profile is None else profile.as_json(),
         }
+
+
+class SetupControls:
+    """The guided set-up behind the dashboard's set-up page, on a cushion's live readings
+    (the same steps as `sitwell setup`: analysis/setup_steps.py). Mixed into the Daemon, after
+    SitterControls; `_setups` and `_setup_results` are the daemon's dicts."""
+
+    _setups: dict[str, Any]
+    _setup_results: dict[str, dict[str, Any]]
+    slots: dict[str, Any]
+    store: Any
+    config: Any
+
+    def start_setup(self, cushion: str) -> dict[str, Any]:
+        from monitor.analysis.setup_steps import SetupSession
+
+        if cushion not in self.slots:
+            raise ValueError(f"cushion {cushion} has sent nothing yet: connect it first")
+        self._setups[cushion] = SetupSession()
+        self._setup_results.pop(cushion, None)
+        log.info("cushion %s: guided set-up started", cushion)
+        return self.setup_status(cushion)
+
+    def cancel_setup(self, cushion: str) -> dict[str, Any]:
+        session = self._setups.pop(cushion, None)
+        if session is not None:
+            log.info("cushion %s: guided set-up cancelled", cushion)
+        return self.setup_status(cushion)
+
+    def setup_status(self, cushion: str) -> dict[str, Any]:
+        session = self._setups.get(cushion)
+        saved = self.store.load_profile(cushion)
+        return {
+            "cushion": cushion,
+            "active": session is not None,
+            "status": None if session is None else session.status().as_json(),
+            "result": self._setup_results.get(cushion),
+            "saved": saved,
+        }
+
+    def _feed_setup(self, slot: Any, step: Any) -> None:
+        session = self._setups.get(slot.cushion)
+        if session is None:
+            return
+        session.feed(step.frame.t, step.reading)
+        if not session.done:
+            return
+        del self._setups[slot.cushion]
+        result = session.result(self.config.analysis.sensitivity)
+        self.store.save_profile(slot.cushion, {**result.profile.as_json(), "mirrored": result.mirrored,
+                                               "cannot_tell": result.cannot_tell, "skipped": result.skipped})
+        if result.mirrored:
+            m = slot.engine.mounting
+            self.set_mounting(slot.cushion, {"orientation": m.orientation, "mirror": not m.mirror,  # type: ignore[attr-defined]
+                                             "invert": m.invert})
+        self._retune(slot.cushion)  # type: ignore[attr-defined]
+        self._setup_results[slot.cushion] = {**result.as_json(), "summary": result.summary_lines()}
+        log.info("cushion %s: guided set-up done: %s", slot.cushion, " ".join(result.summary_lines()))
