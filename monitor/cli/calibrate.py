@@ -65,8 +65,10 @@ def seat_looks_occupied(frames: list[Frame], offset: np.ndarray, scale: float) -
 @click.option("--db", type=click.Path(dir_okay=False))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Save even if the seat does not look empty.")
-def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, recording, seconds, db,
-                      config_file, force) -> None:
+def calibrate_command(serial_port: str | None, codec: str | None, rows: int | None, cols: int | None,
+                      max_value: int | None, baud: int | None, mqtt_host: str | None, cushion: str | None,
+                      recording: str | None, seconds: float, db: str | None, config_file: str | None,
+                      force: bool) -> None:
     """Learn the empty seat's offsets, noise and bad cells (keep the seat empty meanwhile)."""
     from monitor.cli.main import _split_host, settings_or_exit, setup_logging
     from monitor.runtime.daemon import build_input
@@ -105,7 +107,7 @@ def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host
     name = frames[0].cushion if (settings.input == "mqtt" and not cushion) or recording else settings.cushion
     frames = [f for f in frames if f.cushion == frames[0].cushion and f.shape == frames[0].shape]
     cal = calibrate_from_frames(frames)
-    if seat_looks_occupied(frames, cal.offset, cal.scale) and not force:
+    if seat_looks_occupied(frames, cal.offset, float(cal.scale)) and not force:
         click.echo("error: the seat does not look empty (load changes across many cells); "
                    "empty it and try again, or use --force", err=True)
         sys.exit(1)

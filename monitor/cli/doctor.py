@@ -9,6 +9,7 @@ file when the real one does not exist yet.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -147,7 +148,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
         except (OSError, ValueError) as exc:
             return f"TLS set-up: {exc}"
     done = threading.Event()
-    result: dict[str, str | None] = {"reason": "no CONNACK within %g s" % NET_TIMEOUT_S}
+    result: dict[str, str | None] = {"reason": f"no CONNACK within {NET_TIMEOUT_S:g} s"}
 
     def on_connect(_client, _userdata, _flags, reason_code, _properties=None):
         result["reason"] = None if not reason_code.is_failure else str(reason_code)
@@ -155,6 +156,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
 
     client.on_connect = on_connect
     try:
+        assert cfg.host is not None  # check_broker asks only when mqtt.host is set
         client.connect(cfg.host, cfg.port, keepalive=10)
         client.loop_start()
         done.wait(NET_TIMEOUT_S)
@@ -191,10 +193,8 @@ def check_database(settings: Settings) -> Check:
         check = _open_wal(Path(scratch), f"{directory} is writable and SQLite runs there in WAL mode; {db.name} will be created")
     finally:
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(scratch + suffix)
-            except FileNotFoundError:
-                pass
     return check
 
 
@@ -297,7 +297,8 @@ def format_check(check: Check) -> str:
 
 @click.command("doctor")
 @workstation_flags
-def doctor_command(config_file, serial_port, mqtt_host, host, port, db, sets) -> None:
+def doctor_command(config_file: str | None, serial_port: str | None, mqtt_host: str | None, host: str | None,
+                   port: int | None, db: str | None, sets: tuple[str, ...]) -> None:
     """Check the set-up (config, serial port, broker, database, dashboard port) and say what to fix."""
     overrides = overrides_from_flags(serial_port, mqtt_host, host, port, db, sets)
     checks = run_checks(config_file, overrides)

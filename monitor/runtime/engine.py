@@ -57,7 +57,7 @@ class CushionEngine:
         if loads is None or len(loads) != len(readings):
             return
         peaks = [r.features.get("peaks") if r.present else None for r in readings]
-        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
+        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry), strict=True):
             if pair is not None:
                 reading.features["sitbone_load"] = pair
 
@@ -103,4 +103,4 @@ class CushionEngine:
         if not self.mounting_check.done:
             self.mounting_check.observe(t, cells, frames[0].max_value, loads, [r.present for r in readings])
         update = self.tracker.update
-        return [EngineStep(f, r, update(r)) for f, r in zip(frames, readings)]
+        return [EngineStep(f, r, update(r)) for f, r in zip(frames, readings, strict=True)]
