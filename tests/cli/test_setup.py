@@ -72,7 +72,7 @@ class PromptedCushion:
 
 def run_setup(tmp_path, pty, cushion: PromptedCushion, timeout: float = 150.0) -> tuple[int, str]:
     cmd = [sys.executable, "-m", "monitor.cli", "setup", "--serial", str(pty.path), "--codec", "binary",
-           "--db", str(tmp_path / "sitwell.db"), "--step-seconds", "4"]
+           "--db", str(tmp_path / "sitwell.db"), "--step-seconds", "3"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
 
@@ -85,9 +85,17 @@ def run_setup(tmp_path, pty, cushion: PromptedCushion, timeout: float = 150.0) -
     reader.start()
     end = time.monotonic() + timeout
     try:
+        # the CLI has opened the port once it says hello (a loaded machine takes a while to start it)
+        while not any("sitwell set-up" in line for line in lines) and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+        time.sleep(0.5)
         while proc.poll() is None and time.monotonic() < end:
-            cushion.send(0.5)
-            time.sleep(0.1)  # ~5x real time
+            try:
+                cushion.send(0.5)
+            except TimeoutError:  # the CLI has finished reading: it is saving and will exit
+                if not any("got it" in line for line in lines):
+                    raise
+            time.sleep(0.2)  # ~2.5x real time: the CLI keeps up on a loaded machine
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
