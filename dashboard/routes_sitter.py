@@ -30,11 +30,14 @@ def _call(request: Request, name: str, *args: Any) -> Any:
         raise HTTPException(501, f"this daemon has no {name}")
     try:
         return fn(*args)
-    except ValueError as exc:
-        return JSONResponse(status_code=422, content={"detail": str(exc), "message": str(exc)})
+    except LookupError as exc:  # a cushion that has sent nothing yet
+        return JSONResponse(status_code=404, content={"detail": str(exc), "message": str(exc)})
+    except ValueError as exc:  # not now: nobody sits, it already reads so
+        return JSONResponse(status_code=409, content={"detail": str(exc), "message": str(exc)})
 
 
-@router.post("/api/cushions/{cushion}/corrections", responses={422: {"description": "nothing to correct"}})
+@router.post("/api/cushions/{cushion}/corrections",
+             responses={404: {"description": "no such cushion yet"}, 409: {"description": "nothing to correct now"}})
 async def correct(request: Request, cushion: CUSHION,
                   body: Annotated[CorrectionRequest, Body(examples=[{"posture": "lean_right"}])]) -> Any:
     """The posture shown is wrong: this is the right one. Stored, counted, and it tunes this
@@ -57,7 +60,7 @@ async def undo(request: Request, correction_id: Annotated[str, Path(pattern=r"^[
     return out
 
 
-@router.post("/api/cushions/{cushion}/setup", responses={422: {"description": "no such cushion yet"}})
+@router.post("/api/cushions/{cushion}/setup", responses={404: {"description": "no such cushion yet"}})
 async def start_setup(request: Request, cushion: CUSHION) -> Any:
     """Start (or redo) the guided set-up on this cushion; it follows the live readings."""
     return _call(request, "start_setup", cushion)

@@ -51,7 +51,7 @@ class SitterControls:
             raise ValueError(f"{posture!r} is not a posture; one of {', '.join(SEATED_POSTURES)}")
         slot = self.slots.get(cushion)
         if slot is None or slot.last_step is None:
-            raise ValueError(f"cushion {cushion} has sent nothing yet")
+            raise LookupError(f"cushion {cushion} has sent nothing yet")
         state = slot.last_step.update.state
         features = slot.engine.posture_features()
         if not state.occupied or features is None:
@@ -105,7 +105,7 @@ class SetupControls:
         from monitor.analysis.setup_steps import SetupSession
 
         if cushion not in self.slots:
-            raise ValueError(f"cushion {cushion} has sent nothing yet: connect it first")
+            raise LookupError(f"cushion {cushion} has sent nothing yet: connect it first")
         self._setups[cushion] = SetupSession()
         self._setup_results.pop(cushion, None)
         log.info("cushion %s: guided set-up started", cushion)

@@ -41,7 +41,7 @@ def test_a_correction_is_stored_counted_tunes_and_can_be_undone(tmp_path, pty_pa
         assert wait_until(lambda: _posture(d) == "lean_left", 15), d.status()
         # nobody says "already so"
         r = d.client.post("/api/cushions/cushion-1/corrections", json={"posture": "lean_left"})
-        assert r.status_code == 422 and "already" in r.json()["message"]
+        assert r.status_code == 409 and "already" in r.json()["message"]
         r = d.client.post("/api/cushions/cushion-1/corrections", json={"posture": "upright"})
         assert r.status_code == 200, r.text
         out = r.json()
