@@ -1,8 +1,8 @@
 """The sitter's own thresholds in the running daemon: the profile per cushion (set-up and
 corrections, analysis/profile.py), "That's not what I'm doing" corrections, their undo.
 
-`SitterControls` is mixed into the Daemon (like runtime/controls.py): it uses the daemon's
-`store`, `slots`, `config` and `_broadcast`.
+`SitterControls` and `SetupControls` are mixed into the RuntimeService (runtime/service.py):
+they use its `store`, `cushions`, `config`, `broadcaster` and `set_mounting`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ log = logging.getLogger(__name__)
 
 class SitterControls:
     store: Any
-    slots: dict[str, Any]
+    cushions: Any
     config: Any
-
-    def _broadcast(self, kind: str, payload: dict[str, Any]) -> None: ...
+    broadcaster: Any
 
     def sitter_profile(self, cushion: str) -> SitterProfile | None:
         """The set-up's profile tuned by the corrections not undone; None: none of either (the
@@ -39,7 +38,7 @@ class SitterControls:
 
     def _retune(self, cushion: str) -> SitterProfile | None:
         profile = self.sitter_profile(cushion)
-        slot = self.slots.get(cushion)
+        slot = self.cushions.get(cushion)
         if slot is not None:
             slot.engine.analyzer.set_profile(profile)
         return profile
@@ -49,7 +48,7 @@ class SitterControls:
         (a message for them) when there is nothing to correct."""
         if posture not in SEATED_POSTURES:
             raise ValueError(f"{posture!r} is not a posture; one of {', '.join(SEATED_POSTURES)}")
-        slot = self.slots.get(cushion)
+        slot = self.cushions.get(cushion)
         if slot is None or slot.last_step is None:
             raise LookupError(f"cushion {cushion} has sent nothing yet")
         state = slot.last_step.update.state
@@ -63,7 +62,7 @@ class SitterControls:
         log.info("cushion %s: posture corrected from %s to %s (the sitter's thresholds now %s)", cushion,
                  state.posture, posture, profile.as_json() if profile else "the defaults")
         out = {"correction": row, **self.corrections_summary(cushion)}
-        self._broadcast("correction", out)
+        self.broadcaster.publish("correction", out)
         return out
 
     def undo_correction(self, correction_id: str) -> dict[str, Any] | None:
@@ -73,7 +72,7 @@ class SitterControls:
         self._retune(found["cushion"])
         log.info("cushion %s: correction %s undone", found["cushion"], correction_id)
         out = {"correction": found, **self.corrections_summary(found["cushion"])}
-        self._broadcast("correction", out)
+        self.broadcaster.publish("correction", out)
         return out
 
     def corrections_summary(self, cushion: str) -> dict[str, Any]:
@@ -92,33 +91,33 @@ class SitterControls:
 
 class SetupControls:
     """The guided set-up behind the dashboard's set-up page, on a cushion's live readings
-    (the same steps as `sitwell setup`: analysis/setup_steps.py). Mixed into the Daemon, after
-    SitterControls; `_setups` and `_setup_results` are the daemon's dicts."""
+    (the same steps as `sitwell setup`: analysis/setup_steps.py). Mixed into the RuntimeService
+    after SitterControls; the daemon hands each step to `feed_setup` while `setups` is not empty."""
 
-    _setups: dict[str, Any]
+    setups: dict[str, Any]
     _setup_results: dict[str, dict[str, Any]]
-    slots: dict[str, Any]
+    cushions: Any
     store: Any
     config: Any
 
     def start_setup(self, cushion: str) -> dict[str, Any]:
         from monitor.analysis.setup_steps import SetupSession
 
-        if cushion not in self.slots:
+        if cushion not in self.cushions:
             raise LookupError(f"cushion {cushion} has sent nothing yet: connect it first")
-        self._setups[cushion] = SetupSession()
+        self.setups[cushion] = SetupSession()
         self._setup_results.pop(cushion, None)
         log.info("cushion %s: guided set-up started", cushion)
         return self.setup_status(cushion)
 
     def cancel_setup(self, cushion: str) -> dict[str, Any]:
-        session = self._setups.pop(cushion, None)
+        session = self.setups.pop(cushion, None)
         if session is not None:
             log.info("cushion %s: guided set-up cancelled", cushion)
         return self.setup_status(cushion)
 
     def setup_status(self, cushion: str) -> dict[str, Any]:
-        session = self._setups.get(cushion)
+        session = self.setups.get(cushion)
         saved = self.store.load_profile(cushion)
         return {
             "cushion": cushion,
@@ -128,14 +127,15 @@ class SetupControls:
             "saved": saved,
         }
 
-    def _feed_setup(self, slot: Any, step: Any) -> None:
-        session = self._setups.get(slot.cushion)
-        if session is None:
+    def feed_setup(self, step: Any) -> None:
+        session = self.setups.get(step.cushion)
+        slot = self.cushions.get(step.cushion)
+        if session is None or slot is None:
             return
         session.feed(step.frame.t, step.reading)
         if not session.done:
             return
-        del self._setups[slot.cushion]
+        del self.setups[slot.cushion]
         result = session.result(self.config.analysis.sensitivity)
         self.store.save_profile(slot.cushion, {**result.profile.as_json(), "mirrored": result.mirrored,
                                                "cannot_tell": result.cannot_tell, "skipped": result.skipped})
