@@ -329,5 +329,8 @@ def create_app(
     from dashboard.routes_mounting import router as mounting_router  # set-up notices, mounting
 
     app.include_router(mounting_router)
+    from dashboard.routes_sitter import router as sitter_router  # corrections, guided set-up
+
+    app.include_router(sitter_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

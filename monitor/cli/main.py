@@ -66,6 +66,7 @@ class LazyGroup(click.Group):
         "dnd": "monitor.cli.status:dnd_command",
         "pause": "monitor.cli.pause:pause_command",
         "calibrate": "monitor.cli.calibrate:calibrate_command",
+        "setup": "monitor.cli.setup:setup_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
