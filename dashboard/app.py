@@ -85,7 +85,9 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     parts = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
-        parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
+        msg = str(err.get("msg", "invalid"))
+        msg = msg.removeprefix("Value error, ")  # a validator's own words need no pydantic prefix
+        parts.append(f"{'.'.join(loc) or 'request'}: {msg}")
     return "; ".join(parts)
 
 
@@ -155,7 +157,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
+        # a validator's ValueError rides in "ctx": its text is what the client needs
+        errors = [{**e, "ctx": {k: str(v) for k, v in e["ctx"].items()}} if isinstance(e.get("ctx"), dict) else e
+                  for e in exc.errors()]
         return JSONResponse(
             status_code=422,
             content={"detail": json.loads(sse_data(errors)), "message": _validation_message(errors)},

@@ -17,6 +17,7 @@ import click
 import numpy as np
 
 from monitor.calibration.calibrator import calibrate_from_frames
+from monitor.cli.options import DurationParam, HostPortParam, mqtt_overrides
 from monitor.model import Frame
 
 log = logging.getLogger(__name__)
@@ -58,17 +59,18 @@ def seat_looks_occupied(frames: list[Frame], offset: np.ndarray, scale: float) -
 @click.option("--cols", type=int)
 @click.option("--max-value", type=int)
 @click.option("--baud", type=int)
-@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Calibrate a cushion publishing to this broker.")
+@click.option("--mqtt", "mqtt_host", type=HostPortParam(), help="Calibrate a cushion publishing to this broker (default port 1883).")
 @click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
 @click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording of the empty seat.")
-@click.option("--seconds", type=click.FloatRange(1, 600), default=10.0, show_default=True, help="How long to read the empty seat.")
+@click.option("--seconds", type=DurationParam("s", 1, 600), default=10.0, show_default=True,
+              help="How long to read the empty seat (seconds, or e.g. 1 min).")
 @click.option("--db", type=click.Path(dir_okay=False))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Save even if the seat does not look empty.")
 def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, recording, seconds, db,
                       config_file, force) -> None:
     """Learn the empty seat's offsets, noise and bad cells (keep the seat empty meanwhile)."""
-    from monitor.cli.main import _split_host, settings_or_exit, setup_logging
+    from monitor.cli.main import settings_or_exit, setup_logging
     from monitor.runtime.daemon import build_input
     from monitor.sinks.store import Store
 
@@ -78,9 +80,7 @@ def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host
     }
     if serial_port:
         overrides["input"] = "serial"
-    if mqtt_host:
-        h, p = _split_host(mqtt_host, 1883)
-        overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     settings = settings_or_exit(config_file, overrides)
     setup_logging("WARNING")
     if recording:

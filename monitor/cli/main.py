@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from monitor.cli.options import HostPortParam, mqtt_overrides
 from monitor.config.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("sitwell")
@@ -22,16 +23,6 @@ def setup_logging(level: str = "INFO") -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-
-
-def _split_host(value: str, default_port: int) -> tuple[str, int]:
-    host, _, port = value.rpartition(":") if ":" in value else (value, "", "")
-    if not host:
-        return value, default_port
-    try:
-        return host, int(port)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not HOST or HOST:PORT") from None
 
 
 def settings_or_exit(config: str | None, overrides: dict[str, Any]) -> Settings:
@@ -83,7 +74,7 @@ def main() -> None:
 @click.option("--cols", type=int, help="Grid columns, where the wire does not say it (text codec).")
 @click.option("--max-value", type=int, help="Sensor full scale for the text codec (default 4095).")
 @click.option("--baud", type=int, help="Serial speed (default 115200).")
-@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Read cushions from an MQTT broker.")
+@click.option("--mqtt", "mqtt_host", type=HostPortParam(), help="Read cushions from an MQTT broker (default port 1883).")
 @click.option("--cushion", help="Cushion id for serial and simulated input (default cushion-1).")
 @click.option("--host", help="Where the dashboard listens (default 127.0.0.1).")
 @click.option("--port", type=int, help="Dashboard port (default 8000; 0 picks a free one).")
@@ -120,9 +111,7 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
         overrides["sim.cols"] = cols
     if serial_port:
         overrides["input"] = "serial"
-    if mqtt_host:
-        h, p = _split_host(mqtt_host, 1883)
-        overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     settings = settings_or_exit(config_file, overrides)
     setup_logging(settings.log_level)
     host_ = settings.dashboard.host

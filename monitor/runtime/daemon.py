@@ -480,6 +480,7 @@ class Daemon(ReminderControls):
             "status": "ok",
             "uptime_s": round(time.time() - self.started_wall, 1),
             "input": self.config.input,
+            "clock": self.clock(),  # the one clock reminders and pauses are on (runtime/controls.py)
             "inputs": inputs,
             # input refused before it belonged to any cushion (a bad cushion id, too many cushions)
             "unattributed_drops": self._unattributed_drops(),

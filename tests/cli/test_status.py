@@ -140,7 +140,11 @@ def test_status_summary(home, served):
     desk2 = out[out.index("  desk-2"):]
     assert "occupied   no" in desk2 and "balance    -" in desk2
     assert "input      NOT connected" in desk2 and "error: status offline" in desk2
-    assert "last reminder: uneven_load at 2026-11-24T09:13:20+00:00 on desk-1 (not acknowledged)" in out
+    # times for people (issue 17.8): local time, with the day when it is not today; never raw ISO
+    when = datetime.fromisoformat("2026-11-24T09:13:20+00:00").astimezone()
+    shown = f"{when:%a} {when.day} {when:%b} {when:%H:%M}"
+    assert f"last reminder: uneven_load at {shown} on desk-1 (not acknowledged)" in out
+    assert "2026-11-24T" not in out
     assert "do not disturb" not in out
     assert runtime.since.astimezone() == datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     assert "paused" not in out
@@ -148,7 +152,8 @@ def test_status_summary(home, served):
     assert "do not disturb: on" in CliRunner().invoke(main, ["status", "--url", url]).output
     runtime.paused_until = "2026-11-24T10:30:00+00:00"
     out = CliRunner().invoke(main, ["status", "--url", url]).output
-    assert "reminders paused until 2026-11-24T10:30:00+00:00 (25:00 left; `sitwell pause off`)" in out
+    until = datetime.fromisoformat("2026-11-24T10:30:00+00:00").astimezone()
+    assert f"reminders paused until {until:%a} {until.day} {until:%b} {until:%H:%M} (25:00 left; `sitwell pause off`)" in out
 
 
 def test_status_json(home, served):
