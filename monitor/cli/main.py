@@ -121,6 +121,12 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
             err=True,
         )
         sys.exit(2)
+    from monitor.cli.preflight import listen_problem
+
+    problem = listen_problem(host_, settings.dashboard.port)  # before the database is opened or migrated
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(2)
     from monitor.runtime.server import serve
 
     def announce(url: str) -> None:
