@@ -260,3 +260,39 @@ def test_status_and_dnd_against_the_real_daemon(home):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_status_does_not_name_another_runs_future_reminder_as_last(home, tmp_path):
+    """Issue 17.8: a run at --speed 60 stamps reminders on its simulated clock, hours ahead of
+    the wall; after a restart `sitwell status` names the last reminder that really happened,
+    in a person's time format."""
+    from datetime import timedelta
+
+    from monitor.model import Reminder
+    from monitor.sinks.store import Store
+
+    now = datetime.now().astimezone()
+    past = now - timedelta(seconds=90)
+    if past.date() != now.date():
+        past = now.replace(hour=0, minute=0, second=1, microsecond=0)
+    future = now + timedelta(hours=3)
+    db = tmp_path / "s.db"
+    store = Store(db)
+    store.add_reminder(Reminder("r-past", "cushion-1", "sit_too_long", 10.0, past.isoformat(), "Time to get up.", 1500.0))
+    store.add_reminder(Reminder("r-future", "cushion-1", "slouching", 20.0, future.isoformat(), "Sit up.", 1600.0))
+    store.close()
+    run = subprocess.Popen([str(SITWELL), "run", "--port", "0", "--db", str(db)], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = run.stdout.readline()
+        assert line.startswith("sitwell dashboard: "), line
+        url = line.split(": ", 1)[1].strip().rstrip("/")
+        out = subprocess.run([str(SITWELL), "status", "--url", url], capture_output=True, text=True, timeout=60)
+    finally:
+        run.terminate()
+        run.wait(15)
+    assert out.returncode == 0, out.stderr
+    last = [line for line in out.stdout.splitlines() if "last reminder" in line]
+    assert len(last) == 1, out.stdout
+    assert "sit_too_long" in last[0] and "slouching" not in last[0]
+    assert f" at {past:%H:%M} " in last[0] and past.isoformat()[:19] not in last[0]
