@@ -21,12 +21,21 @@ from monitor.config.parse import parse_pause
 router = APIRouter(tags=["reminders"])
 
 
+# The canonical forms, for the published schema only (API clients and schemathesis): the server
+# reads more (the one duration reader, monitor/config/parse.py) and explains a refusal in words,
+# so pydantic must not enforce this pattern (it would answer with the pattern itself).
+CANONICAL_PAUSE = (r"^(off|tomorrow|[0-9]{1,3}( ?(m|min|minutes))?|([0-9]|1[0-9]|2[0-4]) ?(h|hours?)"
+                   r"|([0-9]|1[0-9]|2[0-3])h[0-5][0-9]|[0-9]{1,4} ?s)$")
+
+
 class PauseRequest(BaseModel):
     # "for" is a Python keyword: the JSON key is "for", the attribute `duration`
     duration: str = Field(
         alias="for", max_length=64, examples=["30m", "1 hour", "1h30"],
         description='how long, as people write it: 30m, 1h, "1 hour", "90 min", 1h30, tomorrow, off; a bare number'
-                    " is minutes; at most 24 hours",
+                    " is minutes; at most 24 hours. The pattern gives the canonical forms; other ways of writing a"
+                    " duration are read too, and a refusal (422) says in words what could not be read",
+        json_schema_extra={"pattern": CANONICAL_PAUSE},
     )
 
     @field_validator("duration")
