@@ -25,8 +25,8 @@ import tempfile
 import threading
 import time
 import tty
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from common import REPO, free_port
 

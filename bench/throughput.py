@@ -23,18 +23,18 @@ import argparse
 import logging
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import common  # noqa: F401  (puts the repo on sys.path)
 from common import dump_json, loadavg, machine, table
 
 from firmware_sim import Simulator, load_scenario
-from monitor.offline.analyze import BATCH
 from monitor.codec.binary import BinaryDecoder, FramePacket, encode_frame
 from monitor.config.settings import Settings
-from monitor.runtime.engine import CushionEngine
 from monitor.model import DeviceInfo, Frame
+from monitor.offline.analyze import BATCH
+from monitor.runtime.engine import CushionEngine
 
 log = logging.getLogger("bench.throughput")
 
@@ -62,7 +62,7 @@ def _chunks(stream: bytes):
 
 def _engine(rows: int, cols: int, settings: Settings) -> CushionEngine:
     device = DeviceInfo(device="bench", rows=rows, cols=cols, max_value=MAX_VALUE)
-    return CushionEngine("bench", device, settings.rules, settings.analysis, datetime.now(timezone.utc))
+    return CushionEngine("bench", device, settings.rules, settings.analysis, datetime.now(UTC))
 
 
 def _frame(p: FramePacket) -> Frame:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,9 +23,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
-from monitor.runtime.protocol import Runtime
-
-from dashboard.auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
+from dashboard.auth import (
+    LOOPBACK_HOSTS,
+    GuardMiddleware,
+    HeadersMiddleware,
+    login_cookie_header,
+    presented_token,
+    tokens_equal,
+)
 from dashboard.schemas import (
     CushionStatus,
     DayStats,
@@ -37,6 +42,7 @@ from dashboard.schemas import (
     SnoozeResult,
     TimelineItem,
 )
+from monitor.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ def sse_data(payload: Any) -> str:
 def _aware(when: datetime | None) -> datetime | None:
     """A `since` without an offset is taken as UTC (documented in docs/api.md)."""
     if when is not None and when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
+        return when.replace(tzinfo=UTC)
     return when
 
 

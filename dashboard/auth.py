@@ -25,8 +25,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Iterable
 from http.cookies import SimpleCookie
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)

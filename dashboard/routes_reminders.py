@@ -1,6 +1,6 @@
 """HTTP routes for the reminder features beyond the contract (docs/api.md, docs/reminders.md):
 timed pause and the live reminder view (pause, snoozes left, sit-bone dose, sit-stand phase,
-calendar quiet). Included by `dashboard.app.create_app`; state changes go through the same
+calendar quiet) and "all done" (acknowledge every open reminder at once). Included by `dashboard.app.create_app`; state changes go through the same
 guard (token, same origin) as every other POST/DELETE.
 
 The runtime methods used here (`pause`, `pause_status`, `reminder_extras`) are optional in
@@ -9,7 +9,7 @@ the Runtime protocol: a runtime without them answers 501.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
@@ -53,6 +53,11 @@ class PauseStatus(BaseModel):
     cushions: dict[str, Any] = Field(default_factory=dict, description="per cushion, in frame time")
 
 
+class AckAllResult(BaseModel):
+    acknowledged: list[str] = Field(description="ids acknowledged by this request, newest first")
+    count: int = Field(description="how many were open and are now acknowledged")
+
+
 def _runtime_call(request: Request, name: str, *args: Any) -> Any:
     fn = getattr(request.app.state.runtime, name, None)
     if fn is None:
@@ -83,6 +88,28 @@ async def post_pause(request: Request, body: Annotated[PauseRequest, Body(exampl
 async def delete_pause(request: Request) -> Any:
     """End a pause now."""
     return _runtime_call(request, "pause", "off")
+
+
+@router.post("/api/reminders/ack-all", response_model=AckAllResult, tags=["reminders"])
+async def ack_all(
+    request: Request,
+    cushion: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+    since: Annotated[datetime | None, Query(description="ISO-8601; without an offset, UTC")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$", description="only this kind")] = None,
+) -> Any:
+    """Acknowledge every open reminder (of one cushion, since a time, of one kind: each
+    optional) - the page's "All done". Each one goes through the runtime's own acknowledge,
+    so every open page gets its `reminder_update`."""
+    runtime = request.app.state.runtime
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    done: list[str] = []
+    for r in runtime.reminders(since=since, cushion=cushion):
+        if r.get("acknowledged") or (kind is not None and r.get("kind") != kind):
+            continue
+        if runtime.acknowledge(r["id"]) is not None:
+            done.append(r["id"])
+    return {"acknowledged": done, "count": len(done)}
 
 
 @router.get("/api/reminders-live")

@@ -48,7 +48,7 @@ class Person:
         weight_kg: float | None = None,
         offset_cm: tuple[float, float] | None = None,
         fidget: float | None = None,
-    ) -> "Person":
+    ) -> Person:
         """A plausible adult; anything given explicitly is kept, the rest drawn from rng.
 
         Every trait is always drawn, so overriding one (say the weight) leaves the others
@@ -92,7 +92,7 @@ class Pose:
     shift_x: float = 0.0  # cm the trunk's load shifts sideways (+ right)
     bag_kg: float = 0.0  # a light object on the seat
 
-    def blend(self, other: "Pose", a: float) -> "Pose":
+    def blend(self, other: Pose, a: float) -> Pose:
         """(1 - a) * self + a * other."""
         if a <= 0.0:
             return self
@@ -172,7 +172,7 @@ POSE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Pose))
 _F = {name: i for i, name in enumerate(POSE_FIELDS)}
 
 
-def pose_array(poses: "list[Pose]") -> np.ndarray:
+def pose_array(poses: list[Pose]) -> np.ndarray:
     """(N, F) matrix of poses, columns in POSE_FIELDS order (for blending many frames at once)."""
     return np.array([[getattr(p, f) for f in POSE_FIELDS] for p in poses], dtype=float).reshape(-1, len(POSE_FIELDS))
 
@@ -221,7 +221,7 @@ SACRUM_Y_MAX_CM = 38.5
 PLATEAU_SOFT_CM = 3.0  # cm over which a plateau's edge fades (thigh contact, a bag)
 
 
-def components(person: Person, pose: "Pose | np.ndarray", jitter: "Jitter | np.ndarray | None" = None) -> Components:
+def components(person: Person, pose: Pose | np.ndarray, jitter: Jitter | np.ndarray | None = None) -> Components:
     """The soft components of `person` in `pose` (a Pose, or a (B, F) array of blended poses)
     with micro-movements `jitter` (a Jitter or a (B, 4) array: dx, dy, balance, load)."""
     P = pose_array([pose]) if isinstance(pose, Pose) else np.asarray(pose, dtype=float)

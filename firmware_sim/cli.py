@@ -22,6 +22,7 @@ from .outputs import (
     ensure_parent,
     parse_host_port,
 )
+from .physics import MOUNTS, PhysicsSpecError, parse_physics
 from .scenario import ScenarioError, builtin_names
 from .simulator import Simulator
 
@@ -44,10 +45,19 @@ Faults (--faults, comma separated; P is a probability per frame):
   clockjump@T[:J]  (device clock jumps J s, default +30)
   e.g. --faults "crc=0.01,drop=0.001,garbage=0.01,disconnect@60"
 \b
+Real-cushion physics (--physics, comma separated; docs/simulator.md):
+  real  every condition, drawn from --seed (default scenario then: session)
+  NAME  one condition: placement, response, gain, crosstalk, creep, drift,
+        traces, timing, people, cat, hardware
+  -NAME that condition off (real,-crosstalk)   KEY=VALUE set one drawn parameter
+  Mounting faults: --mount rotate90|rotate180|rotate270|mirror, --invert
+\b
 Examples:
   sitwell sim --scenario tour --out tour.jsonl.gz
   sitwell sim --scenario demo --pty --link /tmp/cushion --speed 60
   sitwell sim --scenario workday --seed 7 --mqtt localhost:1883 --cushion desk-1
+  sitwell sim --physics real --seed 12 --out held-out-12.jsonl.gz
+  sitwell sim --physics real,-crosstalk --seed 12 --rows 16 --cols 16 --out no-xt.jsonl.gz
 """
 
 
@@ -60,12 +70,18 @@ def _scenario_help() -> str:
 
 
 @click.command("sim", epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--scenario", default="tour", show_default=True, help=_scenario_help())
+@click.option("--scenario", help=_scenario_help() + " Default: tour; with --physics: session.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same frames (person, day, noise).")
 @click.option("--rows", type=click.IntRange(4, 64), help="Grid rows (default: the scenario's, else 16).")
 @click.option("--cols", type=click.IntRange(4, 64), help="Grid columns (default: the scenario's, else 16).")
 @click.option("--rate", "rate_hz", type=click.FloatRange(1, 100), help="Frames per second (default: scenario's, else 10).")
-@click.option("--max-value", type=click.Choice(["255", "4095", "65535"]), help="Sensor full scale (default 4095).")
+@click.option("--max-value", type=click.Choice(["9", "255", "1023", "4095", "65535"]),
+              help="Sensor full scale (default 4095; 9: a digit cushion, one digit 0-9 a cell).")
+@click.option("--physics", "physics_spec", metavar="SPEC",
+              help="Real-cushion physics: real, or conditions to switch on/off; see below.")
+@click.option("--mount", type=click.Choice(list(MOUNTS)),
+              help="Mounting fault: the cushion turned a quarter / round / three quarters, or mirrored.")
+@click.option("--invert", is_flag=True, default=None, help="Inverted wiring: lower reading = more pressure.")
 @click.option("--noise", "noise_level", type=click.FloatRange(0, 10), default=1.0, show_default=True,
               help="Scale every sensor imperfection (noise, gain spread, dead cells, drift).")
 @click.option("--weight", "weight_kg", type=click.FloatRange(30, 200), help="The sitter's weight in kg (default: the scenario's or random 45-120).")
@@ -93,7 +109,7 @@ def _scenario_help() -> str:
 @click.option("--no-labels", is_flag=True, help="Recordings without ground-truth labels.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
 def sim(
-    scenario, seed, rows, cols, rate_hz, max_value, noise_level, weight_kg, offset_cm, out, use_pty, link, serial_port, baud,
+    scenario, seed, rows, cols, rate_hz, max_value, physics_spec, mount, invert, noise_level, weight_kg, offset_cm, out, use_pty, link, serial_port, baud,
     codec, mqtt_host, topic_prefix, mqtt_user, mqtt_password, hello_every, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
 ) -> None:
     """Play a simulated seat-pressure cushion: a scenario of a person sitting, standing and
@@ -123,10 +139,17 @@ def sim(
     except FaultSpecError as e:
         raise click.BadParameter(str(e), param_hint="--faults") from None
     try:
+        physics = parse_physics(physics_spec)
+    except PhysicsSpecError as e:
+        raise click.BadParameter(str(e), param_hint="--physics") from None
+    if scenario is None:
+        scenario = "session" if physics.on else "tour"
+    try:
         simulator = Simulator(
             scenario, rows=rows, cols=cols, rate_hz=rate_hz, seed=seed,
             max_value=int(max_value) if max_value else None, cushion=cushion, duration_s=duration,
             noise_level=noise_level, weight_kg=weight_kg, offset_cm=offset,
+            physics=physics_spec, mount=mount, invert=invert,
         )
     except (ScenarioError, ValueError) as e:
         raise click.BadParameter(str(e), param_hint="--scenario") from None
@@ -162,6 +185,10 @@ def sim(
         simulator.duration_s, simulator.person.weight_kg,
         "as fast as possible" if pace is None else f"speed x{pace:g}",
     )
+    if simulator.real:
+        info = simulator.physics_info() or {}
+        log.info("physics: %s; mount %s%s; drawn %s", ", ".join(info.get("conditions", [])) or "no condition",
+                 info.get("mount"), ", inverted" if info.get("invert") else "", info.get("draw"))
     try:
         player.run(stop)
     except BrokenPipeError:

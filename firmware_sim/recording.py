@@ -26,8 +26,16 @@ def header(sim: Simulator, cushion: str, start: str | None = None) -> dict[str, 
         "max_value": sim.max_value,
         "rate_hz": sim.rate_hz,
         "start": start or sim.scenario.start,
-        "source": {"simulator": "firmware_sim", "scenario": sim.scenario.name, "seed": sim.seed},
+        "source": _source(sim),
     }
+
+
+def _source(sim: Simulator) -> dict[str, Any]:
+    src: dict[str, Any] = {"simulator": "firmware_sim", "scenario": sim.scenario.name, "seed": sim.seed}
+    physics = sim.physics_info()
+    if physics is not None:  # only with real-cushion physics: default recordings stay as they were
+        src["physics"] = physics
+    return src
 
 
 def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: str | None = None, labels: bool = True) -> int:
@@ -52,7 +60,7 @@ def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: st
 
 def write_recording(
     sim: Simulator,
-    path_or_file: "str | Path | IO[str] | IO[bytes]",
+    path_or_file: str | Path | IO[str] | IO[bytes],
     cushion: str = "sim-1",
     gz: bool | None = None,
     start: str | None = None,

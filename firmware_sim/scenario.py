@@ -18,7 +18,7 @@ import numpy as np
 from .body import pose_for
 
 DEFAULT_START = "2026-11-24T09:00:00Z"  # recordings are reproducible: no wall-clock start
-SEGMENT_KINDS = ("sit", "stand", "away", "object")
+SEGMENT_KINDS = ("sit", "stand", "away", "object", "cat")
 SEATED = ("upright", "lean_left", "lean_right", "cross_left", "cross_right", "slouch", "forward")
 
 
@@ -28,11 +28,11 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    kind: str = "sit"  # sit | stand | away | object
+    kind: str = "sit"  # sit | stand | away | object | cat
     duration_s: float = 60.0
     posture: str = "upright"  # for sit; empty otherwise
     intensity: float = 1.0  # 0 = upright .. 1 typical .. 1.5 strong
-    object_kg: float = 3.0  # for object: a light bag (< 5 kg keeps the seat "empty")
+    object_kg: float = 3.0  # object: a light bag (< 5 kg keeps the seat "empty"); cat: its weight
 
     def __post_init__(self) -> None:
         if self.kind != "sit":  # nobody seated: the posture is "empty" whatever was passed
@@ -56,6 +56,7 @@ class Scenario:
     sensor: dict[str, Any] = field(default_factory=dict)  # rows, cols, rate_hz, max_value, noise ...
     random: dict[str, Any] | None = None  # generator spec, e.g. {"kind": "workday", "hours": 8}
     start: str = DEFAULT_START
+    physics: dict[str, Any] = field(default_factory=dict)  # the [physics] table (physics.spec_from_table)
 
     def expand(self, rng: np.random.Generator) -> list[Segment]:
         """The concrete segments for one run (drawn from rng for generated scenarios)."""
@@ -63,8 +64,12 @@ class Scenario:
             return list(self.segments)
         spec = dict(self.random)
         kind = spec.pop("kind", "workday")
+        if kind == "session":
+            from .population import generate_session  # population builds on this module
+
+            return list(self.segments) + generate_session(rng, **spec)
         if kind != "workday":
-            raise ScenarioError(f"{self.name}: unknown random generator {kind!r} (known: workday)")
+            raise ScenarioError(f"{self.name}: unknown random generator {kind!r} (known: workday, session)")
         return list(self.segments) + generate_workday(rng, **spec)
 
     def duration_s(self, rng: np.random.Generator) -> float:
@@ -92,15 +97,17 @@ def _segment(raw: dict[str, Any], where: str) -> Segment:
     intensity = float(raw.get("intensity", 1.0))
     if not 0 <= intensity <= 2:
         raise ScenarioError(f"{where}: intensity must be in 0..2, got {intensity}")
-    object_kg = float(raw.get("object_kg", 3.0))
-    if not 0 < object_kg < 5:
+    object_kg = float(raw.get("object_kg", 4.0 if kind == "cat" else 3.0))
+    if kind == "cat" and not 1 <= object_kg <= 10:
+        raise ScenarioError(f"{where}: a cat's object_kg must be in 1..10, got {object_kg}")
+    if kind != "cat" and not 0 < object_kg < 5:
         raise ScenarioError(f"{where}: object_kg must be in (0, 5), got {object_kg}")
     return Segment(kind, duration, posture if kind == "sit" else "empty", intensity, object_kg)
 
 
 def parse_scenario(data: dict[str, Any], name: str) -> Scenario:
     """A Scenario from a parsed TOML document; raises ScenarioError naming the bad key."""
-    known = {"name", "description", "segments", "person", "sensor", "random", "start"}
+    known = {"name", "description", "segments", "person", "sensor", "random", "start", "physics"}
     unknown = set(data) - known
     if unknown:
         raise ScenarioError(f"{name}: unknown top-level keys {sorted(unknown)} (known: {sorted(known)})")
@@ -130,7 +137,19 @@ def parse_scenario(data: dict[str, Any], name: str) -> Scenario:
         sensor=sensor,
         random=dict(rnd) if rnd is not None else None,
         start=str(data.get("start", DEFAULT_START)),
+        physics=_physics_table(data.get("physics", {}), name),
     )
+
+
+def _physics_table(table: Any, name: str) -> dict[str, Any]:
+    """The [physics] table, checked now so a bad key is reported when the scenario loads."""
+    from .physics import PhysicsSpecError, spec_from_table
+
+    try:
+        spec_from_table(table, name)
+    except PhysicsSpecError as e:
+        raise ScenarioError(str(e)) from None
+    return dict(table)
 
 
 SENSOR_KEYS = {
@@ -155,7 +174,7 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_scenario(name_or_path: "str | Path | Scenario") -> Scenario:
+def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     """A named built-in scenario (`workday`, `tour`, ...) or a TOML file."""
     if isinstance(name_or_path, Scenario):
         return name_or_path

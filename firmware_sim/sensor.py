@@ -35,7 +35,7 @@ class SensorParams:
     creep_tau_s: float = 60.0  # ... and keeps a fading residue after unloading
 
     @classmethod
-    def scaled(cls, level: float = 1.0, **kw) -> "SensorParams":
+    def scaled(cls, level: float = 1.0, **kw) -> SensorParams:
         """A cushion `level` times as imperfect as the default (noise, gains, dead cells)."""
         base = cls(**kw)
         return cls(

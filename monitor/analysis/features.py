@@ -196,7 +196,7 @@ def extract_batch(
     total = np.add.reduce(col_prof, axis=1)
     inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     thr = np.maximum(f32(4.0) * noise, f32(0.004))[:, None, None]
-    active = L > thr
+    active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
     # Row-wise products and sums, not matrix-vector products: BLAS may sum a stack of one in

@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from monitor.calibration.calibrator import Calibrator
-from monitor.config.settings import AnalysisConfig
-from monitor.model import DeviceInfo, Frame, SeatReading
 from monitor.analysis.elapsed import elapsed
 from monitor.analysis.features import FeatureBatch, SeatGeometry, extract_batch
 from monitor.analysis.occupancy import LOAD_PER_KG, Occupancy
 from monitor.analysis.posture import PostureClassifier, thigh_contrast
 from monitor.analysis.pyround import round_table
+from monitor.calibration.calibrator import Calibrator
+from monitor.config.settings import AnalysisConfig
+from monitor.model import DeviceInfo, Frame, SeatReading
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
 FORGET_SITTER_S = (

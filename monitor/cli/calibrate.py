@@ -16,7 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
-from monitor.calibration.calibrator import calibrate_from_frames
+from monitor.calibration.explicit import calibrate_from_frames
 from monitor.cli.options import DurationParam, HostPortParam, mqtt_overrides
 from monitor.model import Frame
 
@@ -49,7 +49,7 @@ def seated_load(frames: list[Frame], scale: float) -> float:
 
 
 def collect_frames(frame_input: Any, seconds: float, cushion: str | None) -> list[Frame]:
-    frames: "queue.Queue[Frame]" = queue.Queue()
+    frames: queue.Queue[Frame] = queue.Queue()
     frame_input.start(frames.put)
     got: list[Frame] = []
     deadline = time.monotonic() + seconds

@@ -16,15 +16,15 @@ import sqlite3
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import click
 
-from monitor.config.settings import ConfigError, Settings, load_settings
 from monitor.cli.config import overrides_from_flags, workstation_flags
 from monitor.cli.preflight import sitwell_answers
+from monitor.config.settings import ConfigError, Settings, load_settings
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 NET_TIMEOUT_S = 3.0

@@ -85,8 +85,12 @@ def main() -> None:
 @click.option("--record", type=click.Path(dir_okay=False), help="Also keep the raw frames in this recording file.")
 @click.option("--token", help="Token required for state changes when listening beyond loopback.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--orientation", type=click.Choice(["normal", "rotate90", "rotate180", "rotate270"]),
+              help="How the cushion lies: rotate180 turned round, rotate90/rotate270 a quarter turn.")
+@click.option("--mirror/--no-mirror", default=None, help="The cushion's left and right are swapped.")
+@click.option("--invert/--no-invert", default=None, help="The cushion reads lower for more pressure.")
 def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, host, port, db, config_file, speed,
-        scenario, record, token, log_level) -> None:
+        scenario, record, token, log_level, orientation, mirror, invert) -> None:
     """Run the daemon and the dashboard (simulated cushion unless --serial or --mqtt)."""
     overrides: dict[str, Any] = {
         "serial.port": serial_port,
@@ -104,6 +108,9 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
         "sim.speed": speed,
         "sim.scenario": scenario,
         "log_level": log_level.upper() if log_level else None,
+        "mounting.orientation": orientation,
+        "mounting.mirror": mirror,
+        "mounting.invert": invert,
     }
     if rows is not None:
         overrides["sim.rows"] = rows
@@ -158,8 +165,8 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 def analyze(recording, jsonl, config_file, sit_limit, progress) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
-    from monitor.offline.analyze import analyze_recording, jsonl_writer
     from monitor.codec.recording import RecordingError
+    from monitor.offline.analyze import analyze_recording, jsonl_writer
 
     settings = settings_or_exit(config_file, {"rules.sit_limit_min": sit_limit, "input": "sim"})
     setup_logging("WARNING")

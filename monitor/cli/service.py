@@ -114,8 +114,8 @@ def run_args_from(
 
 def settings_problem(config, extra_overrides, serial, mqtt, host, port, db) -> str | None:
     """Why `sitwell run` with these flags would refuse to start, or None."""
-    from monitor.config.settings import ConfigError, load_settings
     from monitor.cli.config import overrides_from_flags
+    from monitor.config.settings import ConfigError, load_settings
 
     overrides = {**extra_overrides, **overrides_from_flags(serial, mqtt, host, port, db)}
     try:

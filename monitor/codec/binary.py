@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from cobs import cobs
 
-from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter
 from monitor.codec.errors import CodecError
 from monitor.codec.jsonframe import loads_limited
+from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter
 
 log = logging.getLogger(__name__)
 

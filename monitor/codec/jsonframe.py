@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from monitor.model import MAX_GRID, MIN_GRID
 from monitor.codec.errors import CodecError
+from monitor.model import MAX_GRID, MIN_GRID
 
 try:  # optional speed-up
     import orjson as _orjson

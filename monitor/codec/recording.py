@@ -14,12 +14,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import chain
 from math import isfinite
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -72,12 +73,12 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 def _parse_start(value: object) -> datetime:
     if not isinstance(value, str):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise RecordingError(f"header 'start' is not an ISO-8601 time: {value!r}") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def parse_header(line: str | bytes) -> RecordingHeader:
@@ -120,7 +121,7 @@ class RecordingReader:
         self.drops = DropCounter()
         self.lines = 1
 
-    def __enter__(self) -> "RecordingReader":
+    def __enter__(self) -> RecordingReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -207,7 +208,7 @@ class RecordingWriter:
         self._last_flush = time.monotonic()
         self.lost_frames = 0
         self.last_error: str | None = None
-        start = start or datetime.now(timezone.utc)
+        start = start or datetime.now(UTC)
         header = {
             "type": "header",
             "format": FORMAT,

@@ -168,6 +168,40 @@ class AnalysisConfig(Section):
     )
 
 
+class MountingEntry(Section):
+    """How one cushion lies and is wired (monitor/calibration/mounting.py undoes it)."""
+
+    orientation: Literal["normal", "rotate90", "rotate180", "rotate270"] = Field(
+        "normal", description="how the cushion lies: rotate180 turned round (front <-> back), rotate90 /"
+        " rotate270 a quarter turn (as `sitwell sim --mount` names them)",
+    )
+    mirror: bool = Field(False, description="left <-> right swapped (laid face down, columns wired in reverse)")
+    invert: bool = Field(False, description="readings fall with pressure (the divider wired the other way)")
+
+
+class MountingConfig(MountingEntry):
+    """The mounting of every cushion, and per cushion id where one differs."""
+
+    cushions: dict[str, MountingEntry] = Field(
+        default_factory=dict, description='per cushion id, e.g. [mounting.cushions.desk-1] orientation = "rotate180"'
+    )
+
+    @field_validator("cushions")
+    @classmethod
+    def _cushion_ids(cls, v: dict[str, MountingEntry]) -> dict[str, MountingEntry]:
+        from monitor.model import valid_cushion_id
+
+        bad = [c for c in v if not valid_cushion_id(c)]
+        if bad:
+            raise ValueError(f"cushion ids must match [A-Za-z0-9_-]{{1,64}}, got {bad}")
+        return v
+
+    def for_cushion(self, cushion: str) -> MountingEntry:
+        return self.cushions.get(cushion) or MountingEntry(
+            orientation=self.orientation, mirror=self.mirror, invert=self.invert
+        )
+
+
 class NotifyConfig(Section):
     desktop: bool = Field(False, description="also show reminders as desktop notifications (notify-send)")
 
@@ -195,11 +229,12 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    mounting: MountingConfig = Field(default_factory=MountingConfig)
 
     _toml_file: Path | None = None
 
     @model_validator(mode="after")
-    def _pick_input(self) -> "Settings":
+    def _pick_input(self) -> Settings:
         if self.input is None:
             object.__setattr__(
                 self,

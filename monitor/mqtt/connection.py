@@ -26,8 +26,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from monitor.config.settings import MqttConfig
 
@@ -91,11 +91,11 @@ def _key(config: MqttConfig) -> tuple:
 class MqttConnection:
     """A paho client with re-subscription, connection listeners and reference counting."""
 
-    _registry: dict[tuple, "MqttConnection"] = {}
+    _registry: dict[tuple, MqttConnection] = {}
     _registry_lock = threading.Lock()
 
     @classmethod
-    def shared(cls, config: MqttConfig) -> "MqttConnection":
+    def shared(cls, config: MqttConfig) -> MqttConnection:
         """The connection for this config, made on first use (call `acquire()` to start it)."""
         key = _key(config)
         with cls._registry_lock:

@@ -11,17 +11,18 @@ import json
 import math
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from tqdm import tqdm
 
-from monitor.config.settings import Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
-from monitor.model import CushionState, Frame, Spell
 from monitor.codec.recording import RecordingReader
+from monitor.config.settings import Settings
+from monitor.model import CushionState, Frame, Spell
+from monitor.runtime.engine import CushionEngine, EngineStep
 
 BATCH = 512
 

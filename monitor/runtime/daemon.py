@@ -13,16 +13,16 @@ import logging
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from monitor.config.settings import AnalysisConfig, RulesConfig, Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
 from monitor.model import DeviceInfo, Frame, Reminder
 from monitor.runtime.controls import ReminderControls
+from monitor.runtime.engine import CushionEngine, EngineStep
 from monitor.sinks.recorder import RawRecorder
 from monitor.transport.base import FrameInput
 
@@ -48,7 +48,7 @@ HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone pea
 
 def _heatmap(calibrator: Any, frame: Frame) -> np.ndarray:
     """The frame as calibration sees it (tare removed, masked cells filled), without learning from it."""
-    from monitor.calibration.calibrator import fill_masked
+    from monitor.calibration.cells import fill_masked
 
     load = frame.cells.astype(np.float64) * calibrator.scale - calibrator.offset
     load = fill_masked(load, calibrator.mask)
@@ -94,6 +94,7 @@ def build_input(settings: Settings) -> FrameInput:
             rows=s.rows,
             cols=s.cols,
             max_value=s.max_value,
+            max_value_set="max_value" in s.model_fields_set,
             cushion=settings.cushion,
             reconnect_max_s=s.reconnect_max_s,
             # frames wait up to max_delay_ms for analysis anyway; a fifth of it in the driver
@@ -218,7 +219,7 @@ class Daemon(ReminderControls):
             rows, cols = frame.shape
             device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
             # frame time 0 of this cushion is "now minus the first frame's time"
-            epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=timezone.utc)
+            epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=UTC)
             tracker = self._restore_tracker(frame.cushion, epoch)
             engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
             self.apply_pending_pause(engine.tracker, frame.t)
@@ -327,6 +328,14 @@ class Daemon(ReminderControls):
             frame = slot.queue.popleft()
             if frame.shape == (device.rows, device.cols):
                 slot.other_grid = None
+                if frame.max_value != device.max_value:
+                    # the full scale changed (a late hello, or readings above it: codec/fullscale.py)
+                    slot.queue.appendleft(frame)
+                    if batch:
+                        break
+                    self._regrid(slot, frame)
+                    device = slot.engine.device
+                    continue
                 batch.append(frame)
                 continue
             # Another grid under this id: a stray frame, or another cushion plugged in.
@@ -370,6 +379,10 @@ class Daemon(ReminderControls):
         slot.engine = CushionEngine(slot.cushion, device, self.config.rules, self.config.analysis,
                                     old.tracker.epoch, tracker=old.tracker)
         slot.other_grid = None
+        if (rows, cols) == (old.device.rows, old.device.cols):
+            log.warning("cushion %s: now read at full scale %d (was %d); calibration starts afresh, the sitting"
+                        " spell and reminders carry on", slot.cushion, frame.max_value, old.device.max_value)
+            return
         log.warning("cushion %s: now a %dx%d cushion (was %dx%d); calibration starts afresh, the sitting"
                     " spell and reminders carry on", slot.cushion, rows, cols, old.device.rows, old.device.cols)
 

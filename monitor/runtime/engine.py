@@ -6,16 +6,16 @@ offline analysis reports is exactly what the daemon would have done.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
 
 import numpy as np
 
 from monitor.analysis.seat import SeatAnalyzer
+from monitor.analysis.sitbones import LoadTap, sit_bone_loads
 from monitor.config.settings import AnalysisConfig, RulesConfig
 from monitor.model import DeviceInfo, Frame, SeatReading
-from monitor.analysis.sitbones import LoadTap, sit_bone_loads
 from monitor.tracker.tracker import CushionTracker, TrackerUpdate
 
 

@@ -42,9 +42,9 @@ class Runtime(Protocol):
     def update_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply without a restart; raises ValueError with a user message."""
 
-    def subscribe(self) -> "asyncio.Queue[tuple[str, dict[str, Any]]]":
+    def subscribe(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         """A bounded queue of ("state"|"reminder"|"reminder_update"|"health", payload) events.
 
         Slow consumers lose the oldest state events, never reminders."""
 
-    def unsubscribe(self, queue: "asyncio.Queue[tuple[str, dict[str, Any]]]") -> None: ...
+    def unsubscribe(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None: ...

@@ -65,5 +65,5 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
     await daemon.stop()
     try:
         await asyncio.wait_for(serve_task, timeout=2.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         serve_task.cancel()

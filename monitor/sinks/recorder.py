@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from monitor.model import DeviceInfo, Frame
 from monitor.codec.recording import RecordingWriter
+from monitor.model import DeviceInfo, Frame
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from monitor.codec.binary import FramePacket, HelloPacket, decode_packet, device_info_from_json
+from monitor.codec.binary import (
+    FramePacket,
+    HelloPacket,
+    decode_packet,
+    device_info_from_json,
+)
 from monitor.codec.errors import CodecError
+from monitor.codec.fullscale import FullScale
 from monitor.codec.jsonframe import decode_json_frame, loads_limited
 from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
-from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 from monitor.mqtt.connection import MqttConnection
+from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +268,7 @@ class MqttInput(FrameInput):
             return None
         jf = decode_json_frame(
             payload,
-            max_value=c.max_value if c.max_value is not None else 65535,
+            max_value=65535,  # the full-scale policy (_max_value) judges the readings
             rows=c.grid[0] if c.grid else None,
             cols=c.grid[1] if c.grid else None,
             max_bytes=self.config.max_payload,
@@ -299,6 +305,7 @@ class MqttInput(FrameInput):
             log.info("mqtt: cushion %s: %s %dx%d, max %d", c.cushion, info.device, info.rows, info.cols,
                      info.max_value)
         c.set_device(info)
+        self._full_scale(c).announce(info.max_value)
 
     def _check_grid(self, c: _Cushion, rows: int, cols: int) -> None:
         if c.grid is None:
@@ -306,14 +313,22 @@ class MqttInput(FrameInput):
         elif c.grid != (rows, cols):
             raise CodecError("bad_grid", f"{rows}x{cols}, the cushion has {c.grid[0]}x{c.grid[1]}")
 
+    def _full_scale(self, c: _Cushion) -> FullScale:
+        scale = c.health.full_scale
+        if scale is None:
+            scale = c.health.full_scale = FullScale(
+                self.default_max_value, explicit=False, cushion=c.cushion, setting="max_value", flag=None,
+                fix_hint=f"let cushion {c.cushion} publish its hello (retained on its frames topic) with"
+                         " max_value {scale}",
+            )
+        return scale
+
     def _max_value(self, c: _Cushion, cells: np.ndarray, bits_max: int | None) -> int:
         """Announced max_value (readings above it are dropped), else inferred and sticky."""
         top = int(cells.max()) if cells.size else 0
-        if c.max_value is not None:
-            if top > c.max_value:
-                raise CodecError("out_of_range", f"reading {top} above max_value {c.max_value}")
-            return c.max_value
-        if bits_max is not None:
-            return bits_max
+        scale = self._full_scale(c)
         c.seen_max = max(c.seen_max, top)
-        return self.default_max_value if c.seen_max <= self.default_max_value else 65535
+        in_use = scale.check(top, bits_max)
+        if in_use is None:
+            raise CodecError("out_of_range", f"reading {top} above max_value {scale.in_use}")
+        return in_use

@@ -26,6 +26,7 @@ import serial
 
 from monitor.codec.binary import BinaryDecoder, FramePacket, HelloPacket
 from monitor.codec.detect import CodecDetector
+from monitor.codec.fullscale import FullScale
 from monitor.codec.text import TextDecoder
 from monitor.model import DeviceInfo, Frame
 from monitor.transport.base import Emit, FrameInput, InputHealth
@@ -36,6 +37,7 @@ CodecName = Literal["binary", "text", "detect"]
 READ_TIMEOUT_S = 0.1  # how long a read may block: bounds stop() latency
 TTY_BUFFER = 4096  # bytes the Linux tty layer buffers for a reader (N_TTY_BUF_SIZE)
 READ_CHUNK = 65536
+DIGIT_MAX = 9  # the full scale of a digit-per-cell text line
 FIRST_RETRY_S = 0.25
 STABLE_S = 2.0  # a connection that lasted this long resets the backoff
 
@@ -101,6 +103,7 @@ class SerialInput(FrameInput):
         cols: int = 16,
         max_value: int = 4095,
         cushion: str = "cushion-1",
+        max_value_set: bool = False,
         reconnect_max_s: float = 10.0,
         gather_s: float = 0.0,
     ) -> None:
@@ -117,6 +120,10 @@ class SerialInput(FrameInput):
         # that half a 4 KiB tty buffer is never overrun at this baud rate.
         self.gather_s = max(0.0, min(gather_s, 0.5 * TTY_BUFFER * 10 / max(baud, 1)))
         self._health = InputHealth(input=f"serial:{port}", cushion=cushion)
+        # max_value_set: the user named the full scale (not the default); see codec/fullscale.py
+        self._health.full_scale = FullScale(max_value, explicit=max_value_set, cushion=cushion)
+        # frames of another grid than the hello's: the hello does not speak for them
+        self._unannounced = FullScale(max_value, explicit=max_value_set, cushion=cushion)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._serial: serial.SerialBase | None = None
@@ -214,7 +221,8 @@ class SerialInput(FrameInput):
         self._codec = None if self.codec_setting == "detect" else self.codec_setting
         self._detector = CodecDetector() if self._codec is None else None
         self._binary = BinaryDecoder(self._health.drops)
-        self._text = TextDecoder(self.rows, self.cols, self.max_value, self._health.drops)
+        # any 16-bit reading is a frame: the full-scale policy, not the decoder, judges the scale
+        self._text = TextDecoder(self.rows, self.cols, 65535, self._health.drops)
         self._health.set_connected(True)
 
     def _read_until_gone(self, ser: serial.SerialBase) -> str | None:
@@ -254,13 +262,21 @@ class SerialInput(FrameInput):
             assert self._binary is not None
             for pkt in self._binary.feed(data):
                 if isinstance(pkt, FramePacket):
-                    self._emit_frame(self._clock.seconds(pkt.device_ms), pkt.cells, self._binary_max(pkt), pkt.seq)
+                    t = self._clock.seconds(pkt.device_ms)
+                    scale = self._scale(pkt.cells, 255 if pkt.bits == 8 else None)
+                    if scale is not None:
+                        self._emit_frame(t, pkt.cells, scale, pkt.seq)
                 elif isinstance(pkt, HelloPacket):
                     self._on_hello(pkt)
         else:
             assert self._text is not None
             for tf in self._text.feed(data):
-                self._emit_frame(time.monotonic() - self._t0, tf.cells, tf.max_value, None)
+                if tf.max_value == DIGIT_MAX:  # a digit-per-cell line: 0-9 is its own scale
+                    self._emit_frame(time.monotonic() - self._t0, tf.cells, DIGIT_MAX, None)
+                    continue
+                scale = self._scale(tf.cells, None)
+                if scale is not None:
+                    self._emit_frame(time.monotonic() - self._t0, tf.cells, scale, None)
 
     def _on_hello(self, pkt: HelloPacket) -> None:
         info = pkt.info
@@ -269,14 +285,20 @@ class SerialInput(FrameInput):
                      info.rows, info.cols, info.max_value)
         self._hello = info
         self._health.set_device(info)
+        assert self._health.full_scale is not None
+        self._health.full_scale.announce(info.max_value)
 
-    def _binary_max(self, pkt: FramePacket) -> int:
+    def _scale(self, cells: np.ndarray, wire_max: int | None) -> int | None:
+        """The full scale to read these cells at (codec/fullscale.py), or None: dropped and counted."""
+        policy = self._health.full_scale
         hello = self._hello
-        if hello is not None and (hello.rows, hello.cols) == (pkt.rows, pkt.cols):
-            return hello.max_value
-        if pkt.bits == 8:
-            return min(self.max_value, 255)
-        return self.max_value
+        if hello is not None and (hello.rows, hello.cols) != cells.shape:
+            policy = self._unannounced
+        assert policy is not None
+        scale = policy.check(int(cells.max()) if cells.size else 0, wire_max)
+        if scale is None:
+            self._health.drop("out_of_range")
+        return scale
 
     def _emit_frame(self, t: float, cells: np.ndarray, max_value: int, seq: int | None) -> None:
         self._health.frame()

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from firmware_sim import Simulator, load_scenario
-
 from monitor.config.settings import SimConfig
 from monitor.model import DeviceInfo, Frame
 from monitor.transport.base import Emit, FrameInput, InputHealth

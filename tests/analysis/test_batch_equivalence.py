@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.calibration.calibrator import Calibrator, _median
-from monitor.model import Frame
+from monitor.calibration.calibrator import Calibrator
+from monitor.calibration.cells import median_into as _median
 from monitor.codec.recording import RecordingReader
+from monitor.model import Frame
 
 
 def _assert_same_state(a: Calibrator, b: Calibrator) -> None:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from monitor.calibration.calibrator import Calibrator, calibrate_from_frames, fill_masked
+from monitor.calibration import Calibrator, calibrate_from_frames, fill_masked
 from monitor.model import Frame
 
 ROWS, COLS, MAXV = 16, 14, 4095

@@ -8,11 +8,9 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
+from monitor.cli.config import default_config_toml, toml_value
 from monitor.cli.main import main
 from monitor.config.settings import Settings, default_config_path, load_settings
-from monitor.cli.config import default_config_toml, toml_value
-
-
 
 
 def _sources(output: str) -> dict[str, tuple[str, str]]:

@@ -12,8 +12,6 @@ from monitor.cli.main import main
 from tests.conftest import free_port
 
 
-
-
 def doctor(*args: str):
     result = CliRunner().invoke(main, ["doctor", *args])
     lines = {}

@@ -7,7 +7,7 @@ that need a reminder shorten the sit limit through the API itself.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -206,7 +206,7 @@ def test_reminder_is_streamed_listed_acknowledged_and_snoozed(client):
     assert reminder["acknowledged"] is False
     assert reminder["spell_s"] >= 5 * 60
 
-    since = (datetime.fromisoformat(reminder["at"]) - timedelta(seconds=1)).astimezone(timezone.utc)
+    since = (datetime.fromisoformat(reminder["at"]) - timedelta(seconds=1)).astimezone(UTC)
     listed = client.get("/api/reminders", params={"since": since.isoformat(), "cushion": CUSHION}).json()
     assert reminder["id"] in [r["id"] for r in listed]
     ats = [datetime.fromisoformat(r["at"]) for r in listed]

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dashboard.app import create_app
 from tests.plugins.browser import SitwellProcess

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +17,17 @@ import pytest
 
 from firmware_sim.simulator import Simulator
 from monitor.config.settings import AnalysisConfig, MqttConfig, RulesConfig
-from monitor.runtime.engine import CushionEngine
 from monitor.model import DeviceInfo, Frame
+from monitor.runtime.engine import CushionEngine
 from monitor.sinks.mqtt_publisher import MqttPublisher
 from monitor.transport.mqtt_input import MqttInput
-from tests.transport.test_mqtt_input import Collector
 from tests.sinks.test_mqtt_publisher import Watcher
+from tests.transport.test_mqtt_input import Collector
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-EPOCH = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def engine_for(cushion: str, frames: list[Frame]) -> CushionEngine:

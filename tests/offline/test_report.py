@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -16,7 +16,7 @@ from monitor.sinks.store import Store
 from monitor.tracker.tracker import CushionTracker
 from tests.sinks.test_store import play
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from monitor.config.settings import RulesConfig
 from monitor.model import SeatReading
 from monitor.tracker.tracker import CushionTracker, TrackerUpdate
 
-EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)  # a Tuesday
+EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)  # a Tuesday
 
 
 class Run:
@@ -24,7 +24,7 @@ class Run:
         self.updates: list[TrackerUpdate] = []
 
     def feed(self, seconds: float, present: bool = True, posture: str = "upright", ls: float | None = 0.5,
-             loads=None) -> "Run":
+             loads=None) -> Run:
         for _ in range(round(seconds / self.dt)):
             self.step(present, posture, ls, loads)
         return self
@@ -40,7 +40,7 @@ class Run:
         self.t += self.dt
         return u
 
-    def away(self, seconds: float) -> "Run":
+    def away(self, seconds: float) -> Run:
         return self.feed(seconds, present=False)
 
     @property

@@ -18,8 +18,8 @@ import pytest
 
 from firmware_sim import Simulator, load_scenario
 from monitor.config.settings import Settings
-from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
 from monitor.model import Frame
+from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
 from monitor.transport.base import FrameInput
 
 

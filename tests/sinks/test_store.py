@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from monitor.model import SeatReading
 from monitor.sinks.store import MIGRATIONS, Store
 from monitor.tracker.tracker import CushionTracker
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
 
 
@@ -300,7 +300,7 @@ def test_writer_thread_keeps_record_fast_while_the_database_is_locked(tmp_path):
 
 
 def test_a_later_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
-    import monitor.sinks.store as store_mod
+    import monitor.sinks.store.schema as store_mod
 
     db = tmp_path / "s.db"
     s = open_store(db)
@@ -321,7 +321,7 @@ def test_a_later_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
 
 
 def test_a_failing_migration_leaves_the_old_version(tmp_path, monkeypatch):
-    import monitor.sinks.store as store_mod
+    import monitor.sinks.store.schema as store_mod
 
     db = tmp_path / "s.db"
     open_store(db).close()
@@ -366,7 +366,7 @@ def test_threads_record_and_read_at_once(tmp_path):
 
 def test_version_1_minutes_get_posture_columns(tmp_path, monkeypatch):
     """Rows written by schema 1 (postures only as JSON) count in the statistics after migration 2."""
-    import monitor.sinks.store as store_mod
+    import monitor.sinks.store.schema as store_mod
 
     db = tmp_path / "s.db"
     monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from monitor.model import CushionState
 from monitor.tracker.aggregate import MinuteAggregator
 
-EPOCH = datetime(2026, 11, 24, 9, 0, 30, tzinfo=timezone.utc)  # half a minute into 09:00
+EPOCH = datetime(2026, 11, 24, 9, 0, 30, tzinfo=UTC)  # half a minute into 09:00
 
 
 def st(t, occupied=True, posture="upright", ls=0.5):

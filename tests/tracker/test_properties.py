@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from monitor.config.settings import RulesConfig, parse_hours
 from monitor.model import SEATED_POSTURES, SeatReading
@@ -13,7 +12,7 @@ from monitor.tracker.aggregate import MinuteAggregator
 from monitor.tracker.tracker import CushionTracker
 
 DT = 1.0
-EPOCH = datetime(2026, 11, 24, 8, 40, 17, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 11, 24, 8, 40, 17, tzinfo=UTC)
 
 segment = st.tuples(
     st.integers(1, 300),  # seconds
