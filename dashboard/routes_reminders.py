@@ -49,7 +49,9 @@ class PauseStatus(BaseModel):
     paused: bool
     until: str | None = Field(None, description="ISO-8601 time the pause ends, on the clock reminders are stamped on")
     remaining_s: float = Field(0.0, description="seconds left on that clock")
-    speed: float = Field(1.0, description="how many times faster than the wall that clock runs (--speed; 1 for real input)")
+    speed: float = Field(
+        1.0, description="how many times faster than the wall that clock runs (--speed; 1 for real input)"
+    )
     cushions: dict[str, Any] = Field(default_factory=dict, description="per cushion, in frame time")
 
 

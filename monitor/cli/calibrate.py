@@ -89,7 +89,8 @@ def seat_looks_occupied(frames: list[Frame], scale: float, occupancy_kg: float) 
 @click.option("--cols", type=int)
 @click.option("--max-value", type=int)
 @click.option("--baud", type=int)
-@click.option("--mqtt", "mqtt_host", type=HostPortParam(), help="Calibrate a cushion publishing to this broker (default port 1883).")
+@click.option("--mqtt", "mqtt_host", type=HostPortParam(),
+              help="Calibrate a cushion publishing to this broker (default port 1883).")
 @click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
 @click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording of the empty seat.")
 @click.option("--seconds", type=DurationParam("s", 1, 600), default=10.0, show_default=True,
@@ -135,7 +136,7 @@ def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host
     name = frames[0].cushion if (settings.input == "mqtt" and not cushion) or recording else settings.cushion
     frames = [f for f in frames if f.cushion == frames[0].cushion and f.shape == frames[0].shape]
     cal = calibrate_from_frames(frames)
-    occupied = seat_looks_occupied(frames, cal.scale, settings.analysis.occupancy_kg)
+    occupied = seat_looks_occupied(frames, float(cal.scale), settings.analysis.occupancy_kg)
     if occupied and not force:
         click.echo(f"error: the seat does not look empty: {occupied}. A tare taken now would make sitwell"
                    " read the sitter as an empty seat; nothing was saved. Empty the seat and try again,"

@@ -48,6 +48,10 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. per-cushion mounting (empty by default)
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, BaseModel):
+        return toml_value(value.model_dump(exclude_none=True))
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 

@@ -74,7 +74,8 @@ def main() -> None:
 @click.option("--cols", type=int, help="Grid columns, where the wire does not say it (text codec).")
 @click.option("--max-value", type=int, help="Sensor full scale for the text codec (default 4095).")
 @click.option("--baud", type=int, help="Serial speed (default 115200).")
-@click.option("--mqtt", "mqtt_host", type=HostPortParam(), help="Read cushions from an MQTT broker (default port 1883).")
+@click.option("--mqtt", "mqtt_host", type=HostPortParam(),
+              help="Read cushions from an MQTT broker (default port 1883).")
 @click.option("--cushion", help="Cushion id for serial and simulated input (default cushion-1).")
 @click.option("--host", help="Where the dashboard listens (default 127.0.0.1).")
 @click.option("--port", type=int, help="Dashboard port (default 8000; 0 picks a free one).")

@@ -28,7 +28,8 @@ from monitor.config.parse import parse_pause
 def describe(status: dict) -> str:
     if not status.get("paused"):
         return "reminders: on (not paused)"
-    return f"reminders paused until {format_when(status.get('until'))} ({format_duration(status.get('remaining_s'))} left)"
+    left = format_duration(status.get("remaining_s"))
+    return f"reminders paused until {format_when(status.get('until'))} ({left} left)"
 
 
 @click.command("pause")

@@ -45,7 +45,11 @@ def listen_problem(host: str, port: int) -> str | None:
     if code == errno.EADDRINUSE:
         who = "a sitwell is already running there (`sitwell status` shows it)" if sitwell_answers(host, port) \
             else "another program uses it"
-        return f"error: the dashboard cannot listen on {where}: the port is in use, {who}; start with another one, e.g. --port {port + 1 if port < 65535 else 8001} (or --port 0 for any free port)"
+        other = port + 1 if port < 65535 else 8001
+        return (f"error: the dashboard cannot listen on {where}: the port is in use, {who}; start with another"
+                f" one, e.g. --port {other} (or --port 0 for any free port)")
     if code == errno.EACCES:
-        return f"error: the dashboard may not listen on {where} ({reason}): ports below 1024 need root; use e.g. --port 8000"
-    return f"error: the dashboard cannot listen on {where} ({reason}): check --host (an address of this machine, e.g. 127.0.0.1)"
+        return (f"error: the dashboard may not listen on {where} ({reason}): ports below 1024 need root;"
+                " use e.g. --port 8000")
+    return (f"error: the dashboard cannot listen on {where} ({reason}): check --host (an address of this"
+            " machine, e.g. 127.0.0.1)")

@@ -149,9 +149,11 @@ def daemon_now(health: dict[str, Any]) -> datetime:
     """Now on the daemon's clock (reminders and pauses are on it; simulated at --speed X)."""
     clock = health.get("clock") if isinstance(health, dict) else None
     try:
-        return datetime.fromisoformat(str(clock["now"]).replace("Z", "+00:00")).astimezone()
-    except (TypeError, KeyError, ValueError):
-        return datetime.now().astimezone()
+        if isinstance(clock, dict):
+            return datetime.fromisoformat(str(clock["now"]).replace("Z", "+00:00")).astimezone()
+    except (KeyError, ValueError):
+        pass
+    return datetime.now().astimezone()
 
 
 def clock_line(health: dict[str, Any]) -> str | None:
@@ -159,8 +161,8 @@ def clock_line(health: dict[str, Any]) -> str | None:
     if not isinstance(clock, dict) or not clock.get("simulated"):
         return None
     now = daemon_now(health)
-    return (f"  clock: simulated, {clock.get('speed', 1):g}x faster than the wall; it says {format_when(now.isoformat(), now)}"
-            " (reminder and pause times are on it)")
+    return (f"  clock: simulated, {clock.get('speed', 1):g}x faster than the wall; it says"
+            f" {format_when(now.isoformat(), now)} (reminder and pause times are on it)")
 
 
 def extras(url: str, health: dict[str, Any] | None = None) -> str:

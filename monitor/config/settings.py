@@ -23,10 +23,12 @@ from monitor.config.parse import parse_duration
 APP_NAME = "sitwell"
 
 
-def _in_unit(unit: Literal["s", "min"]):
+def _in_unit(unit: Literal["s", "min"]) -> BeforeValidator:
     def read(value: Any) -> Any:
         # text is a duration as people write it ("25 min", "1h", "90s"); numbers stay numbers
-        return parse_duration(value, default_unit=unit) / (60.0 if unit == "min" else 1.0) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        return parse_duration(value, default_unit=unit) / (60.0 if unit == "min" else 1.0)
 
     return BeforeValidator(read)
 

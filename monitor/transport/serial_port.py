@@ -181,8 +181,8 @@ class SerialInput(FrameInput):
                 self._health.set_connected(False, missing or f"cannot open {self.port}: {exc}")
                 if not failing or (missing and missing != said):
                     # once per outage; again only when what it says changes (a port plugged in)
-                    log.warning("serial: %s; retrying up to every %.0f s", missing or f"cannot open {self.port} ({exc})",
-                                self.reconnect_max_s)
+                    log.warning("serial: %s; retrying up to every %.0f s",
+                                missing or f"cannot open {self.port} ({exc})", self.reconnect_max_s)
                     failing, said = True, missing
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.reconnect_max_s)

@@ -99,7 +99,8 @@ def test_calibrate_refuses_a_seat_someone_sits_on_still_over_a_pty(tmp_path, wei
     scenario = tmp_path / "seated.toml"
     scenario.write_text(SEATED_SCENARIO.format(weight=weight))
     sim = subprocess.Popen([sys.executable, "-m", "monitor.cli", "sim", "--scenario", str(scenario), "--pty",
-                            "--rows", "12", "--cols", "16"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            "--rows", "12", "--cols", "16"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         port = sim.stdout.readline().strip()
         assert port.startswith("/dev/"), port

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 
-
 def _sitwell(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
@@ -60,7 +59,7 @@ def test_mqtt_host_without_a_port_is_taken_by_run(home):
                             "--db", str(home / "s.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = run.stdout.readline()
-        assert line.startswith("sitwell dashboard: "), (line, run.poll(), run.stderr.read() if run.poll() is not None else "")
+        assert line.startswith("sitwell dashboard: "), (line, run.poll())
         url = line.split(": ", 1)[1].strip().rstrip("/")
         health = httpx.get(url + "/healthz", timeout=5).json()
         assert health["input"] == "mqtt"

@@ -153,7 +153,8 @@ def test_status_summary(home, served):
     runtime.paused_until = "2026-11-24T10:30:00+00:00"
     out = CliRunner().invoke(main, ["status", "--url", url]).output
     until = datetime.fromisoformat("2026-11-24T10:30:00+00:00").astimezone()
-    assert f"reminders paused until {until:%a} {until.day} {until:%b} {until:%H:%M} (25:00 left; `sitwell pause off`)" in out
+    shown = f"{until:%a} {until.day} {until:%b} {until:%H:%M}"
+    assert f"reminders paused until {shown} (25:00 left; `sitwell pause off`)" in out
 
 
 def test_status_json(home, served):
@@ -278,7 +279,7 @@ def test_status_does_not_name_another_runs_future_reminder_as_last(home, tmp_pat
     future = now + timedelta(hours=3)
     db = tmp_path / "s.db"
     store = Store(db)
-    store.add_reminder(Reminder("r-past", "cushion-1", "sit_too_long", 10.0, past.isoformat(), "Time to get up.", 1500.0))
+    store.add_reminder(Reminder("r-past", "cushion-1", "sit_too_long", 10.0, past.isoformat(), "Get up.", 1500.0))
     store.add_reminder(Reminder("r-future", "cushion-1", "slouching", 20.0, future.isoformat(), "Sit up.", 1600.0))
     store.close()
     run = subprocess.Popen([str(SITWELL), "run", "--port", "0", "--db", str(db)], stdout=subprocess.PIPE,

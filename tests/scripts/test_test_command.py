@@ -38,7 +38,8 @@ def _copy_repo(dest: Path) -> None:
 
 def _venv(path: Path, *extra_paths: str) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    site = Path(subprocess.run([str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([str(path / "bin" / "python"), "-c", where],
                                capture_output=True, text=True, check=True).stdout.strip())
     (site / "zz-deps.pth").write_text("\n".join([*extra_paths, DEPS]) + "\n")
     return site
@@ -69,7 +70,8 @@ def test_scripts_test_leaves_a_running_sitwell_alone(tmp_path):
                     "--no-deps", "."], cwd=repo, env=env, check=True, timeout=300)
     assert (site / "dashboard" / "static" / "index.html").is_file()
     installed = _tree_digest(site)
-    run = subprocess.Popen([str(repo / ".venv" / "bin" / "sitwell"), "run", "--port", "0", "--db", str(tmp_path / "s.db")],
+    sitwell = str(repo / ".venv" / "bin" / "sitwell")
+    run = subprocess.Popen([sitwell, "run", "--port", "0", "--db", str(tmp_path / "s.db")],
                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
