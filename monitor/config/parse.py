@@ -7,7 +7,8 @@
 - `parse_pause("tomorrow" | "off" | <duration>)` -> what `sitwell pause` and POST /api/pause mean.
 
 Every refusal is a ValueError whose text tells a person what was wrong and what to write
-instead (never a pattern).
+instead (never a pattern). The firmware simulator keeps its own small host:port reader: it is
+an independent device and imports nothing from the monitor.
 """
 
 from __future__ import annotations
