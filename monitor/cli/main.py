@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import HostPortParam, mqtt_overrides
+from monitor.cli.options import DurationParam, HostPortParam, mqtt_overrides
 from monitor.config.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("sitwell")
@@ -162,14 +162,16 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
 @click.argument("recording", type=click.Path(exists=True, dir_okay=False))
 @click.option("--jsonl", is_flag=True, help="Write JSON Lines to stdout (the default, and the only format).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file (rules, analysis).")
-@click.option("--sit-limit", type=float, help="Minutes before sit_too_long (default 25).")
+@click.option("--sit-limit", type=DurationParam("min"),
+              help="How long before sit_too_long: minutes, or e.g. 30m, 1h (default 25 minutes).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
 def analyze(recording, jsonl, config_file, sit_limit, progress) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
     from monitor.codec.recording import RecordingError
     from monitor.offline.analyze import analyze_recording, jsonl_writer
 
-    settings = settings_or_exit(config_file, {"rules.sit_limit_min": sit_limit, "input": "sim"})
+    sit_limit_min = None if sit_limit is None else sit_limit / 60.0  # DurationParam gives seconds
+    settings = settings_or_exit(config_file, {"rules.sit_limit_min": sit_limit_min, "input": "sim"})
     setup_logging("WARNING")
     show = sys.stderr.isatty() if progress is None else progress
     out = sys.stdout

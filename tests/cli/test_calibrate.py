@@ -120,3 +120,27 @@ def test_calibrate_refuses_a_seat_someone_sits_on_still_over_a_pty(tmp_path, wei
     finally:
         sim.terminate()
         sim.wait(10)
+
+
+@pytest.mark.mqtt
+def test_calibrate_refuses_a_seat_someone_sits_on_over_mqtt(tmp_path, mosquitto):
+    """Issue 17.1, the same over MQTT: the simulator publishes a sitter who keeps still to a
+    real broker; `sitwell calibrate --mqtt` refuses."""
+    scenario = tmp_path / "seated.toml"
+    scenario.write_text(SEATED_SCENARIO.format(weight=70))
+    broker = f"{mosquitto.host}:{mosquitto.port}"
+    sim = subprocess.Popen([sys.executable, "-m", "monitor.cli", "sim", "--scenario", str(scenario), "--mqtt", broker,
+                            "--cushion", "desk-9"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        db = tmp_path / "s.db"
+        refused = _calibrate("--mqtt", broker, "--seconds", "4", "--db", str(db))
+        assert refused.returncode == 1, (refused.stdout, refused.stderr)
+        assert "does not look empty" in refused.stderr and "Calibrated" not in refused.stdout
+        store = Store(db)
+        try:
+            assert store.load_calibration("desk-9") is None
+        finally:
+            store.close()
+    finally:
+        sim.terminate()
+        sim.wait(10)
