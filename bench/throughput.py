@@ -168,9 +168,9 @@ def run(grids: list[int], frames: int, runs: int, rate_hz: float, seed: int) -> 
     for g in grids:
         stream, n = make_stream(g, g, frames, rate_hz, seed)
         bytes_per_packet = len(stream) / n
-        dec, dec_w, dec_all = _median2(runs, lambda: time_decode(stream, n))
-        per, per_w, per_all = _median2(runs, lambda: time_per_frame(stream, n, g, g, settings))
-        bat, bat_w, bat_all = _median2(runs, lambda: time_batch(stream, n, g, g, settings))
+        dec, dec_w, dec_all = _median2(runs, lambda stream=stream, n=n: time_decode(stream, n))
+        per, per_w, per_all = _median2(runs, lambda stream=stream, n=n, g=g: time_per_frame(stream, n, g, g, settings))
+        bat, bat_w, bat_all = _median2(runs, lambda stream=stream, n=n, g=g: time_batch(stream, n, g, g, settings))
         wire = {str(b): b / 10.0 / bytes_per_packet for b in BAUDS}
         results.append({
             "grid": f"{g}x{g}",

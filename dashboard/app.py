@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -87,7 +88,7 @@ def _aware(when: datetime | None) -> datetime | None:
     return when
 
 
-def _validation_message(errors: list[dict[str, Any]]) -> str:
+def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
@@ -225,7 +226,7 @@ def create_app(
     async def snooze(
         reminder_id: Annotated[str, PathParam(max_length=128)],
         minutes: Annotated[int, Query(ge=1, le=240, description="1 to 240")],
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | JSONResponse:
         """No reminder of this reminder's kind on its cushion for `minutes`."""
         try:
             result = runtime.snooze(reminder_id, minutes)
@@ -316,5 +317,8 @@ def create_app(
     from dashboard.routes_reminders import router as reminders_router  # pause, live reminder view
 
     app.include_router(reminders_router)
+    from dashboard.routes_mounting import router as mounting_router  # set-up notices, mounting
+
+    app.include_router(mounting_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

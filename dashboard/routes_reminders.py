@@ -1,7 +1,8 @@
 """HTTP routes for the reminder features beyond the contract (docs/api.md, docs/reminders.md):
 timed pause and the live reminder view (pause, snoozes left, sit-bone dose, sit-stand phase,
-calendar quiet) and "all done" (acknowledge every open reminder at once). Included by `dashboard.app.create_app`; state changes go through the same
-guard (token, same origin) as every other POST/DELETE.
+calendar quiet) and "all done" (acknowledge every open reminder at once). Included by
+`dashboard.app.create_app`; state changes go through the same guard (token, same origin) as
+every other POST/DELETE.
 
 The runtime methods used here (`pause`, `pause_status`, `reminder_extras`) are optional in
 the Runtime protocol: a runtime without them answers 501.
@@ -9,7 +10,7 @@ the Runtime protocol: a runtime without them answers 501.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request
@@ -104,7 +105,7 @@ async def ack_all(
     so every open page gets its `reminder_update`."""
     runtime = request.app.state.runtime
     if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
+        since = since.replace(tzinfo=UTC)
     done: list[str] = []
     for r in runtime.reminders(since=since, cushion=cushion):
         if r.get("acknowledged") or (kind is not None and r.get("kind") != kind):

@@ -207,7 +207,9 @@ class Components:
 
 
 # The fixed component list and each one's profile kind along x and y.
-COMPONENTS = ("bone_l", "bone_r", "tissue_l", "tissue_r", "thigh_l", "thigh_r", "sacrum", "bag", "bag_spot1", "bag_spot2")
+COMPONENTS = (
+    "bone_l", "bone_r", "tissue_l", "tissue_r", "thigh_l", "thigh_r", "sacrum", "bag", "bag_spot1", "bag_spot2",
+)
 XK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, GAUSS, GAUSS])
 YK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, PLATEAU, GAUSS, PLATEAU, GAUSS, GAUSS])
 N_BODY = 7  # the first N_BODY components are the sitter

@@ -114,7 +114,7 @@ class Simulator:
         weight_kg: float | None = None,
         offset_cm: tuple[float, float] | None = None,
         sensor_params: SensorParams | None = None,
-        physics: "PhysicsSpec | str | None" = None,
+        physics: PhysicsSpec | str | None = None,
         mount: str | None = None,
         invert: bool | None = None,
     ):
@@ -178,7 +178,8 @@ class Simulator:
         if not self.real:
             return None
         s = self.physics
-        return {"conditions": sorted(s.on), "mount": s.mount, "invert": s.invert, "draw": self.draw.summary(self.rows, self.cols)}
+        draw = self.draw.summary(self.rows, self.cols)
+        return {"conditions": sorted(s.on), "mount": s.mount, "invert": s.invert, "draw": draw}
 
     def device_info(self) -> dict[str, Any]:
         """The hello packet's JSON body (CONTRACT 2.1)."""

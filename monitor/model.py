@@ -65,7 +65,7 @@ class Frame:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.cells.shape  # type: ignore[return-value]
+        return self.cells.shape
 
 
 class DropCounter(Counter):

@@ -39,6 +39,7 @@ const app = {
   history: { timeline: null, days: null, spellAtLoad: null },
   historyTimer: 0,
   todayDrawn: 0,
+  weekTimer: 0,
 };
 window.sitwell = app; // handy from the console and for tests
 
@@ -90,7 +91,7 @@ function renderAdvice() {
   let kind = "idle";
   const open = app.reminders && app.reminders.banner;
   if (s && !s.occupied) {
-    text = "Seat empty — enjoy the break.";
+    text = "Enjoy the break.";
     kind = "good";
   } else if (s) {
     const limit = s.sit_limit_s || 0;
@@ -147,7 +148,7 @@ function renderState(s) {
   app.reminders.onState(s);
   renderAdvice();
   if (wasOccupied !== null && wasOccupied !== s.occupied) historySoon();
-  if (Date.now() - app.todayDrawn > TODAY_ROW_MS) drawWeekCard();
+  weekCardSoon();
 }
 
 function renderHealth(h) {
@@ -230,6 +231,16 @@ function todayFigures() {
     sent: c.total,
     acked: c.done,
   };
+}
+
+// at most one redraw of the week card a second, the last change always drawn
+function weekCardSoon() {
+  if (app.weekTimer || !app.history.days) return;
+  const wait = Math.max(0, TODAY_ROW_MS - (Date.now() - app.todayDrawn));
+  app.weekTimer = setTimeout(() => {
+    app.weekTimer = 0;
+    drawWeekCard();
+  }, wait);
 }
 
 function drawWeekCard() {
@@ -327,7 +338,7 @@ async function start() {
     onAuthError: authMessage,
     onChange: () => {
       renderAdvice();
-      if (app.history.days) drawWeekCard();
+      weekCardSoon();
     },
   });
   drawLegend($("posture-legend"));

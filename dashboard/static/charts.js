@@ -214,7 +214,7 @@ export function drawWeek(chart, tbody, days, today = null) {
         return el(
           "tr",
           { "data-day": r.day, "data-live": r.live ? "true" : null },
-          el("th", { scope: "row", text: r.live ? `${dayLabel(r.day)} (so far)` : dayLabel(r.day) }),
+          el("th", { scope: "row", text: r.live ? "Today" : dayLabel(r.day) }),
           el("td", { text: minutes(r.seated) }),
           el("td", { text: r.longest == null ? "–" : minutes(r.longest) }),
           el("td", { text: String(r.breaks) }),

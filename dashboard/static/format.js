@@ -54,11 +54,13 @@ export function inWords(seconds) {
   return minutes(seconds / 60);
 }
 
-// "Paused for 29 more minutes", "… for 1 h 5 min more"
+// "Paused for 29 more minutes", "… for 2 more hours", "… for 3 h 20 min more"
 export function moreMinutes(seconds) {
   const m = Math.max(1, Math.ceil(seconds / 60));
   if (m === 1) return "1 more minute";
-  return m < 60 ? `${m} more minutes` : `${minutes(m)} more`;
+  if (m <= 90) return `${m} more minutes`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min more` : `${h} more hours`;
 }
 
 export function minutes(value) {

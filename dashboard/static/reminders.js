@@ -5,8 +5,13 @@
 import { REMINDER_TITLES, clockTime, el, localMidnight } from "./format.js";
 import { RESOLVED_SHORT, THANKS, resolution } from "./resolve.js";
 
-const SHOWN_PER_KIND = 2; // the latest ones of a kind in view; older ones behind "N earlier"
+// the latest ones of a kind in view (one on a phone); older ones behind "N earlier"
+const NARROW = window.matchMedia("(max-width: 40rem)");
+const shownPerKind = () => (NARROW.matches ? 1 : 2);
 const THANKS_MS = 8000; // how long the banner says "Thanks — …" before it goes
+// A new reminder waits for the first live state at or after its frame time, so it is never
+// shown beside an older state that would contradict it; at most this long.
+const WAIT_FOR_STATE_MS = 800;
 
 const $ = (id) => document.getElementById(id);
 
@@ -35,6 +40,9 @@ export class Reminders {
     this.rules = {};
     this.banner = null; // the reminder in the banner
     this.thanksTimer = 0;
+    this.pending = new Map(); // id -> timer: new reminders waiting for a fresh state
+    this.renderTimer = 0;
+    NARROW.addEventListener("change", () => this.render());
     $("reminder-ack").addEventListener("click", () => this.banner && this.acknowledge(this.banner.id));
     for (const b of document.querySelectorAll("[data-snooze]")) {
       b.addEventListener("click", () => this.banner && this.snooze(this.banner.id, Number(b.dataset.snooze)));
@@ -43,6 +51,8 @@ export class Reminders {
   }
 
   clear(cushion) {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
     this.cushion = cushion;
     this.items.clear();
     this.resolved.clear();
@@ -69,6 +79,13 @@ export class Reminders {
 
   onState(s) {
     this.state = s;
+    for (const [id, timer] of [...this.pending]) {
+      const r = this.items.get(id);
+      if (r && typeof s.t === "number" && typeof r.t === "number" && s.t + 0.001 < r.t) continue;
+      clearTimeout(timer);
+      this.pending.delete(id);
+      if (r) this.arrived(r);
+    }
     let changed = false;
     for (const r of this.items.values()) {
       if (r.acknowledged || this.resolved.has(r.id)) continue;
@@ -85,24 +102,35 @@ export class Reminders {
 
   // the newest reminder still open (not done, snoozed or resolved) goes in the banner
   pickBanner() {
-    const open = this.list().find((r) => reminderStatus(r, this.resolved) === "open");
+    const open = this.list().find((r) => !this.pending.has(r.id) && reminderStatus(r, this.resolved) === "open");
     if (open) this.showBanner(open);
     else if (this.banner) this.showBanner(null);
   }
 
-  onReminder(r, { notify = true } = {}) {
+  // a reminder from the stream: listed at once, judged and shown with the state that follows it
+  onReminder(r) {
     if (this.cushion && r.cushion !== this.cushion) return;
     this.items.set(r.id, r);
-    // a reminder raised a moment ago is judged by the state that follows it, not the one before
-    if (this.state && typeof this.state.t === "number" && typeof r.t === "number" && this.state.t >= r.t) {
-      const why = resolution(r, this.state, this.rules);
-      if (why) this.resolved.set(r.id, why);
+    const fresh = this.state && typeof this.state.t === "number" && typeof r.t === "number" && this.state.t >= r.t;
+    if (fresh) {
+      this.arrived(r);
+      return;
     }
+    this.pending.set(r.id, setTimeout(() => {
+      this.pending.delete(r.id);
+      this.arrived(r);
+    }, WAIT_FOR_STATE_MS));
     this.render();
-    if (notify && reminderStatus(r, this.resolved) === "open") {
+  }
+
+  arrived(r) {
+    const why = this.state ? resolution(r, this.state, this.rules) : null;
+    if (why) this.resolved.set(r.id, why);
+    if (reminderStatus(this.items.get(r.id) || r, this.resolved) === "open") {
       this.showBanner(r);
       this.notify(r);
     }
+    this.render();
   }
 
   onUpdate(r) {
@@ -247,9 +275,10 @@ export class Reminders {
       el("strong", { text: reminderTitle(items[0]) }),
       el("span", { class: "muted", text: ` ${items.length}×${open ? ` · ${open} open` : ""}` }));
     const latest = el("p", { class: "muted small group-message", text: items[0].message });
-    const shown = el("ul", { class: "entries" }, ...items.slice(0, SHOWN_PER_KIND).map((r) => this.entry(r)));
+    const few = shownPerKind();
+    const shown = el("ul", { class: "entries" }, ...items.slice(0, few).map((r) => this.entry(r)));
     const box = el("li", { class: "group", "data-kind": kind, "data-testid": "reminder-group" }, head, latest, shown);
-    const rest = items.slice(SHOWN_PER_KIND);
+    const rest = items.slice(few);
     if (rest.length) {
       const more = el("details", { class: "earlier", "data-testid": "reminder-earlier" },
         el("summary", { text: `${rest.length} earlier` }),
@@ -259,7 +288,16 @@ export class Reminders {
     return box;
   }
 
+  // many events in a row (an "All done" of a busy day sends one per reminder) draw once
   render() {
+    if (this.renderTimer) return;
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = 0;
+      this.renderNow();
+    }, 0);
+  }
+
+  renderNow() {
     const items = this.list();
     const byKind = new Map();
     for (const r of items) {

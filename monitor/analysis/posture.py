@@ -206,7 +206,9 @@ class PostureClassifier:
         return self.posture, self.confidence
 
     def _learn_baseline(self, dt: float, cand: str) -> None:
-        front, _, _, sacral = self.smooth  # type: ignore[misc]
+        smooth = self.smooth
+        assert smooth is not None  # called after this frame was smoothed
+        front, _, left, sacral = smooth
         # Thighs this light are never an upright sitter's: not learnt, whatever the rules say.
         calm = cand in NEUTRAL and self.posture in NEUTRAL and front > SLOUCH_FRONT_ABS
         if self.baseline is None:
@@ -221,7 +223,6 @@ class PostureClassifier:
         if cand == "upright" and self.posture == "upright" and dt > 0:
             # What 'even' reads on this cushion for this sitter: per-cell gain spread can put
             # an even sitter at 0.46 on one cushion; kept near 0.5 so a lean is never learnt.
-            left = self.smooth[2]
             self.even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (left - self.even)
             self.even = min(0.5 + EVEN_BOUND, max(0.5 - EVEN_BOUND, self.even))
 

@@ -107,7 +107,7 @@ class SeatAnalyzer:
         decide = self._decide
         return [
             decide(t, found, total, act, ls, front, tl, tr, sac, r)
-            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd)
+            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd, strict=True)
         ]
 
     def _decide(

@@ -89,6 +89,6 @@ def sit_bone_loads(
     wc = np.minimum(np.maximum(half_c + 0.5 - np.abs(geo.ci[None, None, :] - pk[:, :, 1:2]), 0.0), 1.0)
     box = np.einsum("msr,mrc,msc->ms", wr, stack, wc)  # (m, 2)
     # round(float(v), 6) of every value, per column (exactly Python's round; see pyround)
-    for i, pair in zip(idx, round_table([box[:, 0], box[:, 1]], (6, 6))):
+    for i, pair in zip(idx, round_table([box[:, 0], box[:, 1]], (6, 6)), strict=True):
         out[i] = pair
     return out

@@ -86,6 +86,7 @@ class Calibrator(StreamCalibrator):
             end = min(n, i + window)
             change, mask = self._first_mask_change(at_check, i, end)
             if change == i:  # this frame's fill differs: the one-frame path
+                assert mask is not None  # a change comes with its mask
                 self._set_mask(mask)
                 scaled = self._f3
                 np.copyto(scaled, raw[i], casting="unsafe")

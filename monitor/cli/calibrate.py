@@ -98,8 +98,10 @@ def seat_looks_occupied(frames: list[Frame], scale: float, occupancy_kg: float) 
 @click.option("--db", type=click.Path(dir_okay=False))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Save even if the seat does not look empty.")
-def calibrate_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, recording, seconds, db,
-                      config_file, force) -> None:
+def calibrate_command(serial_port: str | None, codec: str | None, rows: int | None, cols: int | None,
+                      max_value: int | None, baud: int | None, mqtt_host: tuple[str, int] | None, cushion: str | None,
+                      recording: str | None, seconds: float, db: str | None, config_file: str | None,
+                      force: bool) -> None:
     """Learn the empty seat's offsets, noise and bad cells (keep the seat empty meanwhile)."""
     from monitor.cli.main import settings_or_exit, setup_logging
     from monitor.runtime.daemon import build_input

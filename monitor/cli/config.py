@@ -16,6 +16,7 @@ import os
 import sys
 import tomllib
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,10 +49,11 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):  # an inline table, e.g. per-cushion mounting (empty by default)
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, BaseModel):
-        return toml_value(value.model_dump(exclude_none=True))
+        value = value.model_dump(mode="json")
+    if isinstance(value, dict):
+        # An inline table (e.g. per-cushion mounting); keys quoted, as ids may hold dashes.
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
@@ -268,7 +270,7 @@ def _parse_set(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def workstation_flags(func):
+def workstation_flags(func: Callable[..., None]) -> Callable[..., None]:
     """The `sitwell run` flags that change where sitwell reads from, listens and stores."""
     options = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file."),
@@ -343,7 +345,8 @@ def config_init(path: str | None, force: bool) -> None:
 
 @config_group.command("show")
 @workstation_flags
-def config_show(config_file, serial_port, mqtt_host, host, port, db, sets) -> None:
+def config_show(config_file: str | None, serial_port: str | None, mqtt_host: str | None, host: str | None,
+                port: int | None, db: str | None, sets: tuple[str, ...]) -> None:
     """Print the effective configuration and where each value came from (secrets masked)."""
     overrides = overrides_from_flags(serial_port, mqtt_host, host, port, db, sets)
     try:

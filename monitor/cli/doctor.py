@@ -9,6 +9,7 @@ file when the real one does not exist yet.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -145,7 +146,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
         except (OSError, ValueError) as exc:
             return f"TLS set-up: {exc}"
     done = threading.Event()
-    result: dict[str, str | None] = {"reason": "no CONNACK within %g s" % NET_TIMEOUT_S}
+    result: dict[str, str | None] = {"reason": f"no CONNACK within {NET_TIMEOUT_S:g} s"}
 
     def on_connect(_client, _userdata, _flags, reason_code, _properties=None):
         result["reason"] = None if not reason_code.is_failure else str(reason_code)
@@ -153,6 +154,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
 
     client.on_connect = on_connect
     try:
+        assert cfg.host is not None  # check_broker asks only when mqtt.host is set
         client.connect(cfg.host, cfg.port, keepalive=10)
         client.loop_start()
         done.wait(NET_TIMEOUT_S)
@@ -189,10 +191,8 @@ def check_database(settings: Settings) -> Check:
         check = _open_wal(Path(scratch), f"{directory} is writable and SQLite runs there in WAL mode; {db.name} will be created")
     finally:
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(scratch + suffix)
-            except FileNotFoundError:
-                pass
     return check
 
 
@@ -247,6 +247,13 @@ def check_notify(settings: Settings) -> Check | None:
     return Check("notify", WARN, "notify.desktop is on but notify-send is missing", "sudo apt install libnotify-bin")
 
 
+def check_setup(settings: Settings) -> Check | None:
+    """A cushion mounted or wired wrong, a full scale that does not fit (cli/doctor_setup.py)."""
+    from monitor.cli.doctor_setup import check_setup as setup
+
+    return setup(settings, Check, OK, WARN)
+
+
 def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
     config, settings = check_config(config_file, overrides)
     checks = [config]
@@ -254,6 +261,7 @@ def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
         return checks
     steps: list[Callable[[Settings], Check | None]] = [
         check_secrets_private, check_serial, check_broker, check_database, check_dashboard, check_notify,
+        check_setup,
     ]
     for step in steps:
         try:
@@ -276,7 +284,8 @@ def format_check(check: Check) -> str:
 
 @click.command("doctor")
 @workstation_flags
-def doctor_command(config_file, serial_port, mqtt_host, host, port, db, sets) -> None:
+def doctor_command(config_file: str | None, serial_port: str | None, mqtt_host: str | None, host: str | None,
+                   port: int | None, db: str | None, sets: tuple[str, ...]) -> None:
     """Check the set-up (config, serial port, broker, database, dashboard port) and say what to fix."""
     overrides = overrides_from_flags(serial_port, mqtt_host, host, port, db, sets)
     checks = run_checks(config_file, overrides)

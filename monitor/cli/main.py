@@ -90,8 +90,11 @@ def main() -> None:
               help="How the cushion lies: rotate180 turned round, rotate90/rotate270 a quarter turn.")
 @click.option("--mirror/--no-mirror", default=None, help="The cushion's left and right are swapped.")
 @click.option("--invert/--no-invert", default=None, help="The cushion reads lower for more pressure.")
-def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, host, port, db, config_file, speed,
-        scenario, record, token, log_level, orientation, mirror, invert) -> None:
+def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int | None, max_value: int | None,
+        baud: int | None, mqtt_host: str | None, cushion: str | None, host: str | None, port: int | None,
+        db: str | None, config_file: str | None, speed: float | None, scenario: str | None, record: str | None,
+        token: str | None, log_level: str | None, orientation: str | None, mirror: bool | None,
+        invert: bool | None) -> None:
     """Run the daemon and the dashboard (simulated cushion unless --serial or --mqtt)."""
     overrides: dict[str, Any] = {
         "serial.port": serial_port,
@@ -165,7 +168,8 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
 @click.option("--sit-limit", type=DurationParam("min"),
               help="How long before sit_too_long: minutes, or e.g. 30m, 1h (default 25 minutes).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
-def analyze(recording, jsonl, config_file, sit_limit, progress) -> None:
+def analyze(recording: str, jsonl: bool, config_file: str | None, sit_limit: float | None,
+            progress: bool | None) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
     from monitor.codec.recording import RecordingError
     from monitor.offline.analyze import analyze_recording, jsonl_writer

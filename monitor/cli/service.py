@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -112,7 +113,8 @@ def run_args_from(
     return args
 
 
-def settings_problem(config, extra_overrides, serial, mqtt, host, port, db) -> str | None:
+def settings_problem(config: str | None, extra_overrides: dict[str, Any], serial: str | None, mqtt: str | None,
+                     host: str | None, port: int | None, db: str | None) -> str | None:
     """Why `sitwell run` with these flags would refuse to start, or None."""
     from monitor.cli.config import overrides_from_flags
     from monitor.config.settings import ConfigError, load_settings

@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 from itertools import chain
 from math import isfinite
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 import numpy as np
 
+_orjson: ModuleType | None
 try:  # optional speed-up; the stdlib parser gives the same results
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
@@ -60,6 +62,7 @@ _loads: Callable[[bytes | str], Any] = _orjson.loads if _orjson is not None else
 _PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError) + (
     (_orjson.JSONDecodeError,) if _orjson is not None else ()
 )
+_LINE_ERRORS: tuple[type[Exception], ...] = (*_PARSE_ERRORS, KeyError, TypeError)  # a line that is no frame
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -155,7 +158,7 @@ class RecordingReader:
                     obj = _loads(line)
                     t = float(obj["t"])
                     rows_ = obj["cells"]
-                except (*_PARSE_ERRORS, KeyError, TypeError):
+                except _LINE_ERRORS:
                     drop("bad_line")
                     continue
                 if type(rows_) is not list or len(rows_) != rows or any(

@@ -77,7 +77,10 @@ def analyze_recording(
     """Stream `path` through a CushionEngine, calling `emit` for each output object."""
     reader = RecordingReader(path)
     h = reader.header
-    engine = CushionEngine(reader.cushion, h.device, settings.rules, settings.analysis, epoch=h.start)
+    from monitor.runtime.mounting_notices import mounting_for
+
+    engine = CushionEngine(reader.cushion, h.device, settings.rules, settings.analysis, epoch=h.start,
+                           mounting=mounting_for(settings.mounting, reader.cushion))
     totals = AnalysisTotals()
     next_second: int | None = None
     state: CushionState | None = None
@@ -152,6 +155,11 @@ def analyze_recording(
         "mean_left_share": round(totals.left_share_sum / totals.left_share_n, 4) if totals.left_share_n else None,
         "reminders": dict(totals.reminders),
     }
+    # Set-up problems, said plainly (only when there are some: a sound recording's summary is
+    # as it always was): how the cushion lies and is wired, readings above the full scale.
+    from monitor.offline.setup_summary import setup_warnings
+
+    summary.update(setup_warnings(reader.cushion, engine, h.max_value, dict(reader.drops)))
     emit(summary)
     return summary
 

@@ -159,21 +159,28 @@ class Daemon(ReminderControls):
                 log.warning("ignoring saved dashboard settings: %s", exc)
 
     def _validate_patch(self, patch: dict[str, Any], apply: bool) -> dict[str, Any]:
-        unknown = set(patch) - {"rules", "analysis"}
+        unknown = set(patch) - {"rules", "analysis", "mounting"}
         if unknown:
             raise ValueError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
         from pydantic import ValidationError
 
         from monitor.config.settings import format_validation_error
 
+        from monitor.config.settings import MountingConfig
+
         try:
             rules = RulesConfig(**{**self.config.rules.model_dump(), **(patch.get("rules") or {})})
             analysis = AnalysisConfig(**{**self.config.analysis.model_dump(), **(patch.get("analysis") or {})})
+            mounting_patch = patch.get("mounting") or {}
+            current = self.config.mounting.model_dump()
+            mounting = MountingConfig(**{**current, **mounting_patch,
+                                         "cushions": {**current["cushions"], **(mounting_patch.get("cushions") or {})}})
         except ValidationError as exc:
             raise ValueError(format_validation_error(exc).replace("config error: ", "")) from None
         if apply:
             self.config.rules = rules
             self.config.analysis = analysis
+            self.config.mounting = mounting
         return {"rules": rules.model_dump(), "analysis": analysis.model_dump()}
 
     # ---- frame intake (input threads) -------------------------------------------
@@ -221,7 +228,8 @@ class Daemon(ReminderControls):
             # frame time 0 of this cushion is "now minus the first frame's time"
             epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=UTC)
             tracker = self._restore_tracker(frame.cushion, epoch)
-            engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
+            engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker,
+                                   mounting=self._mounting_for(frame.cushion))
             self.apply_pending_pause(engine.tracker, frame.t)
             self._restore_calibration(engine)
             slot = CushionSlot(frame.cushion, engine)
@@ -290,6 +298,8 @@ class Daemon(ReminderControls):
                     self._handle_step(slot, step)
                     if self._recorder is not None:
                         self._recorder.write(frame)
+            if slot.engine.mounting_check.changed:
+                self._mounting_found(slot)
             self._maybe_emit_state(slot)
             if slot.queue:
                 slot.due_wall = now  # overdue: more to do after the loop has served the others
@@ -357,7 +367,8 @@ class Daemon(ReminderControls):
         if not batch:
             return []
         try:
-            return [(s.frame, s) for s in slot.engine.process_batch(batch)]
+            # the raw frames (what the recorder keeps), with what analysis made of them
+            return list(zip(batch, slot.engine.process_batch(batch)))
         except Exception:
             pass  # find the frame at fault: one at a time
         done: list[tuple[Frame, EngineStep]] = []
@@ -377,7 +388,7 @@ class Daemon(ReminderControls):
         rows, cols = frame.shape
         device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
         slot.engine = CushionEngine(slot.cushion, device, self.config.rules, self.config.analysis,
-                                    old.tracker.epoch, tracker=old.tracker)
+                                    old.tracker.epoch, tracker=old.tracker, mounting=self._mounting_for(slot.cushion))
         slot.other_grid = None
         if (rows, cols) == (old.device.rows, old.device.cols):
             log.warning("cushion %s: now read at full scale %d (was %d); calibration starts afresh, the sitting"
@@ -500,10 +511,52 @@ class Daemon(ReminderControls):
             "store": store_health,
             "refused_cushions": self.refused_cushions,
             "record_errors": self._recorder.lost_frames if self._recorder is not None else 0,
+            "notices": self.notices(inputs),
         }
 
     def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         return self.store.reminders(since=since, cushion=cushion)
+
+    # ---- mounting and full scale (runtime/mounting_notices.py) -------------------------
+    def _mounting_for(self, cushion: str):
+        from monitor.runtime.mounting_notices import mounting_for
+
+        return mounting_for(self.config.mounting, cushion)
+
+    def _mounting_found(self, slot: CushionSlot) -> None:
+        from monitor.runtime.mounting_notices import announce_finding
+
+        announce_finding(slot.cushion, slot.engine)
+        self._broadcast("notice", {"cushion": slot.cushion, "notices": self.notices()})
+
+    def notices(self, inputs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """What a person must know about the set-up: mounting findings and full-scale warnings."""
+        from monitor.runtime.mounting_notices import collect_notices
+
+        if inputs is None:
+            inputs = list(self._input_health().values())
+        return collect_notices({c: s.engine for c, s in list(self.slots.items())}, inputs)
+
+    def set_mounting(self, cushion: str, mounting: dict[str, Any]) -> dict[str, Any]:
+        """Set how one cushion lies and is wired (dashboard "Apply"); analysis starts afresh for it,
+        the spell and reminders carry on. Raises ValueError with a user message."""
+        from monitor.model import valid_cushion_id
+
+        if not valid_cushion_id(cushion):
+            raise ValueError(f"{cushion!r} is not a cushion id")
+        patch = {"mounting": {"cushions": {cushion: mounting}}}
+        self._validate_patch(patch, apply=True)
+        self.store.save_settings(patch)
+        entry = self.config.mounting.for_cushion(cushion)
+        slot = self.slots.get(cushion)
+        if slot is not None:
+            old = slot.engine
+            slot.engine = CushionEngine(cushion, old.device, self.config.rules, self.config.analysis, old.tracker.epoch,
+                                        tracker=old.tracker, mounting=self._mounting_for(cushion))
+            slot.last_step = None
+        log.warning("cushion %s: mounting set to orientation %s, mirror %s, invert %s; calibration starts afresh",
+                    cushion, entry.orientation, entry.mirror, entry.invert)
+        return {"cushion": cushion, **entry.model_dump()}
 
     def _find_reminder(self, reminder_id: str) -> dict[str, Any] | None:
         return self.store.get_reminder(reminder_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 from monitor.config.settings import Settings
 from monitor.runtime.daemon import Daemon
@@ -12,7 +14,8 @@ from monitor.runtime.daemon import Daemon
 log = logging.getLogger(__name__)
 
 
-async def serve(settings: Settings, announce=None, reload_settings=None) -> None:
+async def serve(settings: Settings, announce: Callable[[str], object] | None = None,
+                reload_settings: Callable[[], Settings] | None = None) -> None:
     """Run the daemon and the dashboard until SIGINT/SIGTERM; SIGHUP reloads the config.
 
     `reload_settings()` returns freshly loaded Settings (or raises ConfigError)."""
@@ -26,7 +29,9 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
     app = create_app(daemon, token=d.token, require_token=not loopback)
     config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn before 0.29 installed its own SIGINT/SIGTERM handlers through this method (off: ours
+    # run); later ones catch the signal during serve() and raise it again for ours on the way out.
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     await daemon.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -47,10 +52,8 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
         await asyncio.sleep(0.05)
     if serve_task.done():
         await daemon.stop()
-        try:
+        with contextlib.suppress(SystemExit, OSError):  # uvicorn has logged the reason (e.g. address in use)
             serve_task.result()
-        except (SystemExit, OSError):
-            pass  # uvicorn has logged the reason (e.g. address already in use)
         raise RuntimeError(
             f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
         )

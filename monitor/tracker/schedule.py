@@ -298,7 +298,7 @@ class ReminderSchedule:
         rules = self.rules
         after = (rules.uneven_after_s, rules.crossed_after_s, rules.slouch_after_s)
         cooldown = rules.cooldown_min * 60.0
-        for kind, cond, after_s in zip(POSTURE_KINDS, self.cond_now, after):
+        for kind, cond, after_s in zip(POSTURE_KINDS, self.cond_now, after, strict=True):
             if not cond or self.timers[kind].held(t) < after_s - EPS:
                 continue
             last = self.last_fired.get(kind)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
 from monitor.mqtt.connection import MqttConnection
 from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import MQTTMessage
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ class MqttInput(FrameInput):
             self._update_connected(c)
         return c
 
-    def _on_status(self, msg) -> None:
+    def _on_status(self, msg: MQTTMessage) -> None:
         try:
             c = self._cushion_for(msg.topic)
             if c is None:
@@ -209,7 +212,7 @@ class MqttInput(FrameInput):
             log.exception("mqtt: status message on %s", msg.topic)
 
     # ---- frames ---------------------------------------------------------------------
-    def _on_frames(self, msg) -> None:
+    def _on_frames(self, msg: MQTTMessage) -> None:
         c: _Cushion | None = None
         try:
             c = self._cushion_for(msg.topic)
@@ -245,7 +248,7 @@ class MqttInput(FrameInput):
         c.health.drop(reason)
         log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
 
-    def _binary(self, c: _Cushion, payload: bytes) -> Frame | None:
+    def _binary(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         pkt = decode_packet(payload)
         if isinstance(pkt, HelloPacket):
             self._hello(c, pkt.info)
@@ -261,7 +264,7 @@ class MqttInput(FrameInput):
         c.last_seq = pkt.seq
         return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
 
-    def _json(self, c: _Cushion, payload: bytes) -> Frame | None:
+    def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         head = bytes(payload[:256])
         if b'"header"' in head and b'"cells"' not in payload:
             self._json_header(c, payload)
@@ -290,7 +293,7 @@ class MqttInput(FrameInput):
         c.last_seq = jf.seq
         return Frame(c.cushion, t, jf.cells, max_value, jf.seq)
 
-    def _json_header(self, c: _Cushion, payload: bytes) -> None:
+    def _json_header(self, c: _Cushion, payload: bytes | bytearray) -> None:
         obj = loads_limited(payload, max_bytes=self.config.max_payload, max_depth=4)
         if not isinstance(obj, dict) or obj.get("type") != "header":
             raise CodecError("bad_frame", "not a frame or header object")

@@ -14,6 +14,7 @@ Frame time `t`:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -152,10 +153,8 @@ class SerialInput(FrameInput):
         self._stop.set()
         ser = self._serial
         if ser is not None:
-            try:
-                ser.cancel_read()  # wakes a blocked read where the platform supports it
-            except Exception:  # noqa: BLE001 - not every URL handler implements it
-                pass
+            with contextlib.suppress(Exception):  # not every URL handler implements it
+                ser.cancel_read()  # type: ignore[attr-defined]  # on the port classes, not in SerialBase's stub
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             if self._thread.is_alive():
@@ -197,10 +196,8 @@ class SerialInput(FrameInput):
             opened = time.monotonic()
             error = self._read_until_gone(ser)
             self._serial = None
-            try:
+            with contextlib.suppress(Exception):  # the device may already be gone
                 ser.close()
-            except Exception:  # noqa: BLE001 - the device may already be gone
-                pass
             if error is None:
                 break  # stopped
             self._health.set_connected(False, error)
@@ -229,7 +226,7 @@ class SerialInput(FrameInput):
         """Read and decode until stop (None) or the device fails (its error text)."""
         while not self._stop.is_set():
             try:
-                waiting = ser.in_waiting
+                waiting = ser.in_waiting  # type: ignore[attr-defined]  # every port class has it; the stub's base not
                 data = ser.read(min(waiting, READ_CHUNK) if waiting else 1)
             except (serial.SerialException, OSError) as exc:
                 return str(exc) or type(exc).__name__

@@ -74,7 +74,7 @@ def test_batch_gives_exactly_the_per_frame_readings():
         t[half:], cells[half:]
     )
     assert len(readings) == len(per_frame)
-    for a, b in zip(per_frame, readings):
+    for a, b in zip(per_frame, readings, strict=True):
         assert a == b
 
 
@@ -124,7 +124,7 @@ def test_left_share_follows_the_truth_and_midline_features_for_the_dashboard():
     readings = SeatAnalyzer(dev).process_batch(t, cells)
     err = [
         abs(r.left_share - lab["left_share"])
-        for r, lab in zip(readings, labels)
+        for r, lab in zip(readings, labels, strict=True)
         if lab["occupied"] and r.present and r.t > 12.0
     ]
     assert np.mean(err) < 0.02

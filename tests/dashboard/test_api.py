@@ -65,6 +65,7 @@ def test_openapi_schema_describes_every_endpoint(client):
         ("/api/reminders", "get"),
         ("/api/reminders/{reminder_id}/ack", "post"),
         ("/api/reminders/{reminder_id}/snooze", "post"),
+        ("/api/reminders/ack-all", "post"),
         ("/api/stream", "get"),
         ("/api/stats/daily", "get"),
         ("/api/timeline", "get"),
@@ -247,3 +248,41 @@ def test_history_endpoints(client):
     items = timeline.json()
     assert items and all(item["type"] in ("spell", "break") for item in items)
     assert items[0]["type"] == "spell" and items[0]["start_at"]
+
+
+def test_ack_all_acknowledges_every_open_reminder_once(client, server):
+    """POST /api/reminders/ack-all (the page's "All done"): every open one, announced on the
+    stream like a single ack; a second call has nothing left; its filters are checked."""
+    assert client.put("/api/settings", json={"rules": {"sit_limit_min": 5, "repeat_every_min": 1}}).status_code == 200
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            open_ones = [r for r in client.get("/api/reminders").json() if not r["acknowledged"]]
+            if len(open_ones) >= 2:
+                break
+            time.sleep(0.2)
+    finally:
+        client.put("/api/settings", json={"rules": {"sit_limit_min": 120, "repeat_every_min": 60}})
+    assert len(open_ones) >= 2, "no open reminders to acknowledge"
+    with httpx.Client(timeout=10) as sse_client, sse_client.stream("GET", f"{server.url}/api/stream") as stream:
+        done = client.post("/api/reminders/ack-all", params={"cushion": CUSHION})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["count"] == len(body["acknowledged"]) >= len(open_ones)
+        assert {r["id"] for r in open_ones} <= set(body["acknowledged"])
+        announced = set()
+        for name, payload in sse_events(stream, time.monotonic() + 10):
+            if name == "reminder_update" and payload["acknowledged"]:
+                announced.add(payload["id"])
+            if announced >= set(body["acknowledged"]):
+                break
+        assert announced >= set(body["acknowledged"])
+    acked = {r["id"]: r["acknowledged"] for r in client.get("/api/reminders").json()}
+    assert all(acked[i] for i in body["acknowledged"])
+    # nothing raised since is open (the rules above are quiet again), so nothing is left
+    again = client.post("/api/reminders/ack-all", params={"kind": "sit_too_long"}).json()
+    assert again["acknowledged"] == [] or all(i not in body["acknowledged"] for i in again["acknowledged"])
+    assert client.post("/api/reminders/ack-all", params={"cushion": "not an id"}).status_code == 422
+    assert client.post("/api/reminders/ack-all", params={"since": "yesterday"}).status_code == 422
+    assert client.get("/api/reminders/ack-all").status_code == 405
+    assert client.post("/api/reminders/ack-all", headers={"Origin": "http://evil.example"}).status_code == 403

@@ -49,7 +49,7 @@ def test_write_recording_reads_back_with_the_monitor(tmp_path, name):
     with RecordingReader(path) as reader:
         frames = list(reader)
     assert len(frames) == 80
-    assert all(np.array_equal(f.cells, e.cells) and f.t == pytest.approx(e.t) for f, e in zip(frames, expected))
+    assert all(np.array_equal(f.cells, e.cells) and f.t == pytest.approx(e.t) for f, e in zip(frames, expected, strict=True))
 
 
 def test_write_recording_to_open_files():

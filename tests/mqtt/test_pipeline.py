@@ -61,7 +61,7 @@ def test_long_spell_over_mqtt(mosquitto_session):
         assert len(frames) == len(expected), inp.health()
         # lossless and in order
         assert [f.seq for f in frames] == [e.seq for e in expected]
-        assert all(np.array_equal(f.cells, e.cells) for f, e in zip(frames, expected))
+        assert all(np.array_equal(f.cells, e.cells) for f, e in zip(frames, expected, strict=True))
         t0 = frames[0].t
         assert [round(f.t - t0, 3) for f in frames] == [round(e.t - expected[0].t, 3) for e in expected]
 

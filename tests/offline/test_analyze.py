@@ -45,7 +45,7 @@ def test_analyze_a_sample_writes_a_state_per_second_spells_and_a_summary_last(sa
 def test_analyze_reports_sit_too_long_on_the_long_spell_sample(samples_dir):
     proc = run_analyze(str(samples_dir / "long-spell-16x16.jsonl.gz"), "--jsonl")
     assert proc.returncode == 0, proc.stderr
-    reminders = [json.loads(l) for l in proc.stdout.splitlines() if '"type":"reminder"' in l]
+    reminders = [json.loads(line) for line in proc.stdout.splitlines() if '"type":"reminder"' in line]
     sit = [r for r in reminders if r["kind"] == "sit_too_long"]
     assert sit, "the 26-minute spell must raise sit_too_long"
     assert sit[0]["spell_s"] == pytest.approx(25 * 60, abs=1)

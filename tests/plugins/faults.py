@@ -150,7 +150,7 @@ class SitwellProcess:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"sitwell run did not exit within {timeout} s of signal {sig}:\n{self.log}")
+            raise AssertionError(f"sitwell run did not exit within {timeout} s of signal {sig}:\n{self.log}") from None
         took = time.monotonic() - t0
         self._close()
         return took

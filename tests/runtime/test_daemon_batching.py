@@ -135,7 +135,7 @@ def test_zero_delay_analyses_every_frame_at_once(tmp_path):
         async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             for _ in range(3):
                 last = cushion.push(1)
-                await wait_for(lambda: analysed_t(daemon) == last, timeout=0.05)
+                await wait_for(lambda last=last: analysed_t(daemon) == last, timeout=0.05)
                 await asyncio.sleep(0.02)
 
     asyncio.run(main())

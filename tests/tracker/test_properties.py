@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -155,7 +156,7 @@ def test_spells_never_overlap_and_totals_add_up(rules, segments):
         assert s.start >= prev_end and s.end >= s.start
         prev_end = s.end
     # breaks between spells are at least min_break
-    for a, b in zip(spells, spells[1:]):
+    for a, b in pairwise(spells):
         assert b.start - a.end >= rules.min_break_s - 1e-6
     occupied_s = sum(DT for u in updates[:-1] if u.state.occupied)
     in_spells = sum(s.end - s.start for s in spells)

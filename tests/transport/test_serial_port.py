@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -149,7 +150,7 @@ def test_unplug_and_replug_resumes(pty_pair, started, caplog):
     pty_pair.write(b"".join(encode_frame(grid(i), i, 1000 + i * 100, 16) for i in range(3, 6)))
     frames = sink.wait_for(6)
     assert [f.seq for f in frames] == list(range(6))
-    assert all(b.t >= a.t for a, b in zip(frames, frames[1:]))
+    assert all(b.t >= a.t for a, b in pairwise(frames))
     assert inp.health()[0]["error"] is None
     assert any("frames arriving again" in r.getMessage() for r in caplog.records)
 
@@ -267,7 +268,7 @@ def test_flapping_port_backs_off_and_logs_once(started, caplog):
         server.close()
     # backoff 0.25, 0.5, 1, 1, ... gives ~5 attempts in 3 s; a fixed 0.25 s retry gives 12
     assert 2 <= len(accepts) <= 7, accepts
-    gaps = [b - a for a, b in zip(accepts, accepts[1:])]
+    gaps = [b - a for a, b in pairwise(accepts)]
     assert gaps[-1] > 0.7
     lost = [r for r in caplog.records if "lost" in r.getMessage()]
     assert len(lost) == 1

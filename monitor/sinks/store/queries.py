@@ -45,7 +45,7 @@ class StoreReads(WriteBuffer):
                   limit: int = 500) -> list[dict[str, Any]]:
         """CONTRACT section 6 objects, newest first."""
         since_ts = None if since is None else parse_at(since).timestamp()
-        sql, params = "SELECT * FROM reminders WHERE 1=1", []
+        sql, params = "SELECT * FROM reminders WHERE 1=1", list[Any]()
         if since_ts is not None:
             sql += " AND at_ts >= ?"
             params.append(since_ts)
@@ -96,7 +96,9 @@ class StoreReads(WriteBuffer):
         first, last = dates[0], dates[-1]
         cw, cp = ("", []) if cushion is None else (" AND cushion = ?", [cushion])
         out = {d: _empty_day(d) for d in dates}
-        acc = {d: {"seated": 0.0, "postures": {p: 0.0 for p in SEATED_POSTURES}, "ls": 0.0, "ls_s": 0.0} for d in dates}
+        acc: dict[str, dict[str, Any]] = {
+            d: {"seated": 0.0, "postures": {p: 0.0 for p in SEATED_POSTURES}, "ls": 0.0, "ls_s": 0.0} for d in dates
+        }
         sums = ", ".join(f"sum({c}) AS {c}" for c in POSTURE_COLUMNS)
         for r in self._query(f"SELECT day, sum(seated_s) AS seated, sum(mean_left_share * left_share_s) AS ls,"
                              f" sum(CASE WHEN mean_left_share IS NOT NULL THEN left_share_s ELSE 0 END) AS ls_s,"
@@ -151,12 +153,12 @@ class StoreReads(WriteBuffer):
         sums = ", ".join(f"sum({c}) AS {c}" for c in SITBONE_COLUMNS)
         for r in self._query(f"SELECT day, {sums} FROM minutes WHERE day BETWEEN ? AND ?{cw} GROUP BY day",
                              [first, last, *cp]):
-            l, rr = r["sitbone_l"] or 0.0, r["sitbone_r"] or 0.0
+            left, right = r["sitbone_l"] or 0.0, r["sitbone_r"] or 0.0
             out[r["day"]]["sitbone_dose"] = {
-                "left": round(l, 1), "right": round(rr, 1),
+                "left": round(left, 1), "right": round(right, 1),
                 "left_upright_min": round((r["sitbone_l_norm"] or 0.0) / 60.0, 1),
                 "right_upright_min": round((r["sitbone_r_norm"] or 0.0) / 60.0, 1),
-                "left_share": round(l / (l + rr), 4) if l + rr > 0 else None,
+                "left_share": round(left / (left + right), 4) if left + right > 0 else None,
             }
 
     def timeline(self, cushion: str | None = None, day: date | str | None = None) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ Why it is built this way (the analysis must never wait for the disk):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -210,10 +211,8 @@ class WriteBuffer:
                 self._oldest_minute_at = None
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     def _failed(self, exc: Exception, n: int) -> None:
         self._backoff = min(30.0, self._backoff * 2 if self._backoff else 0.5)
