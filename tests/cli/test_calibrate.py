@@ -46,6 +46,7 @@ def test_calibrate_a_serial_cushion_saves_its_tare(pty_pair, tmp_path):
     db = tmp_path / "s.db"
     proc = _calibrate("--serial", str(pty_pair.path), "--seconds", "2", "--db", str(db), "--cushion", "desk-2")
     stop.set()
+    writer.join(10)  # before the fixture closes the pty under it
     assert proc.returncode == 0, proc.stderr
     assert "Calibrated desk-2" in proc.stdout
     store = Store(db)
