@@ -8,6 +8,7 @@ import { RESOLVED_SHORT, THANKS, resolution } from "./resolve.js";
 // the latest ones of a kind in view (one on a phone); older ones behind "N earlier"
 const NARROW = window.matchMedia("(max-width: 40rem)");
 const shownPerKind = () => (NARROW.matches ? 1 : 2);
+const KIND_ORDER = ["sit_too_long", "sit_warning", "stand_up", "may_sit", "slouching", "crossed_legs", "uneven_load"];
 const THANKS_MS = 8000; // how long the banner says "Thanks — …" before it goes
 // A new reminder waits for the first live state at or after its frame time, so it is never
 // shown beside an older state that would contradict it; at most this long.
@@ -307,7 +308,10 @@ export class Reminders {
     // open detail boxes stay open across redraws
     const opened = new Set([...document.querySelectorAll("#reminder-list details[open]")].map(
       (d) => d.closest(".group").dataset.kind));
-    const groups = [...byKind.entries()].map(([kind, list]) => this.group(kind, list));
+    // a fixed order of kinds, so the boxes do not jump about as reminders come
+    const rank = (kind) => { const i = KIND_ORDER.indexOf(kind); return i < 0 ? KIND_ORDER.length : i; };
+    const groups = [...byKind.entries()].sort((a, b) => rank(a[0]) - rank(b[0]))
+      .map(([kind, list]) => this.group(kind, list));
     for (const g of groups) if (opened.has(g.dataset.kind)) g.querySelector("details").open = true;
     $("reminder-list").replaceChildren(...groups);
     $("reminder-empty").hidden = items.length > 0;

@@ -1,6 +1,7 @@
 """The daemon's controls for the reminder features beyond the contract (docs/reminders.md):
 timed pause and the live view of pause, snoozes left, sit-bone dose, sit-stand phase and
-calendar quiet. A mixin of `monitor.daemon.Daemon`, kept here so the daemon stays small.
+calendar quiet. `ReminderControls` is given the cushions, the store and the time scale it
+works on; the runtime service (monitor/runtime/service.py) answers the dashboard with it.
 
 One clock for everything a person sees: the cushion's clock, wall time of frame time 0 plus
 frame time (`tracker.wall`). With real input it is the wall clock; with the simulation at
@@ -22,6 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config.parse import MAX_PAUSE_MIN, parse_pause
+from monitor.runtime.slots import Cushions
+from monitor.sinks.store import Store
+from monitor.tracker.tracker import CushionTracker
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +38,21 @@ def _next_midnight(local: datetime) -> datetime:
 
 
 class ReminderControls:
-    """Mixin for the Daemon: needs `self.slots`, `self.config`, `self._time_scale()`."""
+    """Pause, and the live reminder view, over the daemon's cushions.
 
-    # (time.time() of the request, minutes or "tomorrow"), for cushions not seen yet
-    _pending_pause: tuple[float, float | str] | None = None
+    `time_scale` is frame seconds per wall second (the simulation's speed, else 1)."""
+
+    def __init__(self, cushions: Cushions, store: Store, time_scale: float = 1.0) -> None:
+        self.cushions = cushions
+        self.store = store
+        self.time_scale = time_scale
+        # (time.time() of the request, minutes or "tomorrow"), for cushions not seen yet
+        self._pending_pause: tuple[float, float | str] | None = None
 
     def pause(self, spec: str | float | None) -> dict[str, Any]:
         what = parse_pause(spec)
         self._pending_pause = None if what is None else (time.time(), what)
-        for slot in list(self.slots.values()):  # type: ignore[attr-defined]
+        for slot in self.cushions.values():
             tracker = slot.engine.tracker
             if what is None:
                 tracker.pause(0)
@@ -63,15 +73,15 @@ class ReminderControls:
             until = _next_midnight(now)
             left = (until - now).total_seconds()
         else:
-            # the clock runs `scale` times faster than the wall since the request
-            left = float(what) * 60.0 - (time.time() - asked) * self._time_scale()  # type: ignore[attr-defined]
+            # the clock runs `time_scale` times faster than the wall since the request
+            left = float(what) * 60.0 - (time.time() - asked) * self.time_scale
             until = now + timedelta(seconds=max(left, 0.0))
         if left <= 0:
             self._pending_pause = None
             return None
         return until, left
 
-    def apply_pending_pause(self, tracker: Any, t: float) -> None:
+    def apply_pending_pause(self, tracker: CushionTracker, t: float) -> None:
         """A cushion seen for the first time (its first frame at frame time `t`) joins a running pause."""
         if self._pending_pause is None:
             return
@@ -84,8 +94,8 @@ class ReminderControls:
             tracker.pause(until_t=t + pending[1])
 
     def pause_status(self) -> dict[str, Any]:
-        per = {c: s.engine.tracker.pause_status() for c, s in list(self.slots.items())}  # type: ignore[attr-defined]
-        speed = self._time_scale()  # type: ignore[attr-defined]
+        per = {c: s.engine.tracker.pause_status() for c, s in self.cushions.items()}
+        speed = self.time_scale
         running = [p for p in per.values() if p["paused"]]
         if not per:
             pending = self._pending_left()
@@ -102,20 +112,19 @@ class ReminderControls:
 
     def clock(self) -> dict[str, Any]:
         """The one clock (module doc): {"speed": X, "simulated": bool, "now": ISO time on it}."""
-        speed = self._time_scale()  # type: ignore[attr-defined]
+        speed = self.time_scale
         now = datetime.now().astimezone()
         if speed != 1.0:
-            seen = [s.engine.tracker for s in list(self.slots.values())  # type: ignore[attr-defined]
-                    if s.engine.tracker.last_t is not None]
+            seen = [s.engine.tracker for s in self.cushions.values() if s.engine.tracker.last_t is not None]
             if seen:
-                now = max(tr.wall(tr.last_t) for tr in seen)
+                now = max(tr.wall(tr.last_t or 0.0) for tr in seen)
         return {"speed": speed, "simulated": speed != 1.0, "now": now.isoformat(timespec="seconds")}
 
     def reminder_extras(self) -> list[dict[str, Any]]:
         """Per cushion: pause, snoozes left, strict mode, sit-bone dose, sit-stand phase, calendar.
         Every "seconds left" is in the cushion's clock seconds (module doc)."""
         out = []
-        for slot in list(self.slots.values()):  # type: ignore[attr-defined]
+        for slot in self.cushions.values():
             try:
                 out.append(slot.engine.tracker.extras())
             except Exception:  # a view must not break the dashboard
@@ -124,4 +133,4 @@ class ReminderControls:
 
     def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         """A day's breaks confirmed by the seat: credited offloads with quality and length."""
-        return self.store.offloads(day=day, cushion=cushion)  # type: ignore[attr-defined]
+        return self.store.offloads(day=day, cushion=cushion)
