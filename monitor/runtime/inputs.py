@@ -13,6 +13,7 @@ def build_input(settings: Settings) -> FrameInput:
         from monitor.transport.serial_port import SerialInput
 
         s = settings.serial
+        assert s.port is not None  # Settings refuses input "serial" without serial.port
         return SerialInput(
             port=s.port,
             baud=s.baud,
@@ -32,7 +33,8 @@ def build_input(settings: Settings) -> FrameInput:
         return MqttInput(settings.mqtt)
     from monitor.transport.simulated import SimulatedInput
 
-    return SimulatedInput(settings.sim, cushion=settings.cushion)
+    return SimulatedInput(settings.sim, cushion=settings.cushion,
+                          gather_s=min(0.05, settings.analysis.max_delay_ms / 1000.0 / 5))
 
 
 def with_own_client_id(settings: Settings) -> Settings:

@@ -207,9 +207,8 @@ class RuntimeService:
     # ---- mounting and full scale (runtime/mounting_notices.py) -------------------------
     def notices(self, inputs: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """What a person must know about the set-up: mounting findings and full-scale warnings."""
-        if inputs is None:
-            inputs = list(self.input_health().values())
-        return collect_notices({c: s.engine for c, s in self.cushions.items()}, inputs)
+        rows: list[Mapping[str, Any]] = list(self.input_health().values() if inputs is None else inputs)
+        return collect_notices({c: s.engine for c, s in self.cushions.items()}, rows)
 
     def mounting_found(self, slot: CushionSlot) -> None:
         """The mounting check of a cushion has decided: say so in the log and on the pages."""

@@ -200,9 +200,16 @@ def test_week_table_says_it_scrolls_on_a_phone(browser_page, demo):
 CONTRADICTIONS = """
 () => {
   const banner = document.getElementById('reminder-banner');
-  if (banner.hidden || banner.dataset.state === 'resolved') return null;  // "Thanks — …" contradicts nothing
-  const kind = banner.dataset.kind;
+  if (banner.hidden) return null;
   const posture = document.getElementById('posture').dataset.posture;
+  const title = document.getElementById('reminder-title').textContent;
+  if (banner.dataset.state === 'resolved') {  // a thank-you must still be true
+    const untrue = (title === 'Thanks — you got up' && posture !== 'empty')
+      || (title === 'Thanks — you are sitting up again' && posture === 'slouch')
+      || (title === 'Thanks — legs uncrossed' && posture.startsWith('cross'));
+    return untrue ? `${title} beside ${posture}` : null;
+  }
+  const kind = banner.dataset.kind;
   const live = window.sitwell.live || {};
   const share = typeof live.left_share === 'number' ? live.left_share : null;
   const threshold = (window.sitwell.reminders.rules || {}).uneven_threshold ?? 0.1;
@@ -213,7 +220,7 @@ CONTRADICTIONS = """
   else if (kind === 'crossed_legs') bad = !posture.startsWith('cross');
   else if (kind === 'uneven_load') bad = posture === 'empty' || posture.startsWith('cross')
       || (!posture.startsWith('lean') && share !== null && Math.abs(share - 0.5) < threshold - 1e-9);
-  return bad ? `${document.getElementById('reminder-title').textContent} beside ${posture}` : null;
+  return bad ? `${title} beside ${posture}` : null;
 }
 """
 
