@@ -20,7 +20,8 @@ function pct(x) {
 }
 
 function showPause() {
-  const left = pause.paused ? pause.remaining_s - (performance.now() - pauseSeen) / 1000 : 0;
+  // remaining_s is on the cushion's clock, which runs `speed` times faster in a sped-up simulation
+  const left = pause.paused ? pause.remaining_s - ((performance.now() - pauseSeen) / 1000) * (pause.speed || 1) : 0;
   const on = pause.paused && left > 0;
   const text = $("pause-status");
   if (on) {
