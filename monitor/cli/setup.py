@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.analysis.setup_steps import STEPS, SetupSession, SetupStatus
-from monitor.cli.options import HostPortParam, mqtt_overrides
 from monitor.config.settings import Settings
 
 if TYPE_CHECKING:
@@ -159,9 +158,7 @@ def save_result(store: Any, name: str, session: SetupSession, engine: Any, setti
 @click.option("--cols", type=int)
 @click.option("--max-value", type=int)
 @click.option("--baud", type=int)
-@click.option(
-    "--mqtt", "mqtt_host", type=HostPortParam(), help="A cushion publishing to this broker (default port 1883)."
-)
+@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="A cushion publishing to this broker.")
 @click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
 @click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording.")
 @click.option("--step-seconds", type=click.FloatRange(3, 60), default=8.0, show_default=True,
@@ -171,12 +168,13 @@ def save_result(store: Any, name: str, session: SetupSession, engine: Any, setti
 @click.option("--db", type=click.Path(dir_okay=False))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
 def setup_command(serial_port: str | None, codec: str | None, rows: int | None, cols: int | None,
-                  max_value: int | None, baud: int | None, mqtt_host: tuple[str, int] | None, cushion: str | None,
+                  max_value: int | None, baud: int | None, mqtt_host: str | None, cushion: str | None,
                   recording: str | None, step_seconds: float, speed: float | None, timeout_s: float, db: str | None,
                   config_file: str | None) -> None:
     """Guided set-up: empty seat, then sit upright, lean left/right, cross each leg, slouch, perch
     forward (~10 s each). Learns your own way of sitting; redo it any time."""
     from monitor.cli.main import settings_or_exit, setup_logging
+    from monitor.cli.options import mqtt_overrides
     from monitor.sinks.store import Store
 
     overrides: dict[str, Any] = {
@@ -185,8 +183,7 @@ def setup_command(serial_port: str | None, codec: str | None, rows: int | None, 
     }
     if serial_port:
         overrides["input"] = "serial"
-    if mqtt_host:
-        overrides.update({**mqtt_overrides(mqtt_host), "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     if not (serial_port or mqtt_host or recording):
         overrides.update({"sim.scenario": "setup", "sim.speed": speed})
     settings = settings_or_exit(config_file, overrides)
