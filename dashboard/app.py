@@ -316,5 +316,8 @@ def create_app(
     from dashboard.routes_mounting import router as mounting_router  # set-up notices, mounting
 
     app.include_router(mounting_router)
+    from dashboard.routes_journal import router as journal_router  # pain journal (docs/journal.md)
+
+    app.include_router(journal_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -55,6 +55,8 @@ class LazyGroup(click.Group):
         "dnd": "monitor.cli.status:dnd_command",
         "pause": "monitor.cli.pause:pause_command",
         "calibrate": "monitor.cli.calibrate:calibrate_command",
+        "log": "monitor.cli.journal:log_group",
+        "journal": "monitor.cli.journal:journal_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

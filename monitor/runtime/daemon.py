@@ -120,6 +120,14 @@ def _with_own_client_id(settings: Settings) -> Settings:
     return settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"client_id": own})})
 
 
+def _open_journal(settings: Settings) -> Any:
+    if not settings.journal.enabled or str(settings.store.db) == ":memory:":
+        return None
+    from monitor.journal import JournalBook
+
+    return JournalBook(settings.store.db)
+
+
 class Daemon(ReminderControls):
     """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
 
@@ -131,6 +139,7 @@ class Daemon(ReminderControls):
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)
         self._apply_saved_settings()
+        self.journal = _open_journal(settings)  # pain journal (monitor/journal); None when off
         self.slots: dict[str, CushionSlot] = {}
         self._slots_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -713,4 +722,6 @@ class Daemon(ReminderControls):
         if self._recorder is not None:
             self._recorder.close()
         self.store.close()
+        if self.journal is not None:
+            self.journal.close()
         log.info("daemon stopped")
