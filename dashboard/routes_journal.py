@@ -136,3 +136,17 @@ async def journal_associations(request: Request, days: Annotated[int, Query(ge=1
     runtime = request.app.state.runtime
     min_days = runtime.config.journal.min_days_for_associations if hasattr(runtime, "config") else 14
     return associations(side_by_side(_book(request), runtime.daily_stats(days)), min_days=min_days)
+
+
+@router.get("/api/journal/prompt")
+async def journal_prompt(request: Request) -> dict[str, Any]:
+    """The "how is the pain?" prompt due now, {"id", "reason", "message", "at"}, or {"id": null,
+    "silent": why} (paused, quiet_hours, working_hours, do_not_disturb, calendar_busy,
+    enough_today, nothing_due). Answer it by POSTing an entry with its prompt_id."""
+    from monitor.journal.prompts import PromptPlanner
+
+    book = _book(request)
+    planner = getattr(request.app.state, "journal_prompts", None)
+    if planner is None:
+        planner = request.app.state.journal_prompts = PromptPlanner(request.app.state.runtime, book)
+    return planner.due()
