@@ -131,7 +131,7 @@ function drawMarks() {
 function drawDays(days) {
   const box = $("journal-days");
   const W = 300;
-  const H = 28;
+  const H = 20;
   const rows = ROWS.map(([key, label, fmt, fixedMax]) => {
     const values = days.map((d) => d[key]);
     const max = fixedMax ?? Math.max(1e-9, ...values.filter((v) => v != null));
@@ -140,7 +140,7 @@ function drawDays(days) {
       preserveAspectRatio: "none" });
     days.forEach((d, i) => {
       const v = d[key];
-      if (v == null) return;
+      if (v == null || v === 0 && key !== "pain") return; // an empty day: no bar, not a 1-px line
       const h = Math.max(1, (v / max) * (H - 2));
       const bar = el("rect", { x: i * bw + 0.5, y: H - h, width: Math.max(1, bw - 1), height: h,
         class: key === "pain" ? "bar pain" : "bar", "data-day": d.date, "data-value": v });
@@ -153,7 +153,7 @@ function drawDays(days) {
   const logged = days.filter((d) => d.pain != null).length;
   box.replaceChildren(...rows, el("p", { class: "muted small", "data-testid": "days-note",
     text: `${days[0]?.date ?? ""} to ${days[days.length - 1]?.date ?? ""}: ${logged} days with pain logged. ` +
-      "Hover or tap a bar for the day's value." }));
+      "Point at a bar for the day's value." }));
 }
 
 function drawHelps(result) {
@@ -202,6 +202,8 @@ async function checkPrompt() {
 }
 
 function build() {
+  // a phone shows the month folded (one tap opens it): the page stays short
+  if (window.matchMedia("(max-width: 480px)").matches) $("journal-days-card").open = false;
   const scale = $("journal-scale");
   for (let p = 0; p <= 10; p += 1) {
     const b = el("button", { type: "button", class: "pain-button", "data-pain": p, "data-testid": `pain-${p}`,
