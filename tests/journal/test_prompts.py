@@ -47,7 +47,8 @@ def test_silent_in_a_pause(inprocess_daemon):
 
 
 def test_silent_in_quiet_hours_and_do_not_disturb(inprocess_daemon):
-    d = inprocess_daemon({"sim.speed": 1.0, "journal.prompt_times": [_earlier(1)], "rules.quiet_hours": [_around_now()]})
+    d = inprocess_daemon({"sim.speed": 1.0, "journal.prompt_times": [_earlier(1)],
+                          "rules.quiet_hours": [_around_now()]})
     assert httpx.get(d.url + "/api/journal/prompt").json() == {"id": None, "silent": "quiet_hours"}
     d2 = inprocess_daemon({"sim.speed": 1.0, "journal.prompt_times": [_earlier(1)], "rules.do_not_disturb": True})
     assert httpx.get(d2.url + "/api/journal/prompt").json() == {"id": None, "silent": "do_not_disturb"}

@@ -29,7 +29,7 @@ def test_ties_take_the_mean_rank():
     x, y = [1, 2, 2, 3], [1, 3, 2, 4]
     rx, ry = [1, 2.5, 2.5, 4], [1, 3, 2, 4]
     mx, my = 2.5, 2.5
-    expected = sum((a - mx) * (b - my) for a, b in zip(rx, ry)) / math.sqrt(
+    expected = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True)) / math.sqrt(
         sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
     assert spearman(x, y) == pytest.approx(expected)
 
