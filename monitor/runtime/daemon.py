@@ -128,6 +128,17 @@ def _open_journal(settings: Settings) -> Any:
     return JournalBook(settings.store.db)
 
 
+def _start_journal_mqtt(settings: Settings, journal: Any) -> Any:
+    """Pain over MQTT / Home Assistant (monitor/journal/mqtt_entity.py): only with a broker configured."""
+    if journal is None or not settings.mqtt.host or not settings.journal.mqtt_entity:
+        return None
+    from monitor.journal.mqtt_entity import JournalMqtt
+
+    entity = JournalMqtt(settings.mqtt, journal)
+    entity.start()
+    return entity
+
+
 class Daemon(ReminderControls):
     """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
 
@@ -695,6 +706,7 @@ class Daemon(ReminderControls):
                 self._publisher.start()
             except ImportError:
                 log.warning("MQTT publisher not available")
+        self._journal_mqtt = _start_journal_mqtt(self.config, self.journal)
         self.input.start(self._intake)
         self._tasks = [
             asyncio.create_task(self._process_forever(), name="process"),
@@ -719,6 +731,8 @@ class Daemon(ReminderControls):
         self._snapshot_all()
         if self._publisher is not None:
             self._publisher.stop()
+        if getattr(self, "_journal_mqtt", None) is not None:
+            self._journal_mqtt.stop()
         if self._recorder is not None:
             self._recorder.close()
         self.store.close()
