@@ -179,12 +179,12 @@ def physics_sources(n: int, physics: str, scenario: str, seed0: int, minutes: fl
 
         def frames(sim=sim, path=path):
             if cache and path.exists():
-                z = np.load(path)
-                occ, post, ls = z["occ"], z["post"], z["ls"]
-                for i in range(len(z["t"])):
+                with np.load(path) as z:  # each z[key] reads the whole array: once each
+                    t, cells, occ, post, ls = z["t"], z["cells"], z["occ"], z["post"], z["ls"]
+                for i in range(len(t)):
                     label = {"occupied": bool(occ[i]), "posture": str(post[i]),
                              "left_share": None if np.isnan(ls[i]) else float(ls[i])}
-                    yield float(z["t"][i]), z["cells"][i], label
+                    yield float(t[i]), cells[i], label
                 return
             ts, cells, occ, post, ls = [], [], [], [], []
             for f in sim.frames():

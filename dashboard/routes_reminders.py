@@ -4,8 +4,8 @@ calendar quiet) and "all done" (acknowledge every open reminder at once). Includ
 `dashboard.app.create_app`; state changes go through the same guard (token, same origin) as
 every other POST/DELETE.
 
-The runtime methods used here (`pause`, `pause_status`, `reminder_extras`) are optional in
-the Runtime protocol: a runtime without them answers 501.
+The runtime methods used here (`pause`, `pause_status`, `reminder_extras`, `offloads`) are in
+the Runtime protocol (monitor/runtime/protocol.py), like every other one the dashboard calls.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+
+from monitor.runtime.protocol import Runtime
 
 router = APIRouter(tags=["reminders"])
 
@@ -42,11 +44,8 @@ class AckAllResult(BaseModel):
     count: int = Field(description="how many were open and are now acknowledged")
 
 
-def _runtime_call(request: Request, name: str, *args: Any) -> Any:
-    fn = getattr(request.app.state.runtime, name, None)
-    if fn is None:
-        raise HTTPException(501, f"this daemon has no {name}")
-    return fn(*args)
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 def _unprocessable(message: str) -> JSONResponse:
@@ -56,14 +55,14 @@ def _unprocessable(message: str) -> JSONResponse:
 @router.get("/api/pause", response_model=PauseStatus)
 async def get_pause(request: Request) -> Any:
     """Whether reminders are paused, until when, and how long is left."""
-    return _runtime_call(request, "pause_status")
+    return _runtime(request).pause_status()
 
 
 @router.post("/api/pause", response_model=PauseStatus, responses={422: {"description": "not a pause"}})
 async def post_pause(request: Request, body: Annotated[PauseRequest, Body(examples=[{"for": "1h"}])]) -> Any:
     """Pause every reminder for 30m, 1h, 2h or until tomorrow (`off` resumes); resumes by itself."""
     try:
-        return _runtime_call(request, "pause", body.duration)
+        return _runtime(request).pause(body.duration)
     except ValueError as exc:
         return _unprocessable(str(exc))
 
@@ -71,7 +70,7 @@ async def post_pause(request: Request, body: Annotated[PauseRequest, Body(exampl
 @router.delete("/api/pause", response_model=PauseStatus)
 async def delete_pause(request: Request) -> Any:
     """End a pause now."""
-    return _runtime_call(request, "pause", "off")
+    return _runtime(request).pause("off")
 
 
 @router.post("/api/reminders/ack-all", response_model=AckAllResult, tags=["reminders"])
@@ -100,7 +99,7 @@ async def ack_all(
 async def reminders_live(request: Request) -> list[dict[str, Any]]:
     """Per cushion: pause, snoozes left, strict mode, sit-bone dose of the spell, offloads,
     seconds to the next sit_too_long, sit-stand phase, calendar state."""
-    return _runtime_call(request, "reminder_extras")
+    return _runtime(request).reminder_extras()
 
 
 @router.get("/api/breaks", tags=["history"])
@@ -111,4 +110,4 @@ async def breaks(
 ) -> list[dict[str, Any]]:
     """A day's breaks confirmed by the seat, oldest first: {"cushion", "quality" ("stood" |
     "shifted"), "side" ("both" | "left" | "right"), "start", "end", "seconds"}."""
-    return _runtime_call(request, "offloads", day.isoformat() if day else None, cushion)
+    return _runtime(request).offloads(day.isoformat() if day else None, cushion)

@@ -300,7 +300,7 @@ def _logcosh(u: np.ndarray) -> np.ndarray:
     return a + np.log1p(np.exp(-2.0 * a)) - _LOG2
 
 
-def _cdf(kind: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
+def profile_cdf(kind: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(B, K, P): share of each component's unit mass at coordinates below each point (cm).
 
     `kind` (K,), `a`/`b` (B, K), `points` (P,) or (B, P). Gaussians integrate to erf; a
@@ -348,8 +348,8 @@ class ForceRenderer:
         B = comp.force.shape[0]
         xpts = np.concatenate([np.broadcast_to(self.x_edges, (B, self.cols + 1)),
                                np.clip(comp.midline_x, 0.0, SEAT_CM)[:, None]], axis=1)
-        cx = _cdf(XK, comp.xa, comp.xb, xpts)  # (B, K, cols + 2)
-        cy = _cdf(YK, comp.ya, comp.yb, self.y_edges)  # (B, K, rows + 1)
+        cx = profile_cdf(XK, comp.xa, comp.xb, xpts)  # (B, K, cols + 2)
+        cy = profile_cdf(YK, comp.ya, comp.yb, self.y_edges)  # (B, K, rows + 1)
         px = np.diff(cx[:, :, :-1], axis=2)  # (B, K, cols)
         py = np.diff(cy, axis=2)  # (B, K, rows)
         force = np.einsum("bkr,bkc->brc", py * comp.force[:, :, None], px, optimize=True)

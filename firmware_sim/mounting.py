@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .body import SEAT_CM, _cdf
+from .body import SEAT_CM, profile_cdf
 
 MOUNT_TURNS = {"none": 0.0, "rotate90": 90.0, "rotate180": 180.0, "rotate270": 270.0, "mirror": 0.0}
 
@@ -178,8 +178,8 @@ class CushionGeometry:
         mid = blobs.midline_x
         if self.aligned:
             xpts = np.concatenate([np.broadcast_to(self.x_edges, (B, len(self.x_edges))), mid[:, None]], axis=1)
-            cx = _cdf(blobs.xk, blobs.xa, blobs.xb, xpts)  # (B, K, nx + 2)
-            cy = _cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges)
+            cx = profile_cdf(blobs.xk, blobs.xa, blobs.xb, xpts)  # (B, K, nx + 2)
+            cy = profile_cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges)
             px, py = np.diff(cx[:, :, :-1], axis=2), np.diff(cy, axis=2)
             grid = np.matmul((py * blobs.force[:, :, None]).transpose(0, 2, 1), px)  # (B, ny, nx)
             cells = grid.reshape(B, -1)[:, self._perm].reshape(B, self.rows, self.cols)
@@ -190,8 +190,8 @@ class CushionGeometry:
             left_x = np.clip(cx[:, :nb, -1], cx[:, :nb, 0], cx[:, :nb, -2]) - cx[:, :nb, 0]
             total, left = (wy * on_x).sum(axis=1), (wy * left_x).sum(axis=1)
         else:
-            px = np.diff(_cdf(blobs.xk, blobs.xa, blobs.xb, self.x_edges), axis=2)  # (B, K, nx)
-            py = np.diff(_cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges), axis=2)  # (B, K, ny)
+            px = np.diff(profile_cdf(blobs.xk, blobs.xa, blobs.xb, self.x_edges), axis=2)  # (B, K, nx)
+            py = np.diff(profile_cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges), axis=2)  # (B, K, ny)
             pyf = (py * blobs.force[:, :, None]).transpose(0, 2, 1)  # (B, ny, K)
             nb = blobs.n_body
             body = np.matmul(pyf[:, :, :nb], px[:, :nb])

@@ -90,7 +90,7 @@ function renderAdvice() {
   let text = "Waiting for the cushion…";
   let kind = "idle";
   const open = app.reminders && app.reminders.banner;
-  if (s && !s.occupied) {
+  if (s && (!s.occupied || s.posture === "empty")) {
     text = "Enjoy the break.";
     kind = "good";
   } else if (s) {
@@ -106,7 +106,12 @@ function renderAdvice() {
       text = POSTURE_ADVICE[s.posture];
       kind = "act";
     } else {
-      const left = typeof next === "number" ? next : limit ? limit - s.spell_s : null;
+      // before the limit the first reminder is due at the limit (later if snoozed or paused,
+      // which the polled live view knows); after it, the live view's repeat time
+      const untilLimit = limit ? limit - s.spell_s : null;
+      const left = untilLimit != null && untilLimit > 0
+        ? Math.max(untilLimit, typeof next === "number" ? next : 0)
+        : typeof next === "number" ? next : null;
       text = left == null ? "All good." : left > 0 ? `All good. Next reminder to get up in ${inWords(left)}.` : "All good.";
       if (app.extras && app.extras.pause && app.extras.pause.paused) text = "All good. Reminders are paused.";
       kind = "good";
@@ -126,7 +131,7 @@ function renderState(s) {
 
   // an empty seat: the spell goes on only until the break counts, so it is not "sitting for"
   const spell = s.spell_s || 0;
-  const away = !s.occupied;
+  const away = !s.occupied || s.posture === "empty";
   $("spell-label").textContent = away ? (spell ? "Up after sitting" : "Sitting for") : "Sitting for";
   $("spell").textContent = duration(spell);
   $("spell").dataset.seconds = String(spell);
@@ -248,6 +253,8 @@ function drawWeekCard() {
   if (!days) return;
   app.todayDrawn = Date.now();
   drawWeek($("week-chart"), $("week-table").tBodies[0], days.slice(-7), todayFigures());
+  const row = document.querySelector("#week-table tr[data-live=true]");
+  if (row && app.live) row.dataset.spellS = String(app.live.occupied ? app.live.spell_s : 0); // what it counted
   drawBalance($("balance-history"), $("balance-weeks"), days, app.reminders.rules.uneven_threshold);
   scrollHint();
 }
@@ -336,8 +343,11 @@ async function start() {
   app.reminders = new Reminders(app.api, {
     onError: showError,
     onAuthError: authMessage,
-    onChange: () => {
+    onChange: (c) => {
       renderAdvice();
+      // today's reminders cell follows the list at once (the rest of the row once a second)
+      const cell = document.querySelector("#week-table tr[data-live=true] td:last-child");
+      if (cell) cell.textContent = c.total ? `${c.total}, ${c.done} done` : "none";
       weekCardSoon();
     },
   });

@@ -8,6 +8,7 @@ import { RESOLVED_SHORT, THANKS, resolution } from "./resolve.js";
 // the latest ones of a kind in view (one on a phone); older ones behind "N earlier"
 const NARROW = window.matchMedia("(max-width: 40rem)");
 const shownPerKind = () => (NARROW.matches ? 1 : 2);
+const KIND_ORDER = ["sit_too_long", "sit_warning", "stand_up", "may_sit", "slouching", "crossed_legs", "uneven_load"];
 const THANKS_MS = 8000; // how long the banner says "Thanks — …" before it goes
 // A new reminder waits for the first live state at or after its frame time, so it is never
 // shown beside an older state that would contradict it; at most this long.
@@ -42,6 +43,7 @@ export class Reminders {
     this.thanksTimer = 0;
     this.pending = new Map(); // id -> timer: new reminders waiting for a fresh state
     this.renderTimer = 0;
+    this.thanked = null; // the reminder the banner is thanking for
     NARROW.addEventListener("change", () => this.render());
     $("reminder-ack").addEventListener("click", () => this.banner && this.acknowledge(this.banner.id));
     for (const b of document.querySelectorAll("[data-snooze]")) {
@@ -86,6 +88,13 @@ export class Reminders {
       this.pending.delete(id);
       if (r) this.arrived(r);
     }
+    // a thank-you stays true: it goes when the reason is back (sat down again in the same
+    // spell, slumped again) and follows it on ("you got up", then "you took a break")
+    if (this.thanked && $("reminder-banner").dataset.state === "resolved") {
+      const why = resolution(this.thanked, s, this.rules);
+      if (!why) this.endThanks();
+      else $("reminder-title").textContent = THANKS[why];
+    }
     let changed = false;
     for (const r of this.items.values()) {
       if (r.acknowledged || this.resolved.has(r.id)) continue;
@@ -96,7 +105,7 @@ export class Reminders {
       }
     }
     if (!changed) return;
-    if (this.banner && this.resolved.has(this.banner.id)) this.thank(this.resolved.get(this.banner.id));
+    if (this.banner && this.resolved.has(this.banner.id)) this.thank(this.banner, this.resolved.get(this.banner.id));
     this.render();
   }
 
@@ -201,6 +210,7 @@ export class Reminders {
 
   showBanner(r) {
     clearTimeout(this.thanksTimer);
+    this.thanked = null;
     this.banner = r;
     const banner = $("reminder-banner");
     if (!r) {
@@ -220,23 +230,28 @@ export class Reminders {
   }
 
   // the banner's reminder is over: say so kindly, then make room for the next open one
-  thank(why) {
+  thank(r, why) {
     const banner = $("reminder-banner");
     this.banner = null;
+    this.thanked = r;
     banner.dataset.state = "resolved";
     $("reminder-title").textContent = THANKS[why] || "Thanks";
     $("reminder-message").textContent = "";
     $("reminder-actions").hidden = true;
     banner.hidden = false;
     clearTimeout(this.thanksTimer);
-    this.thanksTimer = setTimeout(() => {
-      if (banner.dataset.state === "resolved") {
-        banner.hidden = true;
-        delete banner.dataset.state;
-        delete banner.dataset.id;
-        this.pickBanner();
-      }
-    }, THANKS_MS);
+    this.thanksTimer = setTimeout(() => this.endThanks(), THANKS_MS);
+  }
+
+  endThanks() {
+    clearTimeout(this.thanksTimer);
+    this.thanked = null;
+    const banner = $("reminder-banner");
+    if (banner.dataset.state !== "resolved") return;
+    banner.hidden = true;
+    delete banner.dataset.state;
+    delete banner.dataset.id;
+    this.pickBanner();
   }
 
   notify(r) {
@@ -307,7 +322,10 @@ export class Reminders {
     // open detail boxes stay open across redraws
     const opened = new Set([...document.querySelectorAll("#reminder-list details[open]")].map(
       (d) => d.closest(".group").dataset.kind));
-    const groups = [...byKind.entries()].map(([kind, list]) => this.group(kind, list));
+    // a fixed order of kinds, so the boxes do not jump about as reminders come
+    const rank = (kind) => { const i = KIND_ORDER.indexOf(kind); return i < 0 ? KIND_ORDER.length : i; };
+    const groups = [...byKind.entries()].sort((a, b) => rank(a[0]) - rank(b[0]))
+      .map(([kind, list]) => this.group(kind, list));
     for (const g of groups) if (opened.has(g.dataset.kind)) g.querySelector("details").open = true;
     $("reminder-list").replaceChildren(...groups);
     $("reminder-empty").hidden = items.length > 0;

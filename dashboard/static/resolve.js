@@ -4,7 +4,8 @@
 // The rule mirrors the daemon's own conditions (monitor/tracker/tracker.py `_update_timers`):
 // - every kind: a new sitting spell began after it (the spell now is shorter than the one
 //   the reminder was raised in, or started later in frame time): a break was taken;
-// - get-up kinds (sit_too_long, sit_warning, stand_up): the seat is empty;
+// - get-up kinds (sit_too_long, sit_warning, stand_up): the seat is empty (not occupied, or
+//   the posture already reads "empty" while the occupancy waits out its few seconds);
 // - may_sit: someone sits;
 // - slouching: the posture is not "slouch"; crossed_legs: no crossed leg;
 // - uneven_load: not leaning and the left share within `uneven_threshold` of even.
@@ -33,8 +34,11 @@ export const RESOLVED_SHORT = {
   sat_down: "you sat down",
 };
 
+// what the page shows: "Seat empty" as soon as either says so
+const seated = (s) => !!s.occupied && s.posture !== "empty";
+
 function newSpellSince(r, s) {
-  if (!s.occupied || typeof s.spell_s !== "number" || typeof r.spell_s !== "number") return false;
+  if (!seated(s) || typeof s.spell_s !== "number" || typeof r.spell_s !== "number") return false;
   if (s.spell_s + SAME_SPELL_SLACK_S < r.spell_s) return true; // spells only grow: this is a later one
   if (typeof s.t === "number" && typeof r.t === "number" && s.t >= r.t) {
     return s.t - s.spell_s > r.t - r.spell_s + SAME_SPELL_SLACK_S;
@@ -45,12 +49,12 @@ function newSpellSince(r, s) {
 // -> null (the reason still holds, or cannot be judged) or a key of THANKS
 export function resolution(r, s, rules = {}) {
   if (!r || !s || (s.cushion && r.cushion && s.cushion !== r.cushion)) return null;
-  if (r.kind === "may_sit") return s.occupied ? "sat_down" : null;
+  if (r.kind === "may_sit") return seated(s) ? "sat_down" : null;
   if (GET_UP.has(r.kind)) {
-    if (!s.occupied) return "got_up";
+    if (!seated(s)) return "got_up";
     return newSpellSince(r, s) ? "break" : null;
   }
-  if (!s.occupied) return "got_up"; // an empty seat holds no posture
+  if (!seated(s)) return "got_up"; // an empty seat holds no posture
   if (newSpellSince(r, s)) return "break";
   const posture = s.posture || "";
   if (r.kind === "slouching") return posture !== "slouch" ? "sat_up" : null;

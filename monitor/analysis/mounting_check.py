@@ -88,7 +88,7 @@ def orientation_scores(load: np.ndarray) -> tuple[np.ndarray, float] | None:
     # highest load: a saturating cushion under a heavy sitter reads near its top everywhere.
     k = max(2, round(HIGH_SHARE * L.size))
     cut = np.partition(L.reshape(-1), L.size - k)[L.size - k]
-    H = np.where(L >= cut, L, 0.0)
+    H = np.where(L >= cut, L, 0.0)  # noqa: SIM300 (L is the load map, not a constant)
     h = float(H.sum())
     if h <= 0.0:
         return None

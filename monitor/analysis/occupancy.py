@@ -11,6 +11,22 @@ person perched forward and a 5 kg object.
 someone has been seated for a while, the threshold also adapts (within bounds) to a fraction
 of what a seated person produces on this cushion, so a cushion with a low or high gain still
 separates people from objects.
+
+Real mats do not return to zero when someone gets up: hysteresis leaves a fading print of the
+sitter, and a mat warmed by a body reads its per-cell offsets shifted for many minutes (docs/
+accuracy.md, real-cushion physics). So the level is also judged against the sitter and the
+empty seat themselves:
+
+* leaving: a sitter's level is learnt while they sit (`sitter_level`); a drop below
+  LEAVE_FRACTION of it is someone getting up, whatever the print left behind reads. No
+  posture, lean or perch takes away half of the load on a seat.
+* the empty seat's own floor: while nobody sits, `floor` follows the level down at once and up
+  slowly (FLOOR_TAU_S), so a fading print, a warm mat or a bag left lying becomes the floor,
+  and someone sitting down is a rise above it (a person sits down in ~2 s, far faster).
+* the same sitter back within FORGET_S must bring back RETURN_FRACTION of their level: a cat
+  jumping onto the warm print, or a bag put down, does not.
+* the adaptive threshold has no upper bound: a cushion on which people read high reads cats
+  and bags high too.
 """
 
 from __future__ import annotations
@@ -23,10 +39,16 @@ from monitor.analysis.elapsed import elapsed
 LOAD_PER_KG = 0.0015
 OFF_RATIO = 0.6  # leave "present" below 60 % of the enter threshold: hysteresis
 SEATED_FRACTION = 0.3  # adaptive threshold: this fraction of the learnt seated load ...
-ADAPT_BOUNDS = (0.75, 1.5)  # ... kept within these factors of the configured threshold
+ADAPT_MIN = 0.75  # ... and at least this factor of the configured one
 LEVEL_TAU_S = 0.3  # smoothing of the level against single noisy frames
 SEATED_LEARN_AFTER_S = 20.0
 SEATED_TAU_S = 120.0
+LEAVE_FRACTION = 0.45  # below this share of the sitter's own level: they got up
+RETURN_FRACTION = 0.6  # the same sitter coming back brings at least this share of it
+SITTER_AFTER_S = 2.0  # the sitter's level is learnt from this long after sitting down ...
+SITTER_TAU_S = 30.0  # ... following slow changes (creep, posture)
+FLOOR_TAU_S = 20.0  # the empty seat's floor rises this slowly
+FORGET_S = 60.0  # empty this long: the next sitter may be someone else
 
 
 class Occupancy:
@@ -38,16 +60,16 @@ class Occupancy:
         self.level = 0.0
         self.seated_ref: float | None = None
         self.present_s = 0.0
+        self.sitter_level: float | None = None  # this sitter's level, learnt while they sit
+        self.floor = 0.0  # the empty seat's own level
+        self.absent_s = 0.0
         self._last_t: float | None = None
 
     @property
     def on_threshold(self) -> float:
         if self.seated_ref is None:
             return self.base_on
-        lo, hi = ADAPT_BOUNDS
-        return min(
-            max(SEATED_FRACTION * self.seated_ref, lo * self.base_on), hi * self.base_on
-        )
+        return max(SEATED_FRACTION * self.seated_ref, ADAPT_MIN * self.base_on)
 
     @property
     def off_threshold(self) -> float:
@@ -64,15 +86,41 @@ class Occupancy:
             a = 1.0 - math.exp(-dt / LEVEL_TAU_S) if dt > 0 else 0.0
             self.level += a * (active_load - self.level)
         on = self.on_threshold  # once (off_threshold is OFF_RATIO * on_threshold)
-        self.present = self.level >= (OFF_RATIO * on if self.present else on)
+        level = self.level
         if self.present:
+            sitter = self.sitter_level
+            self.present = level >= OFF_RATIO * on and (
+                sitter is None or level >= LEAVE_FRACTION * sitter
+            )
+            if not self.present:  # what is left when they got up is the empty seat's floor
+                self.floor = level
+        else:
+            self.absent_s += dt
+            if level <= self.floor:
+                self.floor = level
+            elif dt > 0:
+                self.floor += (1.0 - math.exp(-dt / FLOOR_TAU_S)) * (level - self.floor)
+            self.present = level - self.floor >= on
+            if self.present and self.sitter_level is not None and self.absent_s < FORGET_S:
+                self.present = level >= RETURN_FRACTION * self.sitter_level
+            if self.absent_s >= FORGET_S:
+                self.sitter_level = None
+        if self.present:
+            self.absent_s = 0.0
             self.present_s += dt
+            if self.present_s >= SITTER_AFTER_S:
+                if self.sitter_level is None:
+                    self.sitter_level = level
+                else:
+                    self.sitter_level += (1.0 - math.exp(-dt / SITTER_TAU_S)) * (
+                        level - self.sitter_level
+                    )
             if self.present_s >= SEATED_LEARN_AFTER_S:
                 if self.seated_ref is None:
-                    self.seated_ref = self.level
+                    self.seated_ref = level
                 else:
                     self.seated_ref += (1.0 - math.exp(-dt / SEATED_TAU_S)) * (
-                        self.level - self.seated_ref
+                        level - self.seated_ref
                     )
         else:
             self.present_s = 0.0

@@ -23,7 +23,7 @@ from monitor.analysis.posture import PostureClassifier, thigh_contrast
 from monitor.analysis.pyround import round_table
 from monitor.calibration.calibrator import Calibrator
 from monitor.config.settings import AnalysisConfig
-from monitor.model import DeviceInfo, Frame, SeatReading
+from monitor.model import CalibratedBatch, CalibratedFrame, DeviceInfo, Frame, SeatReading, SitBonePeaks
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
 FORGET_SITTER_S = (
@@ -49,22 +49,27 @@ class SeatAnalyzer:
     # ---- public API ---------------------------------------------------------------------
 
     def process(self, frame: Frame) -> SeatReading:
-        cal = self.calibrator.process(frame)
-        self._noise[0] = self.calibrator.noise
-        fb = extract_batch(self.geometry, cal.load[None], self._noise)
-        return self._decide_all([frame.t], fb)[0]
+        return self.analyze_frame(self.calibrator.process(frame))
 
     def process_batch(self, t: np.ndarray, cells: np.ndarray) -> list[SeatReading]:
-        t = np.asarray(t, dtype=np.float64)
-        cells = np.asarray(cells)
-        n = len(t)
-        if n == 0:
+        if len(t) == 0:
             return []
         # Calibration is stateful; process_batch steps through the frames in order exactly as
         # process() would, vectorised between the frames that change its state.
-        loads, noise = self.calibrator.process_batch(t, cells)
-        fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
-        return self._decide_all(t.tolist(), fb)
+        return self.analyze(self.calibrator.process_batch(t, cells))
+
+    def analyze_frame(self, cal: CalibratedFrame) -> SeatReading:
+        """The reading of one frame `self.calibrator.process` has just calibrated."""
+        self._noise[0] = cal.noise
+        fb = extract_batch(self.geometry, cal.load[None], self._noise)
+        return self._decide_all([cal.t], fb)[0]
+
+    def analyze(self, cal: CalibratedBatch) -> list[SeatReading]:
+        """The readings of frames `self.calibrator.process_batch` has just calibrated, in order."""
+        if len(cal) == 0:
+            return []
+        fb: FeatureBatch = extract_batch(self.geometry, cal.load, cal.noise)
+        return self._decide_all(cal.t.tolist(), fb)
 
     def update_config(self, config: AnalysisConfig) -> None:
         """New settings without a restart; what was learnt (tare, seated reference) is kept."""
@@ -151,7 +156,6 @@ class SeatAnalyzer:
         pl_r, pl_c, pr_r, pr_c, cop_r, cop_c, mid, area, mean, act, *shares = r
         raw_ls, front_r, thigh_l_r, thigh_r_r, sacral_r = shares
         features = {
-            "peaks": [[pl_r, pl_c], [pr_r, pr_c]] if found else [],
             "midline_col": mid if found else None,
             "cop": [cop_r, cop_c],
             "mean_load": mean,
@@ -171,6 +175,7 @@ class SeatAnalyzer:
             total_load=total,
             confidence=round(conf, 3),
             features=features,
+            peaks=SitBonePeaks((pl_r, pl_c), (pr_r, pr_c)) if found else None,
         )
 
 

@@ -129,7 +129,7 @@ class StreamCalibrator:
             self._update_mask(zero, self.clock, self.zero_since, self.same_since)
         load = self._load(scaled, dt)
         return CalibratedFrame(
-            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
+            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw, noise=self.noise
         )
 
     def _load(self, scaled: np.ndarray, dt: float) -> np.ndarray:

@@ -71,7 +71,7 @@ def calibrate_command(serial_port: str | None, codec: str | None, rows: int | No
                       force: bool) -> None:
     """Learn the empty seat's offsets, noise and bad cells (keep the seat empty meanwhile)."""
     from monitor.cli.main import _split_host, settings_or_exit, setup_logging
-    from monitor.runtime.daemon import build_input
+    from monitor.runtime.inputs import build_input
     from monitor.sinks.store import Store
 
     overrides: dict[str, Any] = {

@@ -25,13 +25,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
+
 _orjson: ModuleType | None
 try:  # optional speed-up; the stdlib parser gives the same results
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
-
-from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,10 @@ class RecordingHeader:
 # Parse one JSON line (bytes or str). orjson rejects NaN/Infinity, json accepts them; the
 # reader drops a non-finite `t` either way, and NaN cannot be a cell (not an integer).
 _loads: Callable[[bytes | str], Any] = _orjson.loads if _orjson is not None else json.loads
-_PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError) + (
+# what a line that is no frame raises: unparseable, or no "t"/"cells" of the right kind
+_LINE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError, KeyError, TypeError) + (
     (_orjson.JSONDecodeError,) if _orjson is not None else ()
 )
-_LINE_ERRORS: tuple[type[Exception], ...] = (*_PARSE_ERRORS, KeyError, TypeError)  # a line that is no frame
 
 
 def _open_binary(path: Path) -> IO[bytes]:

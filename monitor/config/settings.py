@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_config_dir, user_data_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,6 +16,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -76,6 +77,15 @@ class MqttConfig(Section):
 
 class SimConfig(Section):
     scenario: str = Field("workday", description="named scenario or a scenario file")
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario(cls, v: str) -> str:
+        from firmware_sim.scenario import builtin_names  # the simulator owns its scenario names
+
+        if v in builtin_names() or (v.endswith(".toml") and Path(v).expanduser().is_file()):
+            return v
+        raise ValueError(f"not a built-in scenario ({', '.join(builtin_names())}) or an existing .toml file")
     speed: float = Field(1.0, gt=0, le=10_000)
     seed: int = 1
     rows: int = Field(16, ge=4, le=64)
@@ -87,6 +97,14 @@ class DashboardConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     token: str | None = Field(None, description="required for state changes when not on loopback")
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str | None) -> str | None:
+        # A token of blanks (or with blanks around it) could never be presented in a header.
+        if v is not None and (not v.strip() or v != v.strip()):
+            raise ValueError("must be non-blank and without spaces around it")
+        return v
 
 
 class StoreConfig(Section):
@@ -111,7 +129,12 @@ class RulesConfig(Section):
         2.0, ge=0, le=30, description="a posture interruption shorter than this does not restart its timer"
     )
     working_hours: str | None = Field(None, description='e.g. "09:00-17:30"; None: always')
-    working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    working_days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6],
+        min_length=1,
+        max_length=7,
+        description="days reminders may come, 0 = Monday … 6 = Sunday",
+    )
     quiet_hours: list[str] = Field(default_factory=list, description='e.g. ["12:00-13:00"]')
     do_not_disturb: bool = False
     # Reminder extensions (docs/reminders.md, "Beyond the contract"); off or contract-neutral by default.
@@ -324,23 +347,41 @@ def load_settings(config_file: Path | str | None = None, overrides: dict[str, An
         settings = Settings(**init)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, path)) from None
+    except SettingsError as exc:  # a SITWELL_<SECTION> variable that is not JSON
+        raise ConfigError(_settings_error_text(exc)) from None
+    except RecursionError:
+        raise ConfigError(f"{path or 'configuration'}: nested too deeply to be a sitwell config") from None
     except ValueError as exc:  # TOML syntax errors
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path or 'configuration'}: {exc}") from None
     finally:
         _CONFIG_FILE["path"] = None
     settings._toml_file = path
     return settings
 
 
+def _settings_error_text(exc: Exception) -> str:
+    m = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
+    if m and m.group(2) == "EnvSettingsSource":
+        var = f"SITWELL_{m.group(1).upper()}"
+        return (f"config error: environment {var} is not valid JSON; set the whole section as a JSON object "
+                f"(e.g. {var}='{{\"key\": value}}') or one key as {var}__KEY=value")
+    return f"config error: {exc}"
+
+
 def format_validation_error(exc: ValidationError, path: Path | None = None) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(config)"
+        key = key if len(key) <= 60 else key[:57] + "..."
         value = err.get("input")
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        msg = msg.removeprefix("Value error, ")
+        msg = msg if len(msg) <= 120 else msg[:117] + "..."
+        text = repr(value)
+        # A value from a hostile or broken file may be huge; one line stays one line.
+        shown = "" if isinstance(value, dict) else f" = {text if len(text) <= 60 else text[:57] + '...'}"
         lines.append(f"config error: {key}{shown}: {msg}")
     if path is not None:
         lines.append(f"(config file: {path}; environment SITWELL_*; command-line flags)")

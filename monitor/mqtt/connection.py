@@ -31,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from monitor.config.settings import MqttConfig
+from monitor.mqtt.topics import monitor_status_topic
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,6 @@ _paho_log.addFilter(_BenignPahoErrors())
 
 MessageHandler = Callable[[mqtt.MQTTMessage], None]
 ConnectListener = Callable[[bool, str | None], None]  # (connected, error)
-
-
-def monitor_status_topic(config: MqttConfig) -> str:
-    """The monitor's own online/offline topic.
-
-    Two levels (`sitwell/status`), so it never matches the cushions' `sitwell/+/status`
-    and no cushion id can collide with it."""
-    return f"{config.topic_prefix}/status"
 
 
 def default_client_id(config: MqttConfig, identity: str | None = None) -> str:

@@ -22,7 +22,8 @@ from tqdm import tqdm
 from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.model import CushionState, Frame, Spell
-from monitor.runtime.engine import CushionEngine, EngineStep
+from monitor.runtime.engine import CushionEngine
+from monitor.sinks.base import CushionStep
 
 BATCH = 512
 
@@ -37,16 +38,6 @@ class AnalysisTotals:
     reminders: Counter = field(default_factory=Counter)
     left_share_sum: float = 0.0
     left_share_n: int = 0
-
-
-def _state_line(second: int, state: CushionState) -> dict[str, Any]:
-    return {
-        "type": "state",
-        "t": second,
-        "occupied": state.occupied,
-        "posture": state.posture if state.occupied else "empty",
-        "left_share": None if (not state.occupied or state.left_share is None) else round(state.left_share, 4),
-    }
 
 
 def _spell_line(spell: Spell, open_: bool = False) -> dict[str, Any]:
@@ -91,7 +82,7 @@ def analyze_recording(
         nonlocal next_second
         assert state is not None and next_second is not None
         while next_second < t:
-            line = _state_line(next_second, state)
+            line = state.second_json(next_second)
             emit(line)
             totals.seconds += 1
             if line["occupied"]:
@@ -102,7 +93,7 @@ def analyze_recording(
                     totals.left_share_n += 1
             next_second += 1
 
-    def handle(step: EngineStep) -> None:
+    def handle(step: CushionStep) -> None:
         nonlocal state, next_second
         if next_second is None:
             next_second = math.ceil(step.frame.t)

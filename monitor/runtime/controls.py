@@ -1,6 +1,7 @@
 """The daemon's controls for the reminder features beyond the contract (docs/reminders.md):
 timed pause and the live view of pause, snoozes left, sit-bone dose, sit-stand phase and
-calendar quiet. A mixin of `monitor.daemon.Daemon`, kept here so the daemon stays small.
+calendar quiet. `ReminderControls` is given the cushions, the store and the time scale it
+works on; the runtime service (monitor/runtime/service.py) answers the dashboard with it.
 
 A pause is kept per cushion in its tracker (frame time, so it survives a restart in the
 tracker snapshot) and, for cushions that have not sent a frame yet, as a wall time that is
@@ -14,6 +15,10 @@ import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
+
+from monitor.runtime.slots import Cushions
+from monitor.sinks.store import Store
+from monitor.tracker.tracker import CushionTracker
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +51,27 @@ def parse_pause(spec: str | float | int | None) -> float | str | None:
 
 
 class ReminderControls:
-    """Mixin for the Daemon: needs `self.slots`, `self.config`, `self._time_scale()`."""
+    """Pause, and the live reminder view, over the daemon's cushions.
 
-    _pending_pause: datetime | None = None  # wall time, for cushions not seen yet
+    `time_scale` is frame seconds per wall second (the simulation's speed, else 1)."""
+
+    def __init__(self, cushions: Cushions, store: Store, time_scale: float = 1.0) -> None:
+        self.cushions = cushions
+        self.store = store
+        self.time_scale = time_scale
+        self._pending_pause: datetime | None = None  # wall time, for cushions not seen yet
 
     def pause(self, spec: str | float | None) -> dict[str, Any]:
         what = parse_pause(spec)
         now = datetime.now().astimezone()
-        scale = self._time_scale()  # type: ignore[attr-defined]
+        scale = self.time_scale
         if what is None:
             self._pending_pause = None
         elif what == "tomorrow":
             self._pending_pause = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         else:
             self._pending_pause = now + timedelta(minutes=float(what) / scale)
-        for slot in list(self.slots.values()):  # type: ignore[attr-defined]
+        for slot in self.cushions.values():
             tracker = slot.engine.tracker
             if what is None:
                 tracker.pause(0)
@@ -71,19 +82,19 @@ class ReminderControls:
         log.info("reminders %s", "resumed" if what is None else f"paused ({spec})")
         return self.pause_status()
 
-    def apply_pending_pause(self, tracker: Any, t: float) -> None:
+    def apply_pending_pause(self, tracker: CushionTracker, t: float) -> None:
         """A cushion seen for the first time (its first frame at frame time `t`) joins a running pause."""
         until = self._pending_pause
         if until is None:
             return
         remaining = (until - datetime.now().astimezone()).total_seconds()
         if remaining > 0:
-            tracker.pause(until_t=t + remaining * self._time_scale())  # type: ignore[attr-defined]
+            tracker.pause(until_t=t + remaining * self.time_scale)
         else:
             self._pending_pause = None
 
     def pause_status(self) -> dict[str, Any]:
-        per = {c: s.engine.tracker.pause_status() for c, s in list(self.slots.items())}  # type: ignore[attr-defined]
+        per = {c: s.engine.tracker.pause_status() for c, s in self.cushions.items()}
         running = [p for p in per.values() if p["paused"]]
         if not per and self._pending_pause is not None:
             remaining = (self._pending_pause - datetime.now().astimezone()).total_seconds()
@@ -94,7 +105,7 @@ class ReminderControls:
             return {"paused": False, "until": None, "remaining_s": 0.0, "cushions": per}
         longest = max(running, key=lambda p: p["remaining_s"])
         # frame time runs `scale` times faster than the wall clock with a sped-up simulation
-        left = longest["remaining_s"] / self._time_scale()  # type: ignore[attr-defined]
+        left = longest["remaining_s"] / self.time_scale
         until = datetime.now().astimezone() + timedelta(seconds=left)
         return {"paused": True, "until": until.isoformat(timespec="seconds"), "remaining_s": round(left, 1),
                 "cushions": per}
@@ -102,8 +113,8 @@ class ReminderControls:
     def reminder_extras(self) -> list[dict[str, Any]]:
         """Per cushion: pause, snoozes left, strict mode, sit-bone dose, sit-stand phase, calendar."""
         out = []
-        scale = self._time_scale()  # type: ignore[attr-defined]
-        for slot in list(self.slots.values()):  # type: ignore[attr-defined]
+        scale = self.time_scale
+        for slot in self.cushions.values():
             try:
                 extras = slot.engine.tracker.extras()
                 # times left are frame seconds; the page shows wall seconds
@@ -119,4 +130,4 @@ class ReminderControls:
 
     def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         """A day's breaks confirmed by the seat: credited offloads with quality and length."""
-        return self.store.offloads(day=day, cushion=cushion)  # type: ignore[attr-defined]
+        return self.store.offloads(day=day, cushion=cushion)

@@ -26,7 +26,7 @@ async def serve(settings: Settings, announce: Callable[[str], object] | None = N
     daemon = Daemon(settings)
     d = settings.dashboard
     loopback = d.host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(daemon, token=d.token, require_token=not loopback)
+    app = create_app(daemon.runtime, token=d.token, require_token=not loopback)
     config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     # uvicorn before 0.29 installed its own SIGINT/SIGTERM handlers through this method (off: ours

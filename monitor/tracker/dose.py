@@ -8,7 +8,7 @@ offloaded, so a side counts as offloaded when its load stays at least `offload_d
 (30 %) below its upright level for `offload_s` (15 s); standing up (the seat without load
 for `offload_s`) offloads both.
 
-Input per frame: `sitbone_load` = [left, right] from `SeatReading.features` (the engine
+Input per frame: `sitbone_load` = (left, right) from `SeatReading.sitbone_load` (the engine
 adds it; frames where the sit bones were not found carry none and add no dose).
 """
 

@@ -148,7 +148,7 @@ class CushionTracker:
             self._posture = posture
             self._left_share = ls
         schedule.update_timers(t, seated, posture, ls)
-        self._update_dose(t, present, posture, reading.features, out)
+        self._update_dose(t, present, posture, reading.sitbone_load, out)
         if self.occupied and self.spell is not None:
             out.reminders = schedule.fire(t, self.spell.start, self._posture, self._left_share, out)
         if rules.sitstand:
@@ -373,10 +373,9 @@ class CushionTracker:
         self._raw = None
         self.schedule.reset_timers()
 
-    def _update_dose(self, t: float, present: bool, posture: str, features: dict[str, Any] | None,
+    def _update_dose(self, t: float, present: bool, posture: str, loads: tuple[float, float] | None,
                      out: TrackerUpdate) -> None:
         rules = self.rules
-        loads = features.get("sitbone_load") if features else None
         step = self.dose.update(t, present, posture if present else "empty", loads,
                                 rules.offload_drop, rules.offload_s, self.spell is not None)  # in_spell
         added = step.added

@@ -33,6 +33,7 @@ from monitor.codec.jsonframe import decode_json_frame, loads_limited
 from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
 from monitor.mqtt.connection import MqttConnection
+from monitor.mqtt.topics import ANY_CUSHION, cushion_in, cushion_status_topic, frames_topic
 from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 
 if TYPE_CHECKING:
@@ -128,10 +129,10 @@ class MqttInput(FrameInput):
             return
         self._emit = emit
         self._running = True
-        names = self.config.cushions or ["+"]
+        names = self.config.cushions or [ANY_CUSHION]
         self._topics = []
         for name in names:
-            frames, status = f"{self.prefix}/{name}/frames", f"{self.prefix}/{name}/status"
+            frames, status = frames_topic(self.prefix, name), cushion_status_topic(self.prefix, name)
             self.conn.subscribe(frames, 1, self._on_frames)
             self.conn.subscribe(status, 1, self._on_status)
             self._topics += [frames, status]
@@ -172,8 +173,7 @@ class MqttInput(FrameInput):
             c.health.set_connected(True)
 
     def _cushion_for(self, topic: str) -> _Cushion | None:
-        rest = topic[len(self.prefix) + 1 :]
-        name = rest.split("/", 1)[0]
+        name = cushion_in(self.prefix, topic)
         if not valid_cushion_id(name):
             self.drops.drop("bad_cushion_id")
             log.debug("mqtt: ignoring topic %r: bad cushion id", topic)

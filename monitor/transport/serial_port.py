@@ -151,12 +151,17 @@ class SerialInput(FrameInput):
 
     # --- reader thread ------------------------------------------------------------------
 
+    def _open_port(self) -> serial.SerialBase:
+        """The port, opened with a read timeout of READ_TIMEOUT_S. The simulated cushion hands
+        over a virtual one here (transport/simulated.py): everything after is the hardware path."""
+        return serial.serial_for_url(self.port, baudrate=self.baud, timeout=READ_TIMEOUT_S)
+
     def _run(self) -> None:
         delay = FIRST_RETRY_S
         failing = False  # log an outage once, not on every retry
         while not self._stop.is_set():
             try:
-                ser = serial.serial_for_url(self.port, baudrate=self.baud, timeout=READ_TIMEOUT_S)
+                ser = self._open_port()
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._health.set_connected(False, f"cannot open {self.port}: {exc}")
                 if not failing:

@@ -130,8 +130,9 @@ def test_left_share_follows_the_truth_and_midline_features_for_the_dashboard():
     assert np.mean(err) < 0.02
     seated = readings[-1]
     f = seated.features
-    assert len(f["peaks"]) == 2 and all(len(p) == 2 for p in f["peaks"])
-    assert f["peaks"][0][1] < f["midline_col"] < f["peaks"][1][1]
+    peaks = seated.peaks
+    assert peaks is not None and len(peaks.left) == 2 and len(peaks.right) == 2
+    assert peaks.left[1] < f["midline_col"] < peaks.right[1]
     assert 0 <= f["cop"][0] < 16 and 0 <= f["cop"][1] < 16
     empty = readings[0]
     assert (

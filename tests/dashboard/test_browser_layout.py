@@ -14,7 +14,7 @@ from itertools import pairwise
 import httpx
 import pytest
 
-from tests.plugins.browser import SitwellProcess, screenshot
+from tests.plugins.browser import ARTIFACTS, SitwellProcess, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -95,6 +95,9 @@ def test_page_stays_short_after_a_demo_hour(browser_page, demo, viewport):
     history_top = page.evaluate(
         "() => document.getElementById('timeline').closest('section').getBoundingClientRect().top + window.scrollY")
     screenshot(page, f"layout-demo-hour-{width}")
+    with open(ARTIFACTS / "layout-heights.txt", "a") as out:
+        out.write(f"{width} px: page {height} px, history starts at {history_top:.0f} px, "
+                  f"{len(listed)} reminders in {len(kinds)} kinds\n")
     assert history_top <= HISTORY_TOP_MAX[width], f"the history starts at {history_top:.0f} px"
     assert height <= PAGE_MAX[width], f"the page is {height} px tall after {len(listed)} reminders"
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scroll"
@@ -197,9 +200,16 @@ def test_week_table_says_it_scrolls_on_a_phone(browser_page, demo):
 CONTRADICTIONS = """
 () => {
   const banner = document.getElementById('reminder-banner');
-  if (banner.hidden || banner.dataset.state !== 'open') return null;
-  const kind = banner.dataset.kind;
+  if (banner.hidden) return null;
   const posture = document.getElementById('posture').dataset.posture;
+  const title = document.getElementById('reminder-title').textContent;
+  if (banner.dataset.state === 'resolved') {  // a thank-you must still be true
+    const untrue = (title === 'Thanks — you got up' && posture !== 'empty')
+      || (title === 'Thanks — you are sitting up again' && posture === 'slouch')
+      || (title === 'Thanks — legs uncrossed' && posture.startsWith('cross'));
+    return untrue ? `${title} beside ${posture}` : null;
+  }
+  const kind = banner.dataset.kind;
   const live = window.sitwell.live || {};
   const share = typeof live.left_share === 'number' ? live.left_share : null;
   const threshold = (window.sitwell.reminders.rules || {}).uneven_threshold ?? 0.1;
@@ -210,7 +220,7 @@ CONTRADICTIONS = """
   else if (kind === 'crossed_legs') bad = !posture.startsWith('cross');
   else if (kind === 'uneven_load') bad = posture === 'empty' || posture.startsWith('cross')
       || (!posture.startsWith('lean') && share !== null && Math.abs(share - 0.5) < threshold - 1e-9);
-  return bad ? `${document.getElementById('reminder-title').textContent} beside ${posture}` : null;
+  return bad ? `${title} beside ${posture}` : null;
 }
 """
 
@@ -252,11 +262,61 @@ def test_banner_never_contradicts_the_live_state(browser_page, demo):
     assert page.sitwell_errors == []
 
 
+# (reminder, live state) -> what the page decides; frame times in seconds
+RESOLUTION_CASES = [
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": True, "posture": "upright", "t": 1510,
+                                                              "spell_s": 1510}, None),
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": False, "posture": "empty", "t": 1510,
+                                                              "spell_s": 1510}, "got_up"),
+    # occupancy waits a few seconds; the posture already says "Seat empty"
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": True, "posture": "empty", "t": 1502,
+                                                              "spell_s": 1502}, "got_up"),
+    ({"kind": "sit_too_long", "t": 1500, "spell_s": 1500}, {"occupied": True, "posture": "upright", "t": 1700,
+                                                              "spell_s": 60}, "break"),
+    ({"kind": "slouching", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "slouch", "t": 905,
+                                                         "spell_s": 905}, None),
+    ({"kind": "slouching", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "upright", "t": 905,
+                                                         "spell_s": 905}, "sat_up"),
+    ({"kind": "crossed_legs", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "cross_left", "t": 905,
+                                                            "spell_s": 905}, None),
+    ({"kind": "crossed_legs", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "forward", "t": 905,
+                                                            "spell_s": 905}, "uncrossed"),
+    ({"kind": "uneven_load", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "upright", "left_share": 0.66,
+                                                           "t": 905, "spell_s": 905}, None),
+    ({"kind": "uneven_load", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "lean_left", "left_share": 0.52,
+                                                           "t": 905, "spell_s": 905}, None),
+    ({"kind": "uneven_load", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "upright", "left_share": 0.53,
+                                                           "t": 905, "spell_s": 905}, "even"),
+    # a slouch reminder from an earlier spell is over, slouching again or not
+    ({"kind": "slouching", "t": 900, "spell_s": 900}, {"occupied": True, "posture": "slouch", "t": 3000,
+                                                         "spell_s": 300}, "break"),
+]
+
+
+def test_the_resolution_rule_follows_the_daemons_conditions(browser_page, demo):
+    page = browser_page
+    open_page(page, demo.url, DESKTOP)
+    got = page.evaluate(
+        """async (cases) => {
+        const { resolution, THANKS } = await import('/static/resolve.js');
+        return cases.map(([r, s]) => {
+          const why = resolution({cushion: 'c', ...r}, {cushion: 'c', ...s}, {uneven_threshold: 0.1});
+          return [why, why ? THANKS[why] : null];
+        });
+    }""",
+        [[r, s] for r, s, _ in RESOLUTION_CASES],
+    )
+    assert [why for why, _ in got] == [want for _, _, want in RESOLUTION_CASES]
+    assert all(text.startswith("Thanks — ") for why, text in got if why)
+    assert page.sitwell_errors == []
+
+
 def test_numbers_agree_and_balance_over_weeks(browser_page, demo):
     page = browser_page
     open_page(page, demo.url, DESKTOP)
     page.wait_for_function(
-        "() => { const s = window.sitwell.live; return s && s.occupied && s.spell_s > 120; }", timeout=30_000)
+        "() => { const row = document.querySelector('#week-table tr[data-live=true]');"
+        " return row && +row.dataset.spellS > 120; }", timeout=30_000)
     page.wait_for_function("() => document.getElementById('balance-weeks').textContent !== ''")
     today = httpx.get(demo.url + "/api/stats/daily", params={"days": 1}).json()[-1]
     if not today["minutes_seated"]:
@@ -266,7 +326,7 @@ def test_numbers_agree_and_balance_over_weeks(browser_page, demo):
         const row = document.querySelector('#week-table tbody tr[data-live=true]');
         const cells = [...row.querySelectorAll('td')].map((c) => c.textContent);
         const items = [...document.querySelectorAll('#reminder-list [data-testid=reminder-item]')];
-        return {spell_s: window.sitwell.live.spell_s, cells, label: row.querySelector('th').textContent,
+        return {spell_s: +row.dataset.spellS, cells, label: row.querySelector('th').textContent,
                 items: items.length, acked: items.filter((li) => li.dataset.acknowledged === 'true').length,
                 counts: document.getElementById('reminder-counts').textContent};
     }"""
@@ -275,7 +335,7 @@ def test_numbers_agree_and_balance_over_weeks(browser_page, demo):
     def to_min(text: str) -> int:  # "1 h 4 min" -> 64
         return sum(int(n) * (60 if u == "h" else 1) for n, u in re.findall(r"(\d+) (h|min)", text))
 
-    spell_min = int(facts["spell_s"] // 60)
+    spell_min = int(facts["spell_s"] // 60)  # the live spell when the row was drawn (at most 1 s ago)
     seated, longest = to_min(facts["cells"][0]), to_min(facts["cells"][1])
     assert facts["label"] == "Today"
     assert seated >= spell_min and longest >= spell_min, facts  # today includes the spell running now

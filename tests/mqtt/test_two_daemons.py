@@ -62,7 +62,7 @@ def test_two_daemons_on_one_broker_keep_their_own_sessions(tmp_path, mosquitto):
 
 def test_the_own_client_id_is_stable_per_database_and_an_explicit_one_wins(tmp_path):
     from monitor.config.settings import Settings
-    from monitor.runtime.daemon import _with_own_client_id
+    from monitor.runtime.inputs import with_own_client_id as _with_own_client_id
 
     def own(db, **mqtt_kw):
         s = Settings(input="mqtt", mqtt={"host": "127.0.0.1", **mqtt_kw}, store={"db": db})

@@ -212,7 +212,7 @@ class InProcessDaemon:
             None, overrides={"store.db": str(tmp_path / "sitwell.db"), "dashboard.port": 0, **overrides}
         )
         self.daemon = Daemon(settings)
-        self.runtime = CountingRuntime(self.daemon)
+        self.runtime = CountingRuntime(self.daemon.runtime)
         self.app_kwargs = app_kwargs
         self.url = ""
         self._ready = threading.Event()

@@ -33,9 +33,9 @@ class Run:
              loads=None) -> TrackerUpdate:
         if not present:
             posture, ls = "empty", None
-        features = {} if loads is None or not present else {"sitbone_load": list(loads)}
+        sitbone_load = None if loads is None or not present else (loads[0], loads[1])
         u = self.tr.update(SeatReading(t=round(self.t, 6), present=present, posture=posture, left_share=ls,
-                                       features=features))
+                                       sitbone_load=sitbone_load))
         self.updates.append(u)
         self.t += self.dt
         return u

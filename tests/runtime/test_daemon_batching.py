@@ -106,7 +106,7 @@ def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
 def test_the_first_frame_after_the_due_time_ends_the_batch_and_is_shown(tmp_path):
     async def main() -> None:
         async with running(tmp_path, max_delay_ms=200) as (daemon, cushion):
-            events = daemon.subscribe()
+            events = daemon.runtime.subscribe()
             cushion.push(3)
             await asyncio.sleep(0.25)  # past due, before the silent-cushion timer
             assert analysed_t(daemon) is None

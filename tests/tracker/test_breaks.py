@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from monitor.analysis.features import SeatGeometry
 from monitor.analysis.sitbones import sit_bone_loads
+from monitor.model import SitBonePeaks
 from monitor.sinks.store import Store
 from tests.plugins.tracker_run import Run
 
@@ -139,7 +140,7 @@ def test_sit_bone_loads_from_a_load_map():
     load[11, 4] = 2.0
     load[11, 11] = 1.0
     load[0, 0] = 5.0  # far from both: not a sit bone's
-    got = sit_bone_loads([load, load], [[[11.0, 4.0], [11.0, 11.0]], []], geo)
+    got = sit_bone_loads([load, load], [SitBonePeaks((11.0, 4.0), (11.0, 11.0)), None], geo)
     assert got[0] == [pytest.approx(2.0), pytest.approx(1.0)]
     assert got[1] is None
 

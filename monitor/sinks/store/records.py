@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.model import SEATED_POSTURES, Reminder, SeatReading
+from monitor.sinks.base import CushionStep
 from monitor.sinks.store.queries import StoreReads, parse_at
 from monitor.sinks.store.schema import POSTURE_COLUMNS, SITBONE_COLUMNS
 from monitor.sinks.store.writer import Write
@@ -35,6 +36,10 @@ REMINDER_FIELDS = ("id", "cushion", "kind", "t", "at", "message", "spell_s", "ac
 
 
 class Store(StoreReads):
+    """The SQLite sink (monitor.sinks.base.Sink) and the history the dashboard reads."""
+
+    name = "store"
+
     def __init__(
         self,
         path: str | Path,
@@ -64,6 +69,13 @@ class Store(StoreReads):
             log.exception("store: record failed for %s", cushion)
 
     record_update = record
+
+    def handle(self, step: CushionStep) -> None:
+        """Sink: one step of one cushion (`record`)."""
+        self.record(step.cushion, step.reading, step.update)
+
+    def tick(self) -> None:
+        """Sink: nothing to do; the writer thread commits on its own schedule."""
 
     def _record(self, cushion: str, update: TrackerUpdate) -> None:
         state = update.state
