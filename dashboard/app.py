@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dashboard.auth import (
     LOOPBACK_HOSTS,
@@ -32,6 +34,7 @@ from dashboard.auth import (
     presented_token,
     tokens_equal,
 )
+from dashboard.limits import MAX_BODY_BYTES, BodyLimitMiddleware, body_is_not_json, safe_errors, too_large_message
 from dashboard.schemas import (
     CushionStatus,
     DayStats,
@@ -159,14 +162,24 @@ def create_app(
     app.state.close_streams = close_streams
     app.add_middleware(GuardMiddleware, token=token, require_token=require_token, allowed_hosts=allowed_hosts)
     app.add_middleware(HeadersMiddleware, headers=SECURITY_HEADERS)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)  # dashboard/limits.py
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        return JSONResponse(
-            status_code=422,
-            content={"detail": json.loads(sse_data(errors)), "message": _validation_message(errors)},
-        )
+        errors = list(exc.errors())
+        if body_is_not_json(errors):  # text/plain, a form: say what is wanted
+            message = "the request body must be JSON (Content-Type: application/json), e.g. {\"for\": \"1h\"}"
+            return JSONResponse(status_code=415, content={"detail": message, "message": message})
+        return JSONResponse(status_code=422,
+                            content={"detail": safe_errors(errors), "message": _validation_message(errors)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 413:
+            message = too_large_message()
+            return JSONResponse(status_code=413, content={"detail": message, "message": message},
+                                headers={"Connection": "close"})
+        return await http_exception_handler(request, exc)
 
     # ---- health and status -------------------------------------------------------------
 

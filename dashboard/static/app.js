@@ -174,11 +174,21 @@ function renderHealth(h) {
   $("health-drops").textContent = drops == null ? "–" : String(drops);
 }
 
+// The database in plain words: damaged at start (moved aside, rows kept), or not writing.
+function renderStore(s) {
+  let text = "ok";
+  if (s.integrity && s.integrity.ok === false) text = s.integrity.message;
+  if (!s.ok) text = `cannot write: ${s.last_error || "unknown error"}${text === "ok" ? "" : ` · ${text}`}`;
+  $("health-store").textContent = text;
+  $("health").dataset.store = s.ok && !(s.integrity && s.integrity.ok === false) ? "ok" : "problem";
+}
+
 async function pollHealth() {
   try {
     const body = await app.api.get("/healthz");
     const mine = (body.inputs || []).find((i) => i.cushion === app.cushion) || (body.inputs || [])[0];
     if (mine) renderHealth(mine);
+    if (body.store) renderStore(body.store);
   } catch {
     /* the stream's state shows the link is down */
   }

@@ -63,6 +63,11 @@ class MqttConfig(Section):
     ha_discovery: bool = False
     ha_prefix: str = "homeassistant"
     reconnect_max_s: float = Field(30.0, gt=0, le=600)
+    # With a `+` subscription anyone on the broker can invent cushions, and at most 256 are
+    # kept: a cushion silent this long is forgotten, so a new one is not refused until a
+    # restart. Configured `cushions` never expire.
+    cushion_expiry_s: float = Field(3600.0, ge=10, le=30 * 86400,
+                                    description="seconds of silence after which an MQTT cushion is forgotten")
 
     @field_validator("cushions")
     @classmethod

@@ -62,7 +62,8 @@ class Daemon:
         self.config = settings
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)
-        self.slots = Cushions()
+        self.slots = Cushions(settings.mqtt.cushion_expiry_s, frozenset(settings.mqtt.cushions),
+                              forget=self._save_tracker)
         self.time_scale = time_scale(settings)
         self.live_settings = LiveSettings(settings, self.store, self.slots)
         self.live_settings.apply_saved()
@@ -244,6 +245,9 @@ class Daemon:
         self._wake.set()
 
     # ---- periodic work ----------------------------------------------------------------
+    def _save_tracker(self, slot: CushionSlot) -> None:
+        self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
+
     def _snapshot_all(self) -> None:
         for slot in self.slots.values():
             try:

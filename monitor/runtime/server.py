@@ -9,6 +9,8 @@ import signal
 from collections.abc import Callable
 
 from monitor.config.settings import Settings
+from monitor.runtime import log_repeats
+from monitor.runtime.connections import raise_open_file_limit, uvicorn_limits
 from monitor.runtime.daemon import Daemon
 
 log = logging.getLogger(__name__)
@@ -23,11 +25,14 @@ async def serve(settings: Settings, announce: Callable[[str], object] | None = N
 
     from dashboard.app import create_app
 
+    log_repeats.install()  # no input may flood the log
+    raise_open_file_limit()
     daemon = Daemon(settings)
     d = settings.dashboard
     loopback = d.host in ("127.0.0.1", "localhost", "::1")
     app = create_app(daemon.runtime, token=d.token, require_token=not loopback)
-    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False,
+                            **uvicorn_limits())
     server = uvicorn.Server(config)
     # uvicorn before 0.29 installed its own SIGINT/SIGTERM handlers through this method (off: ours
     # run); later ones catch the signal during serve() and raise it again for ours on the way out.

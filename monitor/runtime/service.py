@@ -144,6 +144,7 @@ class RuntimeService:
             "unattributed_drops": self.unattributed_drops(),
             "store": self.store.health(),
             "refused_cushions": self.cushions.refused,
+            "expired_cushions": max(self.cushions.expired, getattr(self.input, "expired", 0)),
             "record_errors": self.recorder.lost_frames if self.recorder is not None else 0,
             "sinks": self._sink_health(),
             "notices": self.notices(inputs),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 from monitor.model import DeviceInfo, Frame
@@ -135,12 +136,22 @@ class CushionSlot:
 
 
 class Cushions:
-    """The slots by cushion id, at most MAX_CUSHIONS. Read from any thread; added under a lock."""
+    """The slots by cushion id, at most MAX_CUSHIONS. Read from any thread; added under a lock.
 
-    def __init__(self) -> None:
+    At the limit, cushions silent for `expiry_s` (mqtt.cushion_expiry_s; never those in
+    `keep`, the configured ones) are forgotten to make room, `forget(slot)` called first (the
+    daemon saves its state); at most one scan a second, so a flood of new ids stays cheap."""
+
+    def __init__(self, expiry_s: float | None = None, keep: frozenset[str] = frozenset(),
+                 forget: Callable[[CushionSlot], None] | None = None) -> None:
         self._slots: dict[str, CushionSlot] = {}
         self._lock = threading.Lock()
         self.refused = 0  # cushions turned away: MAX_CUSHIONS were known already
+        self.expired = 0  # forgotten after expiry_s of silence
+        self.expiry_s = expiry_s
+        self.keep = keep
+        self._forget = forget
+        self._last_scan = -1e9
 
     def get(self, cushion: str) -> CushionSlot | None:
         return self._slots.get(cushion)
@@ -169,8 +180,28 @@ class Cushions:
             slot = self._slots.get(cushion)
             if slot is not None:
                 return slot
-            if len(self._slots) >= MAX_CUSHIONS:
+            if len(self._slots) >= MAX_CUSHIONS and not self._expire():
                 self.refused += 1
                 return None
             slot = self._slots[cushion] = make()
             return slot
+
+    def _expire(self) -> bool:
+        """Forget the silent cushions (lock held); True if there is room now."""
+        now = time.monotonic()
+        if self.expiry_s is None or now - self._last_scan < 1.0:
+            return False
+        self._last_scan = now
+        silent = [s for s in self._slots.values() if s.cushion not in self.keep and not s.queue
+                  and s.last_frame_wall is not None and now - s.last_frame_wall >= self.expiry_s]
+        for slot in silent:
+            if self._forget is not None:
+                try:
+                    self._forget(slot)
+                except Exception:  # forgetting it must not fail on its snapshot
+                    log.exception("could not save the state of %s", slot.cushion)
+            del self._slots[slot.cushion]
+        if silent:
+            self.expired += len(silent)
+            log.info("%d cushions silent for %g s forgotten (mqtt.cushion_expiry_s)", len(silent), self.expiry_s)
+        return len(self._slots) < MAX_CUSHIONS

@@ -6,9 +6,9 @@ once, and is reopened with exponential backoff up to `reconnect_max_s`; reading 
 without a restart. Bad bytes never stop the thread: decoders count them by reason.
 
 Frame time `t`:
-- binary: the device clock (u32 ms) unwrapped across its 49.7-day wrap, in seconds. A
-  clock that jumps back (the board rebooted) is rebased so `t` never goes backwards —
-  the tracker's rules run on frame time and must not see time reverse.
+- binary: the device clock (u32 ms) through the one device-clock policy
+  (`monitor/transport/device_clock.py`): unwrapped across its 49.7-day wrap, never
+  backwards, a jump back (the board rebooted) or too far ahead taken as a reconnect.
 - text: host monotonic seconds since the input started (text lines carry no time).
 """
 
@@ -18,7 +18,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +29,7 @@ from monitor.codec.fullscale import FullScale
 from monitor.codec.text import TextDecoder
 from monitor.model import DeviceInfo, Frame
 from monitor.transport.base import Emit, FrameInput, InputHealth
+from monitor.transport.device_clock import DeviceClock
 
 log = logging.getLogger(__name__)
 
@@ -40,39 +40,6 @@ READ_CHUNK = 65536
 DIGIT_MAX = 9  # the full scale of a digit-per-cell text line
 FIRST_RETRY_S = 0.25
 STABLE_S = 2.0  # a connection that lasted this long resets the backoff
-
-
-class DeviceClock:
-    """u32 device milliseconds -> non-decreasing seconds."""
-
-    WRAP = 1 << 32
-
-    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
-        self._last_ms: int | None = None
-        self._total_ms = 0  # unwrapped ms of the last packet
-        self._wall = wall
-        self._last_wall = 0.0
-
-    def seconds(self, device_ms: int) -> float:
-        # Kept across reconnects: a USB glitch continues the same clock (the step is
-        # forward); a rebooted board's clock starts again near 0 (a backward step).
-        now = self._wall()
-        if self._last_ms is None:
-            self._total_ms = device_ms
-        else:
-            step = (device_ms - self._last_ms) % self.WRAP
-            if step < self.WRAP // 2:
-                self._total_ms += step  # forward, possibly across the wrap
-            else:
-                # The board rebooted: its own clock cannot say how long it was away, the host's
-                # can. Frame time moves on by the host's gap, so a long outage is a real break.
-                gap_ms = int(max(0.0, now - self._last_wall) * 1000)
-                self._total_ms += gap_ms
-                log.info("serial: device clock went back %d ms (reboot?); frame time moves on by the %.1f s gap",
-                         self.WRAP - step, gap_ms / 1000)
-        self._last_ms = device_ms
-        self._last_wall = now
-        return self._total_ms / 1000.0
 
 
 class SerialInput(FrameInput):
@@ -112,7 +79,7 @@ class SerialInput(FrameInput):
         self._thread: threading.Thread | None = None
         self._serial: serial.SerialBase | None = None
         self._emit: Emit | None = None
-        self._clock = DeviceClock()
+        self._clock = DeviceClock(f"serial {port}")
         self._t0 = time.monotonic()
         self._hello: DeviceInfo | None = None
         self._codec: str | None = None  # the codec in use on this connection

@@ -42,6 +42,7 @@ def test_file_then_environment_then_flags(tmp_path, monkeypatch):
         ('cushion = "desk 1"\n', "cushion = 'desk 1'"),
         ('input = "serial"\n', "serial.port is not set"),
         ("rules = [\n", "c.toml"),
+        ("[mqtt]\ncushion_expiry_s = 1\n", "mqtt.cushion_expiry_s = 1: Input should be greater than or equal to 10"),
     ],
 )
 def test_a_bad_value_names_the_key_the_value_and_what_is_allowed(tmp_path, toml, expected):

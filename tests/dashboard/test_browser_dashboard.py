@@ -381,3 +381,30 @@ def test_reminder_becomes_a_notification_when_the_tab_is_hidden(browser_page, da
     assert shown["tag"] == page.get_attribute("#reminder-banner", "data-id")
     assert "sitting" in shown["body"].lower()
     assert page.sitwell_errors == []
+
+
+def test_a_database_damaged_at_start_is_said_on_the_page(browser_page, tmp_path):
+    """Issue 19.5: the dashboard's health says the database was damaged and moved aside."""
+    import random
+    import sqlite3
+
+    db = tmp_path / "sitwell.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE filler (x TEXT)")
+    conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 200,) for _ in range(3000)])
+    conn.commit()
+    conn.close()
+    with open(db, "r+b") as f:
+        for page_no in range(20, 100, 5):
+            f.seek(page_no * 4096)
+            f.write(bytes(random.Random(page_no).randrange(256) for _ in range(4096)))
+    proc = SitwellProcess(tmp_path, [])
+    try:
+        open_page(browser_page, proc.url)
+        browser_page.wait_for_function(
+            "() => document.querySelector('[data-testid=health-store]').textContent.includes('damaged')",
+            timeout=10_000)
+        text = browser_page.text_content("[data-testid=health-store]")
+        assert "moved to" in text and ".damaged-" in text, text
+    finally:
+        proc.stop()

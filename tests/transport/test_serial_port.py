@@ -13,7 +13,8 @@ import pytest
 from monitor.codec.binary import encode_frame, encode_hello
 from monitor.model import DeviceInfo, Frame
 from monitor.transport.base import FrameInput
-from monitor.transport.serial_port import DeviceClock, SerialInput
+from monitor.transport.device_clock import DeviceClock
+from monitor.transport.serial_port import SerialInput
 
 pytestmark = pytest.mark.serial
 

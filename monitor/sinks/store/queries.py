@@ -85,7 +85,8 @@ class StoreReads(WriteBuffer):
 
     # ------------------------------------------------------------------ statistics
 
-    def daily_stats(self, days: int = 7, cushion: str | None = None, today: date | str | None = None) -> list[dict[str, Any]]:
+    def daily_stats(self, days: int = 7, cushion: str | None = None,
+                    today: date | str | None = None) -> list[dict[str, Any]]:
         """Per day, oldest first, for the `days` days ending `today` (local days)."""
         days = max(1, min(int(days), 3660))
         if today is None:
@@ -189,7 +190,8 @@ class StoreReads(WriteBuffer):
         zone = parse_at(it["start_at"]).tzinfo
         postures: dict[str, float] = {}
         segments: list[dict[str, Any]] = []
-        rows = self._query("SELECT minute_ts, postures FROM minutes WHERE cushion = ? AND minute_ts > ? AND minute_ts < ?"
+        rows = self._query("SELECT minute_ts, postures FROM minutes"
+                           " WHERE cushion = ? AND minute_ts > ? AND minute_ts < ?"
                            " ORDER BY minute_ts", (it["cushion"], start_ts - 60.0, end_ts))
         for r in rows:
             shares = json.loads(r["postures"])

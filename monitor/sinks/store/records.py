@@ -24,6 +24,7 @@ from typing import Any
 
 from monitor.model import SEATED_POSTURES, Reminder, SeatReading
 from monitor.sinks.base import CushionStep
+from monitor.sinks.store import dates
 from monitor.sinks.store.queries import StoreReads, parse_at
 from monitor.sinks.store.schema import POSTURE_COLUMNS, SITBONE_COLUMNS
 from monitor.sinks.store.writer import Write
@@ -55,6 +56,8 @@ class Store(StoreReads):
         self._aggs: dict[str, MinuteAggregator] = {}
         # cushion -> (spell start t, day it started, seconds so far): the open spell's length
         self._open_spell_s: dict[str, tuple[float, str, float]] = {}
+        self.refused_times = 0  # updates, reminders and snapshots whose times are no date
+        self._refused_snapshots: set[str] = set()
         super().__init__(path, batch_s=batch_s, busy_timeout_s=busy_timeout_s, max_pending=max_pending,
                          clock=clock, writer=writer)
 
@@ -82,7 +85,11 @@ class Store(StoreReads):
         agg = self._aggs.get(cushion)
         epoch = update.epoch
         if epoch is None:  # an update without its epoch: frame time 0 = now - t, fixed once
-            epoch = agg.epoch if agg is not None else datetime.now().astimezone() - timedelta(seconds=state.t)
+            epoch = agg.epoch if agg is not None else dates.wall(datetime.now().astimezone(), -state.t)
+        problem = f"no epoch for t = {state.t!r}" if epoch is None else dates.update_problem(epoch, update)
+        if problem is not None or epoch is None:
+            self._refuse(cushion, problem or "no epoch", update)
+            return
         if agg is None or agg.epoch != epoch:
             if agg is not None:
                 self._queue_minutes(agg.flush())
@@ -121,8 +128,25 @@ class Store(StoreReads):
             self._open_spell_s.pop(cushion, None)
         self._maybe_flush()
 
+    def _refuse(self, cushion: str, problem: str, update: TrackerUpdate) -> None:
+        """An update whose times cannot be dated: nothing of it is written but its reminders
+        (they went out; each carries its own `at`). Counted, logged at the 1st, 10th, 100th
+        and every 1000th."""
+        self.refused_times += 1
+        if self.refused_times in (1, 10, 100) or self.refused_times % 1000 == 0:
+            log.error("store: %s: an update with a time that is no date was not written (%s); %d so far",
+                      cushion, problem, self.refused_times)
+        for r in update.reminders:
+            self.add_reminder(r)
+
     def add_reminder(self, r: Reminder) -> None:
-        at = parse_at(r.at)
+        try:
+            at = parse_at(r.at)
+            at.timestamp()
+        except (TypeError, ValueError, OverflowError) as exc:
+            self.refused_times += 1
+            log.error("store: reminder %s with an undatable time %r not written (%s)", r.id, r.at, exc)
+            return
         self._queue(
             Write(
                 "INSERT OR IGNORE INTO reminders (id, cushion, kind, t, at, at_ts, day, message, spell_s, acknowledged)"
@@ -222,6 +246,13 @@ class Store(StoreReads):
     # ------------------------------------------------------------------ snapshots, calibration, settings
 
     def save_snapshot(self, cushion: str, snapshot: dict[str, Any]) -> None:
+        problem = dates.snapshot_problem(snapshot)
+        if problem is not None:  # keep the last sound one rather than persist a poisoned one
+            self.refused_times += 1
+            if cushion not in self._refused_snapshots:
+                self._refused_snapshots.add(cushion)
+                log.error("store: %s: tracker snapshot not saved, %s", cushion, problem)
+            return
         self._queue(Write("INSERT OR REPLACE INTO snapshots (cushion, saved_at, body) VALUES (?,?,?)",
                            (cushion, _now_iso(), json.dumps(snapshot)), key=f"snapshot:{cushion}"), urgent=True)
         self._maybe_flush()
@@ -238,6 +269,10 @@ class Store(StoreReads):
         except (TypeError, ValueError) as exc:
             log.warning("store: unreadable snapshot for %s (%s)", cushion, exc)
             return None
+        problem = dates.snapshot_problem(snap)
+        if problem is not None:
+            log.warning("store: discarding the saved tracker state of %s: %s; starting afresh", cushion, problem)
+            return None
         latest = self._query(
             "SELECT * FROM reminders r WHERE cushion = ? AND at_ts = (SELECT max(at_ts) FROM reminders"
             " WHERE cushion = r.cushion AND kind = r.kind)", (cushion,))
@@ -247,7 +282,8 @@ class Store(StoreReads):
 
     def save_calibration(self, cushion: str, state: dict[str, Any]) -> None:
         self._queue(Write("INSERT OR REPLACE INTO calibration (cushion, saved_at, body) VALUES (?,?,?)",
-                           (cushion, _now_iso(), json.dumps(state)), key=f"calibration:{cushion}"), urgent=True, now=True)
+                          (cushion, _now_iso(), json.dumps(state)), key=f"calibration:{cushion}"),
+                    urgent=True, now=True)
 
     def load_calibration(self, cushion: str) -> dict[str, Any] | None:
         rows = self._query("SELECT body FROM calibration WHERE cushion = ?", (cushion,))

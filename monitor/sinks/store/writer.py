@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.sinks.store import schema
+from monitor.sinks.store import integrity, schema
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,12 @@ class WriteBuffer:
         self.batch_s = batch_s
         self.max_pending = max_pending
         self._clock = clock
+        salvage = None
+        if str(path) != ":memory:" and self.path.exists() and self.path.stat().st_size > 0:
+            problem = integrity.quick_check(self.path)
+            if problem is not None:
+                salvage = integrity.Salvage(problem, str(integrity.move_aside(self.path)))
+        self.integrity = salvage
         self._lock = threading.RLock()  # the connection
         self._plock = threading.Lock()  # the pending-write buffer (held only for list operations)
         self._conn = sqlite3.connect(
@@ -76,11 +82,18 @@ class WriteBuffer:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self.schema_version = schema.migrate(self._conn)
+        if salvage is not None:
+            integrity.salvage_into(self._conn, Path(salvage.moved_to), salvage)
+            log.error("store: the database %s is damaged (%s); moved it to %s and kept the %d readable rows in a"
+                      " fresh database%s", self.path, " ".join(salvage.problem.split())[:200], salvage.moved_to,
+                      sum(salvage.rows_kept.values()),
+                      f"; unreadable: {', '.join(salvage.tables_lost)}" if salvage.tables_lost else "")
         self._pending: deque[Write] = deque()
         self._urgent = False
         self._oldest_minute_at: float | None = None
         self._retry_at = 0.0
         self._backoff = 0.0
+        self._failing = False  # the last write attempt failed (cleared by the next commit)
         # health
         self.errors = 0
         self.last_error: str | None = None
@@ -175,9 +188,14 @@ class WriteBuffer:
                 return False
             except sqlite3.Error as exc:  # a bad row: write the rest one by one, drop the bad ones
                 self._error(f"{type(exc).__name__}: {exc}")
-                log.error("store: a write was refused (%s); writing one by one", exc)
+                if "malformed" in str(exc):
+                    log.error("store: the database %s is damaged (%s): writes are lost until sitwell is restarted,"
+                              " which moves it aside and keeps what can be read", self.path, exc)
+                else:
+                    log.error("store: a write was refused (%s); writing one by one", exc)
                 self._write_singly(batch)
                 return not self._pending
+            self._failing = False
             self._done(batch)
             self.written += len(batch)
             if self._backoff:
@@ -197,6 +215,7 @@ class WriteBuffer:
                 break
             except sqlite3.Error as exc:
                 self.dropped_writes += 1
+                self._failing = True
                 log.error("store: dropping a write the database refuses: %s (%s)", exc, w.sql.split("(")[0])
             done.append(w)
         self._done(done)
@@ -215,6 +234,7 @@ class WriteBuffer:
             self._conn.execute("ROLLBACK")
 
     def _failed(self, exc: Exception, n: int) -> None:
+        self._failing = True
         self._backoff = min(30.0, self._backoff * 2 if self._backoff else 0.5)
         self._retry_at = self._clock() + self._backoff
         self._error(f"{exc}")
@@ -230,15 +250,18 @@ class WriteBuffer:
             "path": str(self.path),
             "schema_version": self.schema_version,
             "journal_mode": self.journal_mode,
-            "ok": not self._pending or self._backoff == 0.0,
+            # never ok while writes fail (a damaged page refuses every write and empties the buffer)
+            "ok": (not self._pending or self._backoff == 0.0) and not self._failing,
             "pending_writes": len(self._pending),
             "written": self.written,
             "errors": self.errors,
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
             "dropped_writes": self.dropped_writes,
+            "refused_times": getattr(self, "refused_times", 0),
             "retry_in_s": round(max(0.0, self._retry_at - self._clock()), 2) if self._pending else 0.0,
             "writer_thread": self._writer is not None and self._writer.is_alive(),
+            "integrity": self.integrity.as_dict() if self.integrity is not None else {"ok": True},
         }
 
     # ------------------------------------------------------------------ reads (never raise)
