@@ -79,7 +79,7 @@ def test_number_entity_over_mosquitto(mosquitto, inprocess_daemon):
 
     for bad in ("11", "lots", "{", json.dumps({"pain": 2, "where": ["knee"]})):
         _publish(mosquitto, "sitwell/journal/pain/set", bad)
-    entity = d.daemon._journal_mqtt
+    entity = d.daemon.journal_mqtt
     _wait(lambda: entity.counts["rejected"] == 4 and entity.counts["retained_ignored"] == 1)
     assert [e["pain"] for e in _entries(d)] == [4, 7]
     assert httpx.get(d.url + "/healthz").json()["status"] == "ok"  # the daemon kept going
@@ -95,6 +95,6 @@ def test_no_journal_entity_when_switched_off(mosquitto, inprocess_daemon):
     watcher.wait_for(lambda m: any(t.startswith("homeassistant/sensor/") for t, _, _ in m))
     _publish(mosquitto, "sitwell/journal/pain/set", "4")
     time.sleep(1.0)
-    assert _entries(d) == [] and d.daemon._journal_mqtt is None
+    assert _entries(d) == [] and d.daemon.journal_mqtt is None
     assert not [t for t, _, _ in watcher.messages if "journal" in t and not t.endswith("/set")]
     watcher.close()
