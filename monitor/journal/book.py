@@ -167,8 +167,8 @@ class JournalBook:
                 limit: int | None = None) -> list[JournalEntry]:
         """Entries with day in [first, last] (either open), oldest first."""
         first_day, last_day = check_day(first, "from"), check_day(last, "to")
-        sql, params = "SELECT * FROM journal WHERE day >= ? AND day <= ? ORDER BY at_ts", [
-            first_day or "0000-00-00", last_day or "9999-99-99"]
+        sql = "SELECT * FROM journal WHERE day >= ? AND day <= ? ORDER BY at_ts"
+        params: list[Any] = [first_day or "0000-00-00", last_day or "9999-99-99"]
         if limit is not None:
             sql = f"SELECT * FROM ({sql.replace('ORDER BY at_ts', 'ORDER BY at_ts DESC')} LIMIT ?) ORDER BY at_ts"
             params.append(int(limit))

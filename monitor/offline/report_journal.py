@@ -53,10 +53,10 @@ def write_journal_csvs(part: dict[str, Any], stem: Path) -> tuple[Path, Path]:
         for e in part["entries"]:
             w.writerow([e.at, e.day, e.pain, " ".join(e.locations), e.note, e.source])
     with open(assoc_path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=ASSOC_FIELDS, extrasaction="ignore")
-        w.writeheader()
+        dict_writer = csv.DictWriter(fh, fieldnames=ASSOC_FIELDS, extrasaction="ignore")
+        dict_writer.writeheader()
         for r in part["associations"]["results"]:
-            w.writerow(r)
+            dict_writer.writerow(r)
     return entries_path, assoc_path
 
 
