@@ -10,15 +10,21 @@ or with `journal.enabled = false`, answers 404 "the journal is off".
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard.schemas import ErrorMessage
 from monitor.journal.entries import JournalError
 
+# the places, as the schema says them (monitor.journal.entries.LOCATIONS)
+Place = Literal["left-buttock", "right-buttock", "left-hip", "right-hip", "left-leg", "right-leg", "lower-back",
+                "other"]
+
 router = APIRouter(tags=["journal"])
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorMessage}, 422: {"model": ErrorMessage}}
 ID_PATTERN = r"^[0-9a-f]{32}$"
 
 
@@ -26,11 +32,8 @@ class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pain: int = Field(ge=0, le=10, description="0 (none) to 10 (worst imaginable)")
-    where: list[str] = Field(default_factory=list, max_length=8,
-                             description="left-buttock, right-buttock, left-hip, right-hip, left-leg, right-leg, "
-                                         "lower-back, other")
+    where: list[Place] = Field(default_factory=list, max_length=8, description="where it hurts")
     note: str = Field("", max_length=500)
-    at: str | None = Field(None, description="ISO-8601 local time; default now")
     reminder_id: str | None = Field(None, max_length=128, description="logged from this reminder's banner")
     prompt_id: str | None = Field(None, max_length=64, description="answering this prompt")
     cushion: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -40,9 +43,8 @@ class EntryPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pain: int | None = Field(None, ge=0, le=10)
-    where: list[str] | None = Field(None, max_length=8)
+    where: list[Place] | None = Field(None, max_length=8)
     note: str | None = Field(None, max_length=500)
-    at: str | None = None
 
 
 def _book(request: Request) -> Any:
@@ -56,7 +58,7 @@ def _unprocessable(message: str) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": message, "message": message})
 
 
-@router.get("/api/journal")
+@router.get("/api/journal", responses=ERRORS)
 async def list_entries(
     request: Request,
     first: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
@@ -67,14 +69,14 @@ async def list_entries(
     return [e.as_dict() for e in _book(request).entries(first, last, limit=limit)]
 
 
-@router.post("/api/journal", status_code=201, responses={422: {"description": "not a valid entry"}})
+@router.post("/api/journal", status_code=201, responses=ERRORS)
 async def add_entry(
     request: Request, body: Annotated[EntryIn, Body(examples=[{"pain": 4, "where": ["left-buttock"], "note": ""}])],
 ) -> Any:
-    """Log pain now (or at `at`). 201 with the stored entry."""
+    """Log pain now (an earlier time: `sitwell log pain --at`). 201 with the stored entry."""
     book = _book(request)
     try:
-        entry = book.add(body.pain, where=body.where, note=body.note, at=body.at,
+        entry = book.add(body.pain, where=body.where, note=body.note,
                          source="prompt" if body.prompt_id else "dashboard",
                          cushion=body.cushion, reminder_id=body.reminder_id)
     except JournalError as exc:
@@ -84,12 +86,12 @@ async def add_entry(
     return entry.as_dict()
 
 
-@router.patch("/api/journal/{entry_id}", responses={404: {"description": "no such entry"}})
+@router.patch("/api/journal/{entry_id}", responses=ERRORS)
 async def edit_entry(request: Request, entry_id: Annotated[str, Path(pattern=ID_PATTERN)],
                      body: Annotated[EntryPatch, Body(examples=[{"pain": 3}])]) -> Any:
-    """Change pain, where, note or time; returns the entry updated."""
+    """Change pain, where or note; returns the entry updated."""
     try:
-        entry = _book(request).update(entry_id, body.model_dump(exclude_unset=True))
+        entry = _book(request).update(entry_id, body.model_dump(exclude_unset=True, exclude_none=True))
     except JournalError as exc:
         return _unprocessable(str(exc))
     if entry is None:
@@ -97,20 +99,23 @@ async def edit_entry(request: Request, entry_id: Annotated[str, Path(pattern=ID_
     return entry.as_dict()
 
 
-@router.delete("/api/journal/{entry_id}", status_code=204, responses={404: {"description": "no such entry"}})
+@router.delete("/api/journal/{entry_id}", status_code=204, responses=ERRORS)
 async def delete_entry(request: Request, entry_id: Annotated[str, Path(pattern=ID_PATTERN)]) -> Response:
     if not _book(request).delete(entry_id):
         raise HTTPException(404, f"no journal entry {entry_id}")
     return Response(status_code=204)
 
 
-@router.delete("/api/journal")
+@router.delete("/api/journal", responses=ERRORS)
 async def delete_range(
     request: Request,
     first: Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")],
     last: Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD (included)")],
 ) -> Any:
-    """Delete every entry from `from` to `to` (days, both included): {"deleted": n}."""
+    """Delete every entry from `from` to `to` (days, both included): {"deleted": n}; a range
+    that ends before it starts holds nothing."""
+    if first > last:
+        return {"deleted": 0}
     try:
         return {"deleted": _book(request).delete_range(first, last)}
     except JournalError as exc:
