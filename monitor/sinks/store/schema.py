@@ -70,10 +70,20 @@ MIGRATION_3 = ";".join(
        "CREATE INDEX offloads_day ON offloads (day, cushion)"]
 )
 
-# The pain and progress journal (monitor/journal, docs/journal.md). IF NOT EXISTS: this entry's
-# place in the list was settled at merge time (after the corrections migration), so a
-# development database that met it first is still migrated cleanly.
-MIGRATION_JOURNAL = ";".join(
+# The sitter's own posture thresholds per cushion (analysis/profile.py): the profile the guided
+# set-up measured, and every "That's not what I'm doing" correction (undone ones kept, marked).
+MIGRATION_4 = ";".join(
+    ["CREATE TABLE corrections (id TEXT PRIMARY KEY, cushion TEXT NOT NULL, t REAL, at TEXT NOT NULL,"
+     " at_ts REAL NOT NULL, day TEXT NOT NULL, shown TEXT NOT NULL, posture TEXT NOT NULL,"
+     " features TEXT NOT NULL, undone_at TEXT)",
+     "CREATE INDEX corrections_cushion ON corrections (cushion, at_ts)",
+     "CREATE TABLE sitter_profiles (cushion TEXT PRIMARY KEY, saved_at TEXT NOT NULL, body TEXT NOT NULL)"]
+)
+
+# The pain and progress journal (monitor/journal, docs/journal.md). IF NOT EXISTS: on the
+# journal branch this was the 4th entry before the corrections migration landed, so a
+# development database that met it there is still migrated cleanly.
+MIGRATION_5 = ";".join(
     ["CREATE TABLE IF NOT EXISTS journal (id TEXT PRIMARY KEY, at TEXT NOT NULL, at_ts REAL NOT NULL,"
      " day TEXT NOT NULL, pain INTEGER NOT NULL CHECK (pain BETWEEN 0 AND 10), locations TEXT NOT NULL,"
      " note TEXT NOT NULL, source TEXT NOT NULL, cushion TEXT, reminder_id TEXT, created_at TEXT NOT NULL,"
@@ -86,7 +96,7 @@ MIGRATION_JOURNAL = ";".join(
 )
 
 # Ordered; entry i takes the database from user_version i to i + 1. Only ever append.
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_JOURNAL]
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
 POSTURE_COLUMNS = tuple(f"{p}_s" for p in SEATED_POSTURES)
 SITBONE_COLUMNS = ("sitbone_l", "sitbone_r", "sitbone_l_norm", "sitbone_r_norm")
 
