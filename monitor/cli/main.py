@@ -58,6 +58,8 @@ class LazyGroup(click.Group):
         "pause": "monitor.cli.pause:pause_command",
         "calibrate": "monitor.cli.calibrate:calibrate_command",
         "setup": "monitor.cli.setup:setup_command",
+        "log": "monitor.cli.journal:log_group",
+        "journal": "monitor.cli.journal:journal_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

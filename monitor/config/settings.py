@@ -237,6 +237,29 @@ class NotifyConfig(Section):
     desktop: bool = Field(False, description="also show reminders as desktop notifications (notify-send)")
 
 
+class JournalConfig(Section):
+    """The pain and progress journal (docs/journal.md)."""
+
+    enabled: bool = Field(True, description="the journal card, API and commands; off: hidden, nothing logged")
+    prompt_times: list[str] = Field(
+        default_factory=list, description='ask "how is the pain?" at these local times, e.g. ["17:30"]')
+    prompt_after_spell_min: float | None = Field(
+        None, ge=10, le=480, description="also ask after a sitting spell this long (minutes); None: never")
+    max_prompts_per_day: int = Field(2, ge=0, le=12, description="prompts shown per day at most")
+    min_days_for_associations: int = Field(
+        14, ge=14, le=365, description="days with entries before 'what seems to help' says anything")
+    mqtt_entity: bool = Field(True, description="a Home Assistant number entity for pain, when MQTT is configured")
+
+    @field_validator("prompt_times")
+    @classmethod
+    def _clock_times(cls, value: list[str]) -> list[str]:
+        for item in value:
+            m = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", item.strip())
+            if not m:
+                raise ValueError(f"journal.prompt_times: {item!r} is not a time of day HH:MM (e.g. \"17:30\")")
+        return [item.strip() for item in value]
+
+
 class Settings(BaseSettings):
     """Everything sitwell reads at start."""
 
@@ -261,6 +284,7 @@ class Settings(BaseSettings):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     mounting: MountingConfig = Field(default_factory=MountingConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
 
     _toml_file: Path | None = None
 

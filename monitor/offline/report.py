@@ -63,9 +63,31 @@ def write_report(store: Any, days: int, out_dir: str | Path, cushion: str | None
         w.writeheader()
         for d in stats:
             w.writerow(_csv_row(d))
-    html_path.write_text(render_html(stats, cushion), encoding="utf-8")
+    page = render_html(stats, cushion)
+    journal = _journal_part(store, stats)  # the pain journal (monitor/offline/report_journal.py)
+    if journal is not None:
+        from monitor.offline.report_journal import CSS as JOURNAL_CSS, journal_html, write_journal_csvs
+
+        write_journal_csvs(journal, out / stem)
+        page = page.replace("</style>", JOURNAL_CSS + "</style>", 1)
+        page = page.replace("</body>", journal_html(journal) + "</body>")
+    html_path.write_text(page, encoding="utf-8")
     log.info("report written: %s, %s", csv_path, html_path)
     return csv_path, html_path
+
+
+def _journal_part(store: Any, stats: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The journal's entries and associations for these days, when the file has any entries."""
+    path = getattr(store, "path", None)
+    if path is None or str(path) == ":memory:":
+        return None
+    from monitor.journal import JournalBook
+    from monitor.offline.report_journal import journal_part
+
+    with JournalBook(path) as book:
+        if not book.entries(limit=1):
+            return None
+        return journal_part(book, stats)
 
 
 def _csv_row(d: dict[str, Any]) -> dict[str, Any]:
@@ -317,4 +339,8 @@ def report_command(days: int, out_dir: str, db: str | None, cushion: str | None)
     finally:
         store.close()
     click.echo(f"wrote {csv_path}")
+    for extra in ("-journal.csv", "-associations.csv"):
+        journal_csv = csv_path.with_name(csv_path.stem + extra)
+        if journal_csv.is_file():
+            click.echo(f"wrote {journal_csv}")
     click.echo(f"wrote {html_path}")

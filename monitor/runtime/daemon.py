@@ -15,8 +15,10 @@ import logging
 import math
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.config.settings import Settings
+from monitor.journal.wiring import open_journal, start_journal_mqtt
 from monitor.model import DeviceInfo, Frame
 from monitor.runtime.controls import ReminderControls
 from monitor.runtime.engine import CushionEngine
@@ -75,6 +77,10 @@ class Daemon:
         self.sink_errors: dict[str, int] = {}
         self.runtime = RuntimeService(settings, self.slots, self.input, self.store, self.broadcaster,
                                       self.live_settings, self.controls, self.recorder, self.sinks, self.sink_errors)
+        # the pain journal (monitor/journal, docs/journal.md): its routes find it on the runtime
+        self.journal = open_journal(settings)
+        self.runtime.journal = self.journal  # type: ignore[attr-defined]
+        self.journal_mqtt: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -306,6 +312,7 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._start_publisher()
+        self.journal_mqtt = start_journal_mqtt(self.config, self.journal)
         self.input.start(self._intake)
         self._tasks = [
             asyncio.create_task(self._process_forever(), name="process"),
@@ -334,5 +341,9 @@ class Daemon:
                     sink.close()
                 except Exception:
                     self._sink_failed(sink, "close")
+        if self.journal_mqtt is not None:
+            self.journal_mqtt.stop()
+        if self.journal is not None:
+            self.journal.close()
         self.store.close()
         log.info("daemon stopped")

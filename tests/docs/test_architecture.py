@@ -30,7 +30,7 @@ LONG_REASON = "Long because"
 # but not each other; the service (runtime), the web face (dashboard, which sees only the
 # Runtime protocol) and the offline tools sit on top, the process that serves the
 # dashboard (runtime.server) above those, and the CLI above everything.
-RANKS: dict[str, int] = {
+RANKS: dict[str, float] = {
     "monitor.model": 0,
     "monitor.config": 1,
     "monitor.mqtt": 2,
@@ -40,6 +40,8 @@ RANKS: dict[str, int] = {
     "monitor.tracker": 6,
     "monitor.transport": 7,
     "monitor.sinks": 7,
+    # the pain journal: its entries live in the store's file, it is asked by the runtime
+    "monitor.journal": 7.5,
     "monitor.runtime": 8,
     "dashboard": 9,
     "monitor.offline": 9,
