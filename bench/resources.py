@@ -53,11 +53,11 @@ def frames_of(seed: int, n: int, rows: int, cols: int, rate: float) -> list:
 
 def _frames_counted(daemon: Daemon) -> tuple[int, int, int]:
     """From /healthz: frames the inputs counted, input drops, and frames the daemon's own
-    per-cushion queues dropped because it fell behind (reason `queue_full`)."""
+    per-cushion queues dropped because it fell behind (reason `shed`: thinned evenly)."""
     _, health = daemon.get_json("/healthz", timeout=60.0)  # a saturated daemon answers late
     inputs = health.get("inputs") or []
     frames = sum(int(h.get("frames") or 0) for h in inputs)
-    queue = sum(int((h.get("drops") or {}).get("queue_full", 0)) for h in inputs)
+    queue = sum(int((h.get("drops") or {}).get("shed", 0)) for h in inputs)
     drops = sum(sum((h.get("drops") or {}).values()) for h in inputs) - queue
     return frames, drops, queue
 
