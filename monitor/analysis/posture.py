@@ -41,6 +41,7 @@ import math
 from collections.abc import Mapping
 
 from monitor.analysis.elapsed import elapsed
+from monitor.analysis.profile import SitterProfile
 
 # Thresholds; each sits between the postures as measured on the sample recordings and on
 # firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations
@@ -85,7 +86,7 @@ def thigh_contrast(tl: float, tr: float) -> float:
 class PostureClassifier:
     """Stateful: smooths features in time, learns the sitter's baseline, holds against flicker."""
 
-    def __init__(self, sensitivity: float = 1.0) -> None:
+    def __init__(self, sensitivity: float = 1.0, profile: SitterProfile | None = None) -> None:
         s = max(0.25, min(4.0, float(sensitivity)))
         # Higher sensitivity: thresholds closer to neutral, posture changes flagged sooner.
         k = 1.0 / math.sqrt(s)
@@ -95,6 +96,10 @@ class PostureClassifier:
         self.cross = CROSS * k
         self.lean = LEAN * k
         self.hold_s = HOLD_S / s
+        # the sitter's own thresholds and baselines (analysis/profile.py), where known
+        self.profile = profile
+        if profile is not None:
+            profile.apply_to(self)
         self.reset()
 
     def reset(self, keep_baseline: bool = False) -> None:
@@ -105,6 +110,8 @@ class PostureClassifier:
             self.baseline: float | None = None
             self.baseline_s = 0.0
             self.even = 0.5
+            if self.profile is not None:
+                self.profile.start_baseline(self)
         self.posture = "upright"
         self.confidence = 0.0
         self._cand = "upright"

@@ -20,6 +20,7 @@ from monitor.analysis.elapsed import elapsed
 from monitor.analysis.features import FeatureBatch, SeatGeometry, extract_batch
 from monitor.analysis.occupancy import LOAD_PER_KG, Occupancy
 from monitor.analysis.posture import PostureClassifier, thigh_contrast
+from monitor.analysis.profile import SitterProfile
 from monitor.analysis.pyround import round_table
 from monitor.calibration.calibrator import Calibrator
 from monitor.config.settings import AnalysisConfig
@@ -33,14 +34,15 @@ FORGET_SITTER_S = (
 
 class SeatAnalyzer:
     def __init__(
-        self, device: DeviceInfo, config: AnalysisConfig | None = None
+        self, device: DeviceInfo, config: AnalysisConfig | None = None, profile: SitterProfile | None = None
     ) -> None:
         self.device = device
         self.config = config or AnalysisConfig()
         self.geometry = SeatGeometry(device.rows, device.cols)
         self.calibrator = Calibrator(device.rows, device.cols, device.max_value)
         self.occupancy = Occupancy(self.config.occupancy_kg)
-        self.posture = PostureClassifier(self.config.sensitivity)
+        self.profile = profile  # the sitter's own thresholds (analysis/profile.py), or None
+        self.posture = PostureClassifier(self.config.sensitivity, profile)
         self._left: float | None = None
         self._last_t: float | None = None
         self._empty_s = 0.0
@@ -77,7 +79,16 @@ class SeatAnalyzer:
             return
         self.config = config
         self.occupancy.base_on = config.occupancy_kg * LOAD_PER_KG
-        self.posture = PostureClassifier(config.sensitivity)
+        self.posture = PostureClassifier(config.sensitivity, self.profile)
+
+    def set_profile(self, profile: SitterProfile | None) -> None:
+        """The sitter's own thresholds from now on (a correction, a set-up). What the classifier
+        follows in time (smoothed features, baseline, the posture held) carries on."""
+        old = self.posture
+        self.profile = profile
+        self.posture = PostureClassifier(self.config.sensitivity, profile)
+        for name in _POSTURE_STATE:
+            setattr(self.posture, name, getattr(old, name))
 
     def state_dict(self) -> dict[str, Any]:
         """What to keep per cushion across restarts (calibration and the seated reference)."""
@@ -186,6 +197,11 @@ _ROUNDED = {
     "midline": 3, "area": 3, "mean_load": 5, "active_load": 5,
     "left_share": 4, "front_share": 4, "thigh_l": 4, "thigh_r": 4, "sacral": 4,
 }  # fmt: skip
+
+
+# What a PostureClassifier follows in time (posture.py `reset`): carried over to a new one.
+_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "posture", "confidence", "_cand", "_cand_since",
+                  "_last_t", "_seated_s")
 
 
 def _empty_conf(occ: Occupancy) -> float:

@@ -125,7 +125,8 @@ class Daemon:
         epoch = datetime.fromtimestamp(time.time() - frame.t / self.time_scale, tz=UTC)
         tracker = self._restore_tracker(frame.cushion, epoch)
         engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker,
-                               mounting=mounting_for(self.config.mounting, frame.cushion))
+                               mounting=mounting_for(self.config.mounting, frame.cushion),
+                               profile=self.runtime.sitter_profile(frame.cushion))
         self.controls.apply_pending_pause(engine.tracker, frame.t)
         self._restore_calibration(engine)
         log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
@@ -208,6 +209,12 @@ class Daemon:
                 sink.handle(step)
             except Exception:
                 self._sink_failed(sink, "handle")
+        if self.runtime.setups:  # a guided set-up follows this cushion (runtime/sitter.py)
+            try:
+                self.runtime.feed_setup(step)
+            except Exception:
+                log.exception("cushion %s: the guided set-up failed on a frame; stopped", step.cushion)
+                self.runtime.setups.pop(step.cushion, None)
 
     def _tick_sinks(self) -> None:
         for sink in self.sinks:

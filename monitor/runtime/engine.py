@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 
 from monitor.analysis.mounting_check import MountingCheck
+from monitor.analysis.profile import SitterProfile
 from monitor.analysis.seat import SeatAnalyzer
 from monitor.analysis.sitbones import sit_bone_loads
 from monitor.calibration.mounting import NORMAL, Mounting, map_cells
@@ -35,13 +36,14 @@ class CushionEngine:
         epoch: datetime,
         tracker: CushionTracker | None = None,
         mounting: Mounting | None = None,
+        profile: SitterProfile | None = None,
     ):
         self.cushion = cushion
         self.device = device  # as the frames come on the wire
         # how the cushion lies and is wired: undone before calibration (calibration/mounting.py)
         self.mounting = mounting or NORMAL
         rows, cols = self.mounting.mapped_shape(device.rows, device.cols)
-        self.analyzer = SeatAnalyzer(replace(device, rows=rows, cols=cols), analysis)
+        self.analyzer = SeatAnalyzer(replace(device, rows=rows, cols=cols), analysis, profile)
         self.mounting_check = MountingCheck()
         self.tracker = tracker or CushionTracker(cushion, rules, epoch)
 
@@ -51,6 +53,17 @@ class CushionEngine:
         for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry), strict=True):
             if pair is not None:
                 reading.sitbone_load = (pair[0], pair[1])
+
+    def posture_features(self) -> dict[str, float] | None:
+        """What the posture classifier sees now (smoothed features, the sitter's baseline and
+        even), for a correction to tune from; None while nobody sits."""
+        pc = self.analyzer.posture
+        if pc.smooth is None:
+            return None
+        front, thigh_c, left, sacral = pc.smooth
+        return {"front": round(front, 5), "thigh_c": round(thigh_c, 5), "left": round(left, 5),
+                "sacral": round(sacral, 5), "baseline": None if pc.baseline is None else round(pc.baseline, 5),
+                "even": round(pc.even, 5)}
 
     def process(self, frame: Frame) -> CushionStep:
         """One frame; the step's `frame` is the frame as it came, its `load` is as the seat lies."""

@@ -23,6 +23,7 @@ from monitor.runtime.controls import ReminderControls
 from monitor.runtime.engine import CushionEngine
 from monitor.runtime.live_settings import LiveSettings
 from monitor.runtime.mounting_notices import announce_finding, collect_notices, mounting_for
+from monitor.runtime.sitter import SetupControls, SitterControls
 from monitor.runtime.slots import Cushions, CushionSlot, NewEngine
 from monitor.sinks.base import Sink
 from monitor.sinks.broadcast import Event, SseBroadcaster
@@ -51,8 +52,9 @@ def frame_flow(slot: CushionSlot, drops: Mapping[str, int]) -> dict[str, Any]:
     return flow
 
 
-class RuntimeService:
-    """Implements monitor.runtime.Runtime over the running daemon's parts."""
+class RuntimeService(SitterControls, SetupControls):
+    """Implements monitor.runtime.Runtime over the running daemon's parts (the sitter's own
+    thresholds, corrections and the guided set-up: runtime/sitter.py)."""
 
     def __init__(
         self,
@@ -78,6 +80,8 @@ class RuntimeService:
         self.sinks = sinks  # the daemon's list, in the order steps reach them
         self.sink_errors = sink_errors if sink_errors is not None else {}
         self.started_wall = time.time()
+        self.setups: dict[str, Any] = {}  # cushion -> a guided set-up running (runtime/sitter.py)
+        self._setup_results: dict[str, dict[str, Any]] = {}
 
     # ---- live view ------------------------------------------------------------------
     def subscribe(self) -> asyncio.Queue[Event]:
@@ -157,6 +161,7 @@ class RuntimeService:
             "status": "ok",
             "uptime_s": round(time.time() - self.started_wall, 1),
             "input": self.config.input,
+            "clock": self.controls.clock(),  # the one clock reminders and pauses are on (controls.py)
             "inputs": inputs,
             "unattributed_drops": self.unattributed_drops(),
             # several daemons on one broker (mqtt.partition): what the others take, not a problem
@@ -242,7 +247,8 @@ class RuntimeService:
 
         def new_engine(device: DeviceInfo, tracker: CushionTracker) -> CushionEngine:
             return CushionEngine(cushion, device, self.config.rules, self.config.analysis, tracker.epoch,
-                                 tracker=tracker, mounting=mounting_for(self.config.mounting, cushion))
+                                 tracker=tracker, mounting=mounting_for(self.config.mounting, cushion),
+                                 profile=self.sitter_profile(cushion))
 
         return new_engine
 

@@ -27,6 +27,7 @@ from monitor.sinks.base import CushionStep
 from monitor.sinks.store import dates
 from monitor.sinks.store.queries import StoreReads, parse_at
 from monitor.sinks.store.schema import POSTURE_COLUMNS, SITBONE_COLUMNS
+from monitor.sinks.store.sitter import SitterRecords
 from monitor.sinks.store.writer import Write
 from monitor.tracker.aggregate import MinuteAggregator, MinuteRow
 from monitor.tracker.tracker import Break, TrackerUpdate
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 REMINDER_FIELDS = ("id", "cushion", "kind", "t", "at", "message", "spell_s", "acknowledged")
 
 
-class Store(StoreReads):
+class Store(StoreReads, SitterRecords):
     """The SQLite sink (monitor.sinks.base.Sink) and the history the dashboard reads."""
 
     name = "store"

@@ -70,8 +70,18 @@ MIGRATION_3 = ";".join(
        "CREATE INDEX offloads_day ON offloads (day, cushion)"]
 )
 
+# The sitter's own posture thresholds per cushion (analysis/profile.py): the profile the guided
+# set-up measured, and every "That's not what I'm doing" correction (undone ones kept, marked).
+MIGRATION_4 = ";".join(
+    ["CREATE TABLE corrections (id TEXT PRIMARY KEY, cushion TEXT NOT NULL, t REAL, at TEXT NOT NULL,"
+     " at_ts REAL NOT NULL, day TEXT NOT NULL, shown TEXT NOT NULL, posture TEXT NOT NULL,"
+     " features TEXT NOT NULL, undone_at TEXT)",
+     "CREATE INDEX corrections_cushion ON corrections (cushion, at_ts)",
+     "CREATE TABLE sitter_profiles (cushion TEXT PRIMARY KEY, saved_at TEXT NOT NULL, body TEXT NOT NULL)"]
+)
+
 # Ordered; entry i takes the database from user_version i to i + 1. Only ever append.
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3]
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
 POSTURE_COLUMNS = tuple(f"{p}_s" for p in SEATED_POSTURES)
 SITBONE_COLUMNS = ("sitbone_l", "sitbone_r", "sitbone_l_norm", "sitbone_r_norm")
 
