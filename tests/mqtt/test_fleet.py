@@ -9,6 +9,8 @@ process, the cushions published from this (another) process.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import numpy as np
@@ -79,6 +81,41 @@ def test_a_publisher_faster_than_analysis_is_thinned_and_every_frame_accounted_f
         assert g["lost_in_transit"] == 5 and g["received"] == g["analysed"] + g["shed"] == 20, g
         assert "missing in the sequence" in g["reason"]
         assert wait_until(lambda: "shed" in d.log and "lost_in_transit 5" in d.log, 15), d.log[-3000:]
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        d.kill()
+
+
+def test_what_the_broker_drops_for_a_stalled_subscriber_is_counted_as_lost_in_transit(tmp_path, mosquitto_factory):
+    # a broker with small per-client limits, and a daemon that stops reading (SIGSTOP) for a while
+    broker = mosquitto_factory(conf=("max_inflight_messages 10", "max_queued_messages 50"))
+    d = _daemon(tmp_path, "d", broker, "max_delay_ms = 0")
+    pub = _publisher(broker, "stalled-subscriber-cushion")
+    topic = "sitwell/desk-1/frames"
+    try:
+        for i in range(5):  # the cushion is known
+            pub.publish(topic, frame_payload(CELLS, i, 1000 + 50 * i), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: _flows(d).get("desk-1", {}).get("analysed") == 5, 20), _flows(d)
+        os.kill(d.pid, signal.SIGSTOP)
+        try:
+            for i in range(5, 305):  # the broker acknowledges them all, and keeps what its limits allow
+                pub.publish(topic, frame_payload(CELLS, i, 1000 + 50 * i), qos=1).wait_for_publish(5)
+        finally:
+            os.kill(d.pid, signal.SIGCONT)
+        for i in range(305, 310):  # after the stall: the gap shows
+            pub.publish(topic, frame_payload(CELLS, i, 1000 + 50 * i), qos=1).wait_for_publish(5)
+
+        def settled() -> dict | None:
+            f = _flows(d).get("desk-1", {})
+            return f if f.get("received", 0) + f.get("lost_in_transit", 0) == 310 and f["queued"] == 0 else None
+
+        f = wait_until(settled, 30, every=0.5)
+        assert f, (_flows(d), broker.log_tail())
+        assert f["lost_in_transit"] >= 300 - 10 - 50 - 50, f  # the kernel's socket buffers hold a few more
+        assert f["received"] == f["analysed"] + f["shed"], f
+        assert "missing in the sequence" in f["reason"], f
+        print(f"stalled subscriber: 310 sent, {f['received']} received, {f['lost_in_transit']} lost in transit")
     finally:
         pub.loop_stop()
         pub.disconnect()
