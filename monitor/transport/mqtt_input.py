@@ -55,6 +55,7 @@ MAX_CUSHIONS = 256  # with a `+` subscription anyone on the broker could invent 
 DEFAULT_MAX_VALUE = 4095  # a 16-bit frame without a hello: most cushions are 12-bit ADCs
 STALE_S = 1.0  # a clock going back less than this is a stale frame (reordered, redelivered), more a reboot
 SEQ_WRAP = 1 << 16  # binary frames' seq is a u16 (CONTRACT §2.1)
+SEQ_BEHIND = 1024  # a seq up to this far behind the newest is a late frame, further a restart
 
 
 def partition_of(cushion: str, parts: int) -> int:
@@ -99,16 +100,20 @@ class MqttInput(FrameInput):
         self.prefix = config.topic_prefix
         self.conn = MqttConnection.shared(config)
         self._lock = threading.Lock()
+        self.partition = config.partition_parts()  # (index, of) or None: every cushion
+        mine = [c for c in config.cushions if self._in_partition(c)]
+        if len(mine) < len(config.cushions):
+            log.warning("mqtt: cushions %s are configured but belong to other partitions than %s: not analysed here",
+                        ", ".join(c for c in config.cushions if c not in mine), config.partition)
         self._cushions: dict[str, _Cushion] = {}
-        for name in config.cushions:
+        for name in mine:
             self._cushions[name] = _Cushion(name)
-        self._configured = frozenset(config.cushions)  # always kept, never expired
+        self._configured = frozenset(mine)  # always kept, never expired
         self._last_expiry_scan = -1e9
         self.refused = 0  # new cushions refused at the limit
         self.expired = 0  # cushions forgotten after cushion_expiry_s of silence
         # payloads that belong to no valid cushion (bad id, too many cushions)
         self.drops = LockedDropCounter()
-        self.partition = config.partition_parts()  # (index, of) or None: every cushion
         self.other_partition = 0  # frames of cushions another daemon's partition takes
         self._foreign: set[str] = set()  # their ids, to say how many (bounded: see _is_foreign)
         self._emit: Emit | None = None
@@ -214,12 +219,17 @@ class MqttInput(FrameInput):
         if self.partition is None:
             return False
         name = cushion_in(self.prefix, topic)
-        index, parts = self.partition
-        if partition_of(name, parts) == index:
+        if self._in_partition(name):
             return False
         if len(self._foreign) < 4 * MAX_CUSHIONS:
             self._foreign.add(name)
         return True
+
+    def _in_partition(self, cushion: str) -> bool:
+        if self.partition is None:
+            return True
+        index, parts = self.partition
+        return partition_of(cushion, parts) == index
 
     def foreign_cushions(self) -> int:
         """How many cushions of other partitions were seen (up to 4 * MAX_CUSHIONS)."""
@@ -297,9 +307,9 @@ class MqttInput(FrameInput):
             raise CodecError("duplicate", f"seq {pkt.seq}")  # a QoS 1 redelivery
         reconnects = c.clock.reconnects
         t = c.clock.to_t(pkt.device_ms / 1000.0, wrap=U32_MS_WRAP_S)
+        self._count_gap(c, pkt.seq, c.clock.reconnects != reconnects)  # a stale frame arrived: not lost
         if t is None:
             raise CodecError("stale", f"device_ms {pkt.device_ms}")
-        self._count_gap(c, pkt.seq, c.clock.reconnects != reconnects)
         return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
 
     def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
@@ -327,18 +337,27 @@ class MqttInput(FrameInput):
             raise CodecError("duplicate", f"seq {jf.seq}")
         reconnects = c.clock.reconnects
         t = c.clock.to_t(raw)
+        self._count_gap(c, jf.seq, c.clock.reconnects != reconnects)  # a stale frame arrived: not lost
         if t is None:
             raise CodecError("stale", f"t {raw}")
-        self._count_gap(c, jf.seq, c.clock.reconnects != reconnects)
         return Frame(c.cushion, t, jf.cells, max_value, jf.seq)
 
     def _count_gap(self, c: _Cushion, seq: int | None, restarted: bool) -> None:
-        """Frames missing between the last seq and this one: `lost_in_transit` (u16 wrap)."""
-        last, c.last_seq = c.last_seq, seq
+        """Frames missing between the newest seq and this one: `lost_in_transit` (u16 wrap).
+        A seq a little behind the newest (reordered, redelivered) is no loss and moves nothing;
+        far behind, or a device reboot, starts the count afresh."""
+        last = c.last_seq
         if seq is None or last is None or restarted:
+            c.last_seq = seq
             return
         gap = (seq - last - 1) % SEQ_WRAP
-        if 0 < gap < SEQ_WRAP // 2:
+        if gap >= SEQ_WRAP - SEQ_BEHIND:
+            return  # behind the newest
+        if gap >= SEQ_WRAP // 2:
+            c.last_seq = seq  # far behind: a restart the clock did not see
+            return
+        c.last_seq = seq
+        if gap:
             c.health.drop("lost_in_transit", gap)
             log.debug("mqtt: cushion %s: %d frame(s) missing before seq %d", c.cushion, gap, seq)
 

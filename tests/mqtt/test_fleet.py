@@ -9,8 +9,11 @@ process, the cushions published from this (another) process.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -152,3 +155,16 @@ def test_two_daemons_with_partitions_analyse_every_cushion_exactly_once(tmp_path
         pub.disconnect()
         for d in daemons:
             d.kill()
+
+
+def test_partitions_are_stable_across_processes_and_balanced():
+    ids = [f"floor-3-desk-{k}" for k in range(1000)]
+    here = [partition_of(c, 4) for c in ids]
+    # another interpreter (another PYTHONHASHSEED) puts every cushion in the same partition
+    code = "import sys; from monitor.transport.mqtt_input import partition_of as p; " \
+           "print(' '.join(str(p(c, 4)) for c in sys.stdin.read().split()))"
+    out = subprocess.run([sys.executable, "-c", code], input="\n".join(ids), capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout.split()
+    assert [int(x) for x in out] == here
+    counts = collections.Counter(here)
+    assert set(counts) == {1, 2, 3, 4} and all(200 <= n <= 300 for n in counts.values()), counts
