@@ -85,6 +85,33 @@ class MqttConfig(Section):
     # restart. Configured `cushions` never expire.
     cushion_expiry_s: Seconds = Field(3600.0, ge=10, le=30 * 86400,
                                     description="seconds of silence after which an MQTT cushion is forgotten")
+    # Several daemons on one broker: "i/n" takes the cushions whose crc32(id) % n == i - 1
+    # (docs/scaling.md); the others cost a topic check each and are counted, not analysed.
+    partition: str | None = Field(None, description='"i/n": this daemon analyses partition i of n'
+                                  " (by a hash of the cushion id); unset: every cushion")
+    # MQTT 5 Receive Maximum: how many QoS 1 frames the broker may have in flight to us
+    # unacknowledged (the rest wait in its queue, max_queued_messages: docs/scaling.md)
+    receive_maximum: int = Field(100, ge=1, le=65535)
+
+    @field_validator("partition")
+    @classmethod
+    def _partition(cls, v: str | None) -> str | None:
+        if v is None or v.strip() == "":
+            return None
+        index, sep, parts = v.strip().partition("/")
+        if not sep or not index.strip().isdigit() or not parts.strip().isdigit():
+            raise ValueError(f'mqtt.partition must be "i/n" (e.g. "1/2": the first of two daemons), got {v!r}')
+        i, n = int(index), int(parts)
+        if not 1 <= n <= 1024 or not 1 <= i <= n:
+            raise ValueError(f"mqtt.partition {v!r}: need 1 <= i <= n <= 1024 (i is this daemon's share, 1-based)")
+        return f"{i}/{n}"
+
+    def partition_parts(self) -> tuple[int, int] | None:
+        """(i, n) of mqtt.partition, or None."""
+        if self.partition is None:
+            return None
+        i, n = self.partition.split("/")
+        return int(i), int(n)
 
     @field_validator("cushions")
     @classmethod
@@ -196,6 +223,11 @@ class AnalysisConfig(Section):
         250, ge=0, le=1000,
         description="the daemon gathers a cushion's frames for up to this long and analyses them in one"
         " batch: a fraction of the CPU, results shown up to this much later; 0: every frame at once",
+    )
+    queue_per_cushion: int = Field(
+        256, ge=4, le=65536,
+        description="frames a cushion may have waiting for analysis; past half of it the cushion's frames"
+        " are thinned evenly (counted as shed in /healthz)",
     )
 
 

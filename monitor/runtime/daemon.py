@@ -1,8 +1,9 @@
 """The running daemon: input -> engines -> sinks, in one process, with the dashboard's runtime.
 
 The input runs in its own thread(s) and hands frames to `_intake` (thread-safe, bounded per
-cushion, newest wins). The asyncio loop drains the queues through one CushionEngine per
-cushion (monitor/runtime/slots.py) and hands every step to the sinks in order (the store,
+cushion at analysis.queue_per_cushion; when analysis falls behind, a cushion's frames are
+thinned evenly and counted as `shed`: CushionSlot.admit). The asyncio loop drains the
+queues through one CushionEngine per cushion (monitor/runtime/slots.py) and hands every step to the sinks in order (the store,
 the dashboard's SSE feed, the desktop notifier, MQTT, the recorder: monitor/sinks/base.py).
 The daemon does intake and scheduling only; what the dashboard may ask is
 `daemon.runtime` (monitor/runtime/service.py), settings changes are monitor/runtime/live_settings.py.
@@ -46,7 +47,7 @@ __all__ = ["BATCH_MAX", "MAX_CUSHIONS", "QUEUE_PER_CUSHION", "REGRID_FRAMES", "R
 
 log = logging.getLogger(__name__)
 
-QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
+QUEUE_PER_CUSHION = 256  # the default of analysis.queue_per_cushion (frames)
 PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion before yielding
 # A batch is analysed when the first frame after its due time arrives, or this long after its
 # due time if none does (the cushion stopped or is slower than this).
@@ -97,11 +98,12 @@ class Daemon:
             if slot is None:
                 return
         q = slot.queue
-        if len(q) >= QUEUE_PER_CUSHION:
-            q.popleft()
-            if slot.drop("queue_full"):
-                log.warning("cushion %s: analysis cannot keep up; %d frames dropped so far (oldest first, newest kept)",
-                            frame.cushion, slot.drops["queue_full"])
+        if not slot.admit(self.config.analysis.queue_per_cushion):
+            n = slot.drops["shed"]
+            if n in (1, 10, 100) or n % 1000 == 0:
+                log.warning("cushion %s: analysis cannot keep up; keeping every %d. frame, %d of %d shed so far",
+                            frame.cushion, slot.keep_every, slot.drops["shed"], slot.received)
+            return
         q.append(frame)
         now = slot.last_frame_wall = time.monotonic()
         # The loop is told of the first frame after a batch is due (so the batch ends with a

@@ -49,6 +49,10 @@ def test_file_then_environment_then_flags(tmp_path, monkeypatch):
         ('input = "serial"\n', "serial.port is not set"),
         ("rules = [\n", "c.toml"),
         ("[mqtt]\ncushion_expiry_s = 1\n", "mqtt.cushion_expiry_s = 1: Input should be greater than or equal to 10"),
+        ('[mqtt]\npartition = "half"\n', 'mqtt.partition must be "i/n" (e.g. "1/2"'),
+        ('[mqtt]\npartition = "3/2"\n', "need 1 <= i <= n <= 1024"),
+        ('[mqtt]\npartition = "0/2"\n', "need 1 <= i <= n <= 1024"),
+        ("[analysis]\nqueue_per_cushion = 1\n", "analysis.queue_per_cushion = 1"),
     ],
 )
 def test_a_bad_value_names_the_key_the_value_and_what_is_allowed(tmp_path, toml, expected):
@@ -82,6 +86,14 @@ def test_run_beyond_loopback_needs_a_token():
     )
     assert proc.returncode == 2
     assert "dashboard.token is required" in proc.stderr
+
+
+def test_a_partition_is_read_as_index_of_parts(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[mqtt]\npartition = " 2/3 "\n')
+    assert load_settings(cfg).mqtt.partition_parts() == (2, 3)
+    cfg.write_text("[mqtt]\n")
+    assert load_settings(cfg).mqtt.partition_parts() is None
 
 
 def test_durations_in_the_config_read_as_people_write_them(tmp_path, monkeypatch):

@@ -67,7 +67,7 @@ def _run_through_outage(tmp_path: Path, pty_pair, db: Path, block, unblock, erro
         assert db_rows(db, "SELECT id FROM reminders") == [(reminders[0]["id"],)]
         assert "writes go through again" in d.log
         assert d.healthz()["store"]["dropped_writes"] == 0
-        assert d.input_health().get("drops", {}).get("queue_full", 0) == 0
+        assert d.input_health().get("drops", {}).get("shed", 0) == 0
     finally:
         d.kill()
 
