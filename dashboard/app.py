@@ -95,7 +95,9 @@ def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
-        parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
+        msg = str(err.get("msg", "invalid"))
+        msg = msg.removeprefix("Value error, ")  # a validator's own words need no pydantic prefix
+        parts.append(f"{'.'.join(loc) or 'request'}: {msg}")
     return "; ".join(parts)
 
 
@@ -166,7 +168,9 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
+        # a validator's ValueError rides in "ctx": its text is what the client needs
+        errors = [{**e, "ctx": {k: str(v) for k, v in e["ctx"].items()}} if isinstance(e.get("ctx"), dict) else e
+                  for e in exc.errors()]
         if body_is_not_json(errors):  # text/plain, a form: say what is wanted
             message = "the request body must be JSON (Content-Type: application/json), e.g. {\"for\": \"1h\"}"
             return JSONResponse(status_code=415, content={"detail": message, "message": message})

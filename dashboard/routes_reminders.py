@@ -15,28 +15,53 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from monitor.config.parse import parse_pause
 
 from monitor.runtime.protocol import Runtime
 
 router = APIRouter(tags=["reminders"])
 
 
-# 30m, 1h, 2h, tomorrow, off; also minutes (up to 999, "45" or "45m") or hours up to 24 ("3h")
-PAUSE_PATTERN = r"^(off|tomorrow|[0-9]{1,3}(m|min)?|([1-9]|1[0-9]|2[0-4])h)$"
+# The canonical forms, for the published schema only (API clients and schemathesis): the server
+# reads more (the one duration reader, monitor/config/parse.py) and explains a refusal in words,
+# so pydantic must not enforce this pattern (it would answer with the pattern itself).
+CANONICAL_PAUSE = (r"^(off|tomorrow|[0-9]{1,3}( ?(m|min|minutes))?|([0-9]|1[0-9]|2[0-4]) ?(h|hours?)"
+                   r"|([0-9]|1[0-9]|2[0-3])h[0-5][0-9]|[0-9]{1,4} ?s)$")
 
 
 class PauseRequest(BaseModel):
     # "for" is a Python keyword: the JSON key is "for", the attribute `duration`
-    duration: str = Field(alias="for", description="30m | 1h | 2h | tomorrow | off (or minutes, e.g. 45)",
-                          examples=["30m"], pattern=PAUSE_PATTERN)
+    duration: str = Field(
+        alias="for", max_length=64, examples=["30m", "1 hour", "1h30"],
+        description='how long, as people write it: 30m, 1h, "1 hour", "90 min", 1h30, tomorrow, off; a bare number'
+                    " is minutes; at most 24 hours. The pattern gives the canonical forms; other ways of writing a"
+                    " duration are read too, and a refusal (422) says in words what could not be read",
+        json_schema_extra={"pattern": CANONICAL_PAUSE},
+    )
+
+    @field_validator("duration")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        parse_pause(value)  # the one duration reader; its ValueError is the 422 message, in words
+        return value
 
 
 class PauseStatus(BaseModel):
     paused: bool
-    until: str | None = Field(None, description="ISO-8601 wall time the pause ends")
-    remaining_s: float = Field(0.0, description="seconds left (wall time)")
+    until: str | None = Field(None, description="ISO-8601 time the pause ends, on the clock reminders are stamped on")
+    remaining_s: float = Field(0.0, description="seconds left on that clock")
+    speed: float = Field(
+        1.0, description="how many times faster than the wall that clock runs (--speed; 1 for real input)"
+    )
     cushions: dict[str, Any] = Field(default_factory=dict, description="per cushion, in frame time")
+
+
+class AckAllRequest(BaseModel):
+    ids: list[Annotated[str, Field(max_length=128)]] = Field(
+        default_factory=list, max_length=5000,
+        description="also these (the ones a page shows as open: the listing stops at 500)")
 
 
 class AckAllResult(BaseModel):
@@ -79,6 +104,7 @@ async def ack_all(
     cushion: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
     since: Annotated[datetime | None, Query(description="ISO-8601; without an offset, UTC")] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$", description="only this kind")] = None,
+    body: Annotated[AckAllRequest | None, Body()] = None,
 ) -> Any:
     """Acknowledge every open reminder (of one cushion, since a time, of one kind: each
     optional) - the page's "All done". Each one goes through the runtime's own acknowledge,
@@ -87,11 +113,20 @@ async def ack_all(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     done: list[str] = []
-    for r in runtime.reminders(since=since, cushion=cushion):
+    listed = runtime.reminders(since=since, cushion=cushion)
+    for r in listed:
         if r.get("acknowledged") or (kind is not None and r.get("kind") != kind):
             continue
         if runtime.acknowledge(r["id"]) is not None:
             done.append(r["id"])
+    seen = {r["id"] for r in listed}
+    for rid in body.ids if body else []:
+        if rid in seen:
+            continue
+        seen.add(rid)
+        updated = runtime.acknowledge(rid)  # unknown ids are passed over
+        if updated is not None and (cushion is None or updated.get("cushion") == cushion):
+            done.append(rid)
     return {"acknowledged": done, "count": len(done)}
 
 

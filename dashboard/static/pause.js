@@ -20,7 +20,8 @@ function pct(x) {
 }
 
 function showPause() {
-  const left = pause.paused ? pause.remaining_s - (performance.now() - pauseSeen) / 1000 : 0;
+  // remaining_s is on the cushion's clock, which runs `speed` times faster in a sped-up simulation
+  const left = pause.paused ? pause.remaining_s - ((performance.now() - pauseSeen) / 1000) * (pause.speed || 1) : 0;
   const on = pause.paused && left > 0;
   const text = $("pause-status");
   if (on) {
@@ -198,6 +199,8 @@ async function saveOptions(event) {
 
 function start() {
   if (!$("pause-card")) return;
+  // on a phone the details of the breaks start folded: the first screen is for how you sit
+  if (window.matchMedia("(max-width: 40rem)").matches) $("break-details").open = false;
   $("options-form").addEventListener("submit", saveOptions);
   $("reminder-options").addEventListener("toggle", () => { if ($("reminder-options").open) loadOptions(); });
   loadOptions();

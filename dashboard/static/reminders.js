@@ -193,7 +193,9 @@ export class Reminders {
     const q = new URLSearchParams({ since: localMidnight().toISOString() });
     if (this.cushion) q.set("cushion", this.cushion);
     try {
-      const result = await this.api.request("POST", `/api/reminders/ack-all?${q}`);
+      // the ids shown as well: the daemon's listing stops at its newest 500
+      const ids = [...this.items.values()].filter((r) => !r.acknowledged).map((r) => r.id);
+      const result = await this.api.request("POST", `/api/reminders/ack-all?${q}`, { ids });
       this.onError(null);
       for (const id of result.acknowledged || []) {
         const r = this.items.get(id);

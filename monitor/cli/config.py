@@ -24,6 +24,7 @@ import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from monitor.cli.options import HostPortParam, mqtt_overrides
 from monitor.config.settings import APP_NAME, ConfigError, Settings, default_config_path, load_settings
 
 ENV_PREFIX = "SITWELL_"
@@ -258,16 +259,6 @@ def show_toml(settings: Settings, overrides: dict[str, Any] | None = None) -> st
 # ---- flags shared with doctor ------------------------------------------------------------------
 
 
-def split_host(value: str, default_port: int) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        return value, default_port
-    try:
-        return host, int(port)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not HOST or HOST:PORT") from None
-
-
 def _parse_set(item: str) -> tuple[str, Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
@@ -284,7 +275,7 @@ def workstation_flags(func: Callable[..., None]) -> Callable[..., None]:
     options = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file."),
         click.option("--serial", "serial_port", metavar="PORT", help="As `sitwell run --serial`."),
-        click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="As `sitwell run --mqtt`."),
+        click.option("--mqtt", "mqtt_host", type=HostPortParam(), help="As `sitwell run --mqtt`."),
         click.option("--host", help="Dashboard address, as `sitwell run --host`."),
         click.option("--port", type=int, help="Dashboard port, as `sitwell run --port`."),
         click.option("--db", type=click.Path(dir_okay=False), help="The SQLite file, as `sitwell run --db`."),
@@ -299,7 +290,7 @@ def workstation_flags(func: Callable[..., None]) -> Callable[..., None]:
 
 def overrides_from_flags(
     serial_port: str | None = None,
-    mqtt_host: str | None = None,
+    mqtt_host: tuple[str, int] | str | None = None,
     host: str | None = None,
     port: int | None = None,
     db: str | None = None,
@@ -311,9 +302,7 @@ def overrides_from_flags(
         overrides[key] = value
     if serial_port:
         overrides.update({"serial.port": serial_port, "input": "serial"})
-    if mqtt_host:
-        h, p = split_host(mqtt_host, 1883)
-        overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     return overrides
 
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import socket
 import sqlite3
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.config import overrides_from_flags, workstation_flags
+from monitor.cli.preflight import sitwell_answers
 from monitor.config.settings import ConfigError, Settings, load_settings
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
@@ -231,23 +229,12 @@ def check_dashboard(settings: Settings) -> Check:
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             return Check("dashboard", FAIL, f"cannot listen on {host}:{port}: {exc.strerror or exc}", "fix dashboard.host")
-    if _sitwell_answers(host, port):
+    if sitwell_answers(host, port):
         return Check("dashboard", OK, f"{host}:{port} is taken by a running sitwell (see `sitwell status`)")
     return Check(
         "dashboard", FAIL, f"{host}:{port} is in use by another program",
         "pick another port: --port N or dashboard.port (0 picks a free one)",
     )
-
-
-def _sitwell_answers(host: str, port: int) -> bool:
-    name = f"[{host}]" if ":" in host else host
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"http://{name}:{port}/healthz", timeout=NET_TIMEOUT_S) as resp:
-            body = json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("status") == "ok" and "inputs" in body
 
 
 def check_notify(settings: Settings) -> Check | None:

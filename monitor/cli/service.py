@@ -163,7 +163,7 @@ def service_group() -> None:
 @click.option("--cols", type=int)
 @click.option("--max-value", type=int)
 @click.option("--baud", type=int)
-@click.option("--mqtt", metavar="HOST[:PORT]", help="As `sitwell run --mqtt`.")
+@click.option("--mqtt", metavar="HOST[:PORT]", help="As `sitwell run --mqtt` (default port 1883).")
 @click.option("--cushion")
 @click.option("--host", help="Dashboard address.")
 @click.option("--port", type=int, help="Dashboard port.")

@@ -168,7 +168,8 @@ def setup_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cu
                   speed, timeout_s, db, config_file) -> None:
     """Guided set-up: empty seat, then sit upright, lean left/right, cross each leg, slouch, perch
     forward (~10 s each). Learns your own way of sitting; redo it any time."""
-    from monitor.cli.main import _split_host, settings_or_exit, setup_logging
+    from monitor.cli.main import settings_or_exit, setup_logging
+    from monitor.cli.options import mqtt_overrides
     from monitor.sinks.store import Store
 
     overrides: dict[str, Any] = {
@@ -177,9 +178,7 @@ def setup_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cu
     }
     if serial_port:
         overrides["input"] = "serial"
-    if mqtt_host:
-        h, p = _split_host(mqtt_host, 1883)
-        overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     if not (serial_port or mqtt_host or recording):
         overrides.update({"sim.scenario": "setup", "sim.speed": speed})
     settings = settings_or_exit(config_file, overrides)

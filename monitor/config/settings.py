@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from platformdirs import user_config_dir, user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,24 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from monitor.config.parse import parse_duration
+
 APP_NAME = "sitwell"
+
+
+def _in_unit(unit: Literal["s", "min"]) -> BeforeValidator:
+    def read(value: Any) -> Any:
+        # text is a duration as people write it ("25 min", "1h", "90s"); numbers stay numbers
+        if not isinstance(value, str):
+            return value
+        return parse_duration(value, default_unit=unit) / (60.0 if unit == "min" else 1.0)
+
+    return BeforeValidator(read)
+
+
+# A setting in seconds or minutes: a number in that unit, or a duration in words (parse.py).
+Seconds = Annotated[float, _in_unit("s")]
+Minutes = Annotated[float, _in_unit("min")]
 
 
 def default_config_path() -> Path:
@@ -42,7 +59,7 @@ class SerialConfig(Section):
     rows: int = Field(16, ge=4, le=64)
     cols: int = Field(16, ge=4, le=64)
     max_value: int = Field(4095, ge=1, le=65535)
-    reconnect_max_s: float = Field(10.0, gt=0, le=300)
+    reconnect_max_s: Seconds = Field(10.0, gt=0, le=300)
 
 
 class MqttConfig(Section):
@@ -62,11 +79,11 @@ class MqttConfig(Section):
     max_payload: int = Field(64 * 64 * 2 + 64 * 1024, ge=1024)
     ha_discovery: bool = False
     ha_prefix: str = "homeassistant"
-    reconnect_max_s: float = Field(30.0, gt=0, le=600)
+    reconnect_max_s: Seconds = Field(30.0, gt=0, le=600)
     # With a `+` subscription anyone on the broker can invent cushions, and at most 256 are
     # kept: a cushion silent this long is forgotten, so a new one is not refused until a
     # restart. Configured `cushions` never expire.
-    cushion_expiry_s: float = Field(3600.0, ge=10, le=30 * 86400,
+    cushion_expiry_s: Seconds = Field(3600.0, ge=10, le=30 * 86400,
                                     description="seconds of silence after which an MQTT cushion is forgotten")
 
     @field_validator("cushions")
@@ -82,15 +99,6 @@ class MqttConfig(Section):
 
 class SimConfig(Section):
     scenario: str = Field("workday", description="named scenario or a scenario file")
-
-    @field_validator("scenario")
-    @classmethod
-    def _scenario(cls, v: str) -> str:
-        from firmware_sim.scenario import builtin_names  # the simulator owns its scenario names
-
-        if v in builtin_names() or (v.endswith(".toml") and Path(v).expanduser().is_file()):
-            return v
-        raise ValueError(f"not a built-in scenario ({', '.join(builtin_names())}) or an existing .toml file")
     speed: float = Field(1.0, gt=0, le=10_000)
     seed: int = 1
     rows: int = Field(16, ge=4, le=64)
@@ -120,17 +128,17 @@ class StoreConfig(Section):
 class RulesConfig(Section):
     """CONTRACT section 6; times in seconds unless the name says minutes."""
 
-    occupied_after_s: float = Field(3.0, ge=0, le=60)
-    empty_after_s: float = Field(3.0, ge=0, le=60)
-    min_break_s: float = Field(60.0, ge=10, le=3600)
-    sit_limit_min: float = Field(25.0, ge=5, le=120)
-    repeat_every_min: float = Field(5.0, ge=1, le=120)
+    occupied_after_s: Seconds = Field(3.0, ge=0, le=60)
+    empty_after_s: Seconds = Field(3.0, ge=0, le=60)
+    min_break_s: Seconds = Field(60.0, ge=10, le=3600)
+    sit_limit_min: Minutes = Field(25.0, ge=5, le=120)
+    repeat_every_min: Minutes = Field(5.0, ge=1, le=120)
     uneven_threshold: float = Field(0.10, ge=0.02, le=0.45)
-    uneven_after_s: float = Field(120.0, ge=5, le=3600)
-    crossed_after_s: float = Field(120.0, ge=5, le=3600)
-    slouch_after_s: float = Field(180.0, ge=5, le=3600)
-    cooldown_min: float = Field(10.0, ge=0, le=240)
-    posture_grace_s: float = Field(
+    uneven_after_s: Seconds = Field(120.0, ge=5, le=3600)
+    crossed_after_s: Seconds = Field(120.0, ge=5, le=3600)
+    slouch_after_s: Seconds = Field(180.0, ge=5, le=3600)
+    cooldown_min: Minutes = Field(10.0, ge=0, le=240)
+    posture_grace_s: Seconds = Field(
         2.0, ge=0, le=30, description="a posture interruption shorter than this does not restart its timer"
     )
     working_hours: str | None = Field(None, description='e.g. "09:00-17:30"; None: always')
@@ -144,18 +152,18 @@ class RulesConfig(Section):
     do_not_disturb: bool = False
     # Reminder extensions (docs/reminders.md, "Beyond the contract"); off or contract-neutral by default.
     prewarn: bool = Field(False, description="a gentle sit_warning heads-up before the first sit_too_long of a spell")
-    prewarn_s: float = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
+    prewarn_s: Seconds = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
     max_snoozes: int | None = Field(None, ge=0, le=100, description="snoozes allowed per spell; None: unlimited")
     strict: bool = Field(False, description="sit_too_long repeats every minute, cannot be snoozed, until a real break")
     offload_drop: float = Field(0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level")
-    offload_s: float = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
+    offload_s: Seconds = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
     dose_imbalance: float = Field(0.10, ge=0.02, le=0.5, description="sit_too_long names the side whose sit-bone dose share is this far above half")
     calendar: str | None = Field(None, description="ICS file or URL (file://, http(s)://): no reminders during busy events")
-    calendar_refresh_min: float = Field(15.0, ge=1, le=1440)
+    calendar_refresh_min: Minutes = Field(15.0, ge=1, le=1440)
     sitstand: bool = Field(False, description="sit-stand desk cycle: stand_up and may_sit reminders")
-    sitstand_sit_min: float = Field(20.0, ge=5, le=120)
-    sitstand_stand_min: float = Field(8.0, ge=1, le=120)
-    sitstand_move_min: float = Field(2.0, ge=0, le=60)
+    sitstand_sit_min: Minutes = Field(20.0, ge=5, le=120)
+    sitstand_stand_min: Minutes = Field(8.0, ge=1, le=120)
+    sitstand_move_min: Minutes = Field(2.0, ge=0, le=60)
 
     @field_validator("working_hours")
     @classmethod
@@ -355,7 +363,7 @@ def format_validation_error(exc: ValidationError, path: Path | None = None) -> s
         key = ".".join(str(p) for p in err["loc"]) or "(config)"
         key = key if len(key) <= 60 else key[:57] + "..."
         value = err.get("input")
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")  # our validators speak for themselves
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         msg = msg.removeprefix("Value error, ")

@@ -144,6 +144,7 @@ class RuntimeService(SitterControls, SetupControls):
             "status": "ok",
             "uptime_s": round(time.time() - self.started_wall, 1),
             "input": self.config.input,
+            "clock": self.controls.clock(),  # the one clock reminders and pauses are on (controls.py)
             "inputs": inputs,
             "unattributed_drops": self.unattributed_drops(),
             "store": self.store.health(),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from typing import Any, Literal
@@ -40,6 +41,22 @@ READ_CHUNK = 65536
 DIGIT_MAX = 9  # the full scale of a digit-per-cell text line
 FIRST_RETRY_S = 0.25
 STABLE_S = 2.0  # a connection that lasted this long resets the backoff
+
+
+def missing_port_text(port: str) -> str | None:
+    """For a device path that does not exist (a typo such as /dev/ttyACMO): that, and the
+    serial ports that do exist, for the log and the dashboard. None for a port that exists
+    and for URLs (socket://, loop://), whose failures say enough themselves."""
+    if "://" in port or not port.startswith("/") or os.path.exists(port):
+        return None
+    try:
+        from serial.tools import list_ports
+
+        present = sorted(p.device for p in list_ports.comports())
+    except Exception:  # noqa: BLE001 - the list is a hint; the main message stands without it
+        present = []
+    there = ", ".join(present) if present else "none found (is the cushion plugged in? `sitwell doctor` checks)"
+    return f"serial port {port} does not exist; serial ports on this machine: {there} (fix --serial or serial.port)"
 
 
 class SerialInput(FrameInput):
@@ -126,15 +143,18 @@ class SerialInput(FrameInput):
     def _run(self) -> None:
         delay = FIRST_RETRY_S
         failing = False  # log an outage once, not on every retry
+        said: str | None = None
         while not self._stop.is_set():
             try:
                 ser = self._open_port()
             except (serial.SerialException, OSError, ValueError) as exc:
-                self._health.set_connected(False, f"cannot open {self.port}: {exc}")
-                if not failing:
-                    log.warning("serial: cannot open %s (%s); retrying up to every %.0f s",
-                                self.port, exc, self.reconnect_max_s)
-                    failing = True
+                missing = missing_port_text(self.port)
+                self._health.set_connected(False, missing or f"cannot open {self.port}: {exc}")
+                if not failing or (missing and missing != said):
+                    # once per outage; again only when what it says changes (a port plugged in)
+                    log.warning("serial: %s; retrying up to every %.0f s",
+                                missing or f"cannot open {self.port} ({exc})", self.reconnect_max_s)
+                    failing, said = True, missing
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.reconnect_max_s)
                 continue

@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator
 
 from firmware_sim import Simulator, load_scenario
-from firmware_sim.scenario import Scenario
+from firmware_sim.scenario import Scenario, ScenarioError
 from firmware_sim.wire import WireEncoder
 from monitor.config.settings import SimConfig
+from monitor.transport.device_clock import DeviceClock
 from monitor.transport.serial_port import READ_TIMEOUT_S, SerialInput
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,15 @@ class VirtualCushion:
         self.closed = True
 
 
+def scenario_problem(name: str) -> str | None:
+    """Why `name` is not a scenario the simulated cushion can play, in words; None when it is."""
+    try:
+        load_scenario(name)
+    except ScenarioError as exc:
+        return str(exc)
+    return None
+
+
 class SimulatedInput(SerialInput):
     """The serial input, reading a `VirtualCushion` instead of a device file."""
 
@@ -124,6 +134,8 @@ class SimulatedInput(SerialInput):
         super().__init__(port=f"sim:{config.scenario}", codec="binary", rows=config.rows, cols=config.cols,
                          cushion=cushion, gather_s=gather_s)
         self._health.input = "sim"
+        # The virtual cushion's clock runs `speed` times the host's: the policy's lead bound must know.
+        self._clock = DeviceClock(f"sim {config.scenario}", speed=self.speed)
         self._port: VirtualCushion | None = None
 
     def _open_port(self) -> VirtualCushion:  # type: ignore[override]

@@ -23,7 +23,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None, home=None) -> subproc
     if home is not None:
         e.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True, timeout=60, env=e)
+    cmd = [sys.executable, "-m", "monitor.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=e)
 
 
 @pytest.mark.parametrize("days", ["[9, -3, 1000]", "[]", "[0, 1, 2, 3, 4, 5, 6, 0]"])
@@ -45,7 +46,7 @@ def test_an_unknown_scenario_is_one_line_not_a_traceback(home):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     first = proc.stderr.strip().splitlines()[0]
-    assert first.startswith("config error: sim.scenario = 'nope': not a built-in scenario (")
+    assert first.startswith("config error: sim.scenario = 'nope': unknown scenario 'nope'; built-in: ")
     assert "workday" in first
 
 

@@ -387,6 +387,10 @@ def test_ack_all_acknowledges_every_open_reminder_once(client, server):
     # nothing raised since is open (the rules above are quiet again), so nothing is left
     again = client.post("/api/reminders/ack-all", params={"kind": "sit_too_long"}).json()
     assert again["acknowledged"] == [] or all(i not in body["acknowledged"] for i in again["acknowledged"])
+    # ids a page shows are acknowledged too; unknown ones are passed over
+    extra = client.post("/api/reminders/ack-all", json={"ids": ["no-such-id", body["acknowledged"][0]]})
+    assert extra.status_code == 200 and "no-such-id" not in extra.json()["acknowledged"]
+    assert client.post("/api/reminders/ack-all", json={"ids": "not a list"}).status_code == 422
     assert client.post("/api/reminders/ack-all", params={"cushion": "not an id"}).status_code == 422
     assert client.post("/api/reminders/ack-all", params={"since": "yesterday"}).status_code == 422
     assert client.get("/api/reminders/ack-all").status_code == 405

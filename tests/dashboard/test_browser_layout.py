@@ -27,7 +27,7 @@ BUSY_RULES = {"sit_limit_min": 5, "repeat_every_min": 2, "uneven_after_s": 10, "
               "slouch_after_s": 10, "cooldown_min": 1}
 # "about one screen plus history": where the history starts, and the whole page, in px
 # (before issue 17: 6,904 px at 1280 and ~10,000 at 390 after a demo hour)
-HISTORY_TOP_MAX = {1280: 1.3 * DESKTOP["height"], 390: 2.6 * PHONE["height"]}
+HISTORY_TOP_MAX = {1280: 1.3 * DESKTOP["height"], 390: 2.3 * PHONE["height"]}
 PAGE_MAX = {1280: 2400, 390: 4000}
 BLANK_MAX_PX = 150  # blank space inside a card below its last line
 
@@ -379,6 +379,8 @@ def test_all_done_acknowledges_every_reminder(browser_page, demo):
     open_page(page, demo.url, PHONE)
     open_ids = page.evaluate("() => [...document.querySelectorAll('#reminder-list [data-acknowledged=false]')]"
                              ".map((li) => li.dataset.id)")
+    # all of them, also those beyond the daemon's listing (its newest 500): the demo has run
+    # the module's tests long enough for that
     assert len(open_ids) >= 2
     with page.expect_response(lambda r: "/api/reminders/ack-all" in r.url) as done:
         page.get_by_test_id("ack-all").click()
