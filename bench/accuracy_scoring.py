@@ -106,7 +106,7 @@ def analyse_stream(
         if per_frame:
             readings = [
                 an.process(Frame(device.device, t, c, device.max_value))
-                for t, c in zip(buf_t, buf_c)
+                for t, c in zip(buf_t, buf_c, strict=True)
             ]
         else:
             readings = an.process_batch(np.asarray(buf_t), np.stack(buf_c))
@@ -259,7 +259,7 @@ class Score:
 def score(run: Run) -> Score:
     s = Score()
     occ = debounce(run.t, run.present)
-    key = list(zip(run.truth_occ.tolist(), run.truth_posture))
+    key = list(zip(run.truth_occ.tolist(), run.truth_posture, strict=True))
     idx = second_index(run.t, key)
     s.seconds = len(idx)
     s.occ_ok = int((occ[idx] == run.truth_occ[idx]).sum())

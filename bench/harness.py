@@ -12,6 +12,7 @@ Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -25,8 +26,8 @@ import tempfile
 import threading
 import time
 import tty
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from common import REPO, free_port
 
@@ -57,7 +58,7 @@ class Daemon:
         self.log_path = workdir / "daemon.log"
         cmd = [*sitwell_cmd(), "run", *args, "--port", str(self.port), "--db", str(workdir / "sitwell.db"),
                "--log-level", log_level]
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (the handle outlives this method: closed by stop())
         env = _clean_env(workdir)
         if max_delay_ms is not None:  # analysis.max_delay_ms; None: sitwell's default
             env["SITWELL_ANALYSIS__MAX_DELAY_MS"] = str(max_delay_ms)
@@ -122,10 +123,8 @@ class Pty:
 
     def close(self) -> None:
         for fd in (self.master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 class Mosquitto:
@@ -140,7 +139,7 @@ class Mosquitto:
         conf = workdir / "mosquitto.conf"
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                         f"max_queued_messages 10000\n")
-        self._log = open(workdir / "mosquitto.log", "wb")
+        self._log = open(workdir / "mosquitto.log", "wb")  # noqa: SIM115 (the handle outlives this method: closed by stop())
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -194,10 +193,8 @@ class SseClient:
                 line = line.rstrip(b"\r\n")
                 if not line:  # blank line: end of one event
                     if data:
-                        try:
+                        with contextlib.suppress(ValueError):
                             self.on_event(kind, json.loads(b"\n".join(data)), now)
-                        except ValueError:
-                            pass
                     kind, data = "message", []
                 elif line.startswith(b"event:"):
                     kind = line[6:].strip().decode()
@@ -211,10 +208,8 @@ class SseClient:
     def stop(self) -> None:
         self._stop.set()
         if self._conn is not None and self._conn.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.thread.join(timeout=5)
 
 

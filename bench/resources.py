@@ -100,7 +100,7 @@ def run_setup(setup: str, args) -> dict:
             client.connect(broker.host, broker.port)
             client.loop_start()
             topics = [f"sitwell/{c}/frames" for c in names]
-            for c, topic in zip(names, topics):
+            for c, topic in zip(names, topics, strict=True):
                 info = DeviceInfo(device=c, rows=grid, cols=grid, max_value=MAX_VALUE, rate_hz=rate)
                 client.publish(topic, hello_payload(info), qos=1)
             period_ms = int(1000 / rate)

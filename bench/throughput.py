@@ -23,18 +23,18 @@ import argparse
 import logging
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import common  # noqa: F401  (puts the repo on sys.path)
 from common import dump_json, loadavg, machine, table
 
 from firmware_sim import Simulator, load_scenario
-from monitor.offline.analyze import BATCH
 from monitor.codec.binary import BinaryDecoder, FramePacket, encode_frame
 from monitor.config.settings import Settings
-from monitor.runtime.engine import CushionEngine
 from monitor.model import DeviceInfo, Frame
+from monitor.offline.analyze import BATCH
+from monitor.runtime.engine import CushionEngine
 
 log = logging.getLogger("bench.throughput")
 
@@ -62,7 +62,7 @@ def _chunks(stream: bytes):
 
 def _engine(rows: int, cols: int, settings: Settings) -> CushionEngine:
     device = DeviceInfo(device="bench", rows=rows, cols=cols, max_value=MAX_VALUE)
-    return CushionEngine("bench", device, settings.rules, settings.analysis, datetime.now(timezone.utc))
+    return CushionEngine("bench", device, settings.rules, settings.analysis, datetime.now(UTC))
 
 
 def _frame(p: FramePacket) -> Frame:
@@ -168,9 +168,9 @@ def run(grids: list[int], frames: int, runs: int, rate_hz: float, seed: int) -> 
     for g in grids:
         stream, n = make_stream(g, g, frames, rate_hz, seed)
         bytes_per_packet = len(stream) / n
-        dec, dec_w, dec_all = _median2(runs, lambda: time_decode(stream, n))
-        per, per_w, per_all = _median2(runs, lambda: time_per_frame(stream, n, g, g, settings))
-        bat, bat_w, bat_all = _median2(runs, lambda: time_batch(stream, n, g, g, settings))
+        dec, dec_w, dec_all = _median2(runs, lambda stream=stream, n=n: time_decode(stream, n))
+        per, per_w, per_all = _median2(runs, lambda stream=stream, n=n, g=g: time_per_frame(stream, n, g, g, settings))
+        bat, bat_w, bat_all = _median2(runs, lambda stream=stream, n=n, g=g: time_batch(stream, n, g, g, settings))
         wire = {str(b): b / 10.0 / bytes_per_packet for b in BAUDS}
         results.append({
             "grid": f"{g}x{g}",

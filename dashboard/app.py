@@ -12,20 +12,29 @@ import asyncio
 import json
 import logging
 import secrets
-from datetime import date, datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitor.runtime.protocol import Runtime
-
-from dashboard.auth import LOOPBACK_HOSTS, GuardMiddleware, HeadersMiddleware, login_cookie_header, presented_token, tokens_equal
+from dashboard.auth import (
+    LOOPBACK_HOSTS,
+    GuardMiddleware,
+    HeadersMiddleware,
+    login_cookie_header,
+    presented_token,
+    tokens_equal,
+)
+from dashboard.limits import MAX_BODY_BYTES, BodyLimitMiddleware, body_is_not_json, safe_errors, too_large_message
 from dashboard.schemas import (
     CushionStatus,
     DayStats,
@@ -37,6 +46,7 @@ from dashboard.schemas import (
     SnoozeResult,
     TimelineItem,
 )
+from monitor.runtime.protocol import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +87,17 @@ def sse_data(payload: Any) -> str:
 def _aware(when: datetime | None) -> datetime | None:
     """A `since` without an offset is taken as UTC (documented in docs/api.md)."""
     if when is not None and when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
+        return when.replace(tzinfo=UTC)
     return when
 
 
-def _validation_message(errors: list[dict[str, Any]]) -> str:
+def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
-        parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
+        msg = str(err.get("msg", "invalid"))
+        msg = msg.removeprefix("Value error, ")  # a validator's own words need no pydantic prefix
+        parts.append(f"{'.'.join(loc) or 'request'}: {msg}")
     return "; ".join(parts)
 
 
@@ -152,14 +164,26 @@ def create_app(
     app.state.close_streams = close_streams
     app.add_middleware(GuardMiddleware, token=token, require_token=require_token, allowed_hosts=allowed_hosts)
     app.add_middleware(HeadersMiddleware, headers=SECURITY_HEADERS)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)  # dashboard/limits.py
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        return JSONResponse(
-            status_code=422,
-            content={"detail": json.loads(sse_data(errors)), "message": _validation_message(errors)},
-        )
+        # a validator's ValueError rides in "ctx": its text is what the client needs
+        errors = [{**e, "ctx": {k: str(v) for k, v in e["ctx"].items()}} if isinstance(e.get("ctx"), dict) else e
+                  for e in exc.errors()]
+        if body_is_not_json(errors):  # text/plain, a form: say what is wanted
+            message = "the request body must be JSON (Content-Type: application/json), e.g. {\"for\": \"1h\"}"
+            return JSONResponse(status_code=415, content={"detail": message, "message": message})
+        return JSONResponse(status_code=422,
+                            content={"detail": safe_errors(errors), "message": _validation_message(errors)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 413:
+            message = too_large_message()
+            return JSONResponse(status_code=413, content={"detail": message, "message": message},
+                                headers={"Connection": "close"})
+        return await http_exception_handler(request, exc)
 
     # ---- health and status -------------------------------------------------------------
 
@@ -215,7 +239,7 @@ def create_app(
     async def snooze(
         reminder_id: Annotated[str, PathParam(max_length=128)],
         minutes: Annotated[int, Query(ge=1, le=240, description="1 to 240")],
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | JSONResponse:
         """No reminder of this reminder's kind on its cushion for `minutes`."""
         try:
             result = runtime.snooze(reminder_id, minutes)
@@ -306,5 +330,11 @@ def create_app(
     from dashboard.routes_reminders import router as reminders_router  # pause, live reminder view
 
     app.include_router(reminders_router)
+    from dashboard.routes_mounting import router as mounting_router  # set-up notices, mounting
+
+    app.include_router(mounting_router)
+    from dashboard.routes_sitter import router as sitter_router  # corrections, guided set-up
+
+    app.include_router(sitter_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

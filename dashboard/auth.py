@@ -25,8 +25,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from http.cookies import SimpleCookie
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def request_origin(headers: dict[str, str]) -> str | None:
     return None
 
 
-def presented_token(scope: dict[str, Any], headers: dict[str, str], allow_query: bool) -> tuple[str | None, str]:
+def presented_token(scope: Mapping[str, Any], headers: Mapping[str, str], allow_query: bool) -> tuple[str | None, str]:
     """(token, how) where how is 'header', 'cookie', 'query' or 'none'."""
     auth = headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":

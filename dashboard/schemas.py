@@ -98,7 +98,8 @@ def partial_model(model: type[BaseModel], name: str) -> type[BaseModel]:
             Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
         )
         fields[key] = (annotation, Field(None, description=info.description))
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    # NaN, Infinity and 1e999 (which Python's json reads as inf) are no setting
+    return create_model(name, __config__=ConfigDict(extra="forbid", allow_inf_nan=False), **fields)
 
 
 RulesPatch = partial_model(RulesConfig, "RulesPatch")

@@ -48,7 +48,7 @@ class Person:
         weight_kg: float | None = None,
         offset_cm: tuple[float, float] | None = None,
         fidget: float | None = None,
-    ) -> "Person":
+    ) -> Person:
         """A plausible adult; anything given explicitly is kept, the rest drawn from rng.
 
         Every trait is always drawn, so overriding one (say the weight) leaves the others
@@ -92,7 +92,7 @@ class Pose:
     shift_x: float = 0.0  # cm the trunk's load shifts sideways (+ right)
     bag_kg: float = 0.0  # a light object on the seat
 
-    def blend(self, other: "Pose", a: float) -> "Pose":
+    def blend(self, other: Pose, a: float) -> Pose:
         """(1 - a) * self + a * other."""
         if a <= 0.0:
             return self
@@ -172,7 +172,7 @@ POSE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Pose))
 _F = {name: i for i, name in enumerate(POSE_FIELDS)}
 
 
-def pose_array(poses: "list[Pose]") -> np.ndarray:
+def pose_array(poses: list[Pose]) -> np.ndarray:
     """(N, F) matrix of poses, columns in POSE_FIELDS order (for blending many frames at once)."""
     return np.array([[getattr(p, f) for f in POSE_FIELDS] for p in poses], dtype=float).reshape(-1, len(POSE_FIELDS))
 
@@ -207,7 +207,9 @@ class Components:
 
 
 # The fixed component list and each one's profile kind along x and y.
-COMPONENTS = ("bone_l", "bone_r", "tissue_l", "tissue_r", "thigh_l", "thigh_r", "sacrum", "bag", "bag_spot1", "bag_spot2")
+COMPONENTS = (
+    "bone_l", "bone_r", "tissue_l", "tissue_r", "thigh_l", "thigh_r", "sacrum", "bag", "bag_spot1", "bag_spot2",
+)
 XK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, GAUSS, GAUSS])
 YK = np.array([GAUSS, GAUSS, GAUSS, GAUSS, PLATEAU, PLATEAU, GAUSS, PLATEAU, GAUSS, GAUSS])
 N_BODY = 7  # the first N_BODY components are the sitter
@@ -221,7 +223,7 @@ SACRUM_Y_MAX_CM = 38.5
 PLATEAU_SOFT_CM = 3.0  # cm over which a plateau's edge fades (thigh contact, a bag)
 
 
-def components(person: Person, pose: "Pose | np.ndarray", jitter: "Jitter | np.ndarray | None" = None) -> Components:
+def components(person: Person, pose: Pose | np.ndarray, jitter: Jitter | np.ndarray | None = None) -> Components:
     """The soft components of `person` in `pose` (a Pose, or a (B, F) array of blended poses)
     with micro-movements `jitter` (a Jitter or a (B, 4) array: dx, dy, balance, load)."""
     P = pose_array([pose]) if isinstance(pose, Pose) else np.asarray(pose, dtype=float)
@@ -298,7 +300,7 @@ def _logcosh(u: np.ndarray) -> np.ndarray:
     return a + np.log1p(np.exp(-2.0 * a)) - _LOG2
 
 
-def _cdf(kind: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
+def profile_cdf(kind: np.ndarray, a: np.ndarray, b: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(B, K, P): share of each component's unit mass at coordinates below each point (cm).
 
     `kind` (K,), `a`/`b` (B, K), `points` (P,) or (B, P). Gaussians integrate to erf; a
@@ -346,8 +348,8 @@ class ForceRenderer:
         B = comp.force.shape[0]
         xpts = np.concatenate([np.broadcast_to(self.x_edges, (B, self.cols + 1)),
                                np.clip(comp.midline_x, 0.0, SEAT_CM)[:, None]], axis=1)
-        cx = _cdf(XK, comp.xa, comp.xb, xpts)  # (B, K, cols + 2)
-        cy = _cdf(YK, comp.ya, comp.yb, self.y_edges)  # (B, K, rows + 1)
+        cx = profile_cdf(XK, comp.xa, comp.xb, xpts)  # (B, K, cols + 2)
+        cy = profile_cdf(YK, comp.ya, comp.yb, self.y_edges)  # (B, K, rows + 1)
         px = np.diff(cx[:, :, :-1], axis=2)  # (B, K, cols)
         py = np.diff(cy, axis=2)  # (B, K, rows)
         force = np.einsum("bkr,bkc->brc", py * comp.force[:, :, None], px, optimize=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -69,12 +70,18 @@ def _scenario_help() -> str:
     return f"Named scenario ({names}) or a scenario .toml file."
 
 
+def _announce_pty(path: str) -> None:
+    click.echo(path)
+    sys.stdout.flush()  # whoever reads our stdout needs the path now, not at exit
+
+
 @click.command("sim", epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--scenario", help=_scenario_help() + " Default: tour; with --physics: session.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same frames (person, day, noise).")
 @click.option("--rows", type=click.IntRange(4, 64), help="Grid rows (default: the scenario's, else 16).")
 @click.option("--cols", type=click.IntRange(4, 64), help="Grid columns (default: the scenario's, else 16).")
-@click.option("--rate", "rate_hz", type=click.FloatRange(1, 100), help="Frames per second (default: scenario's, else 10).")
+@click.option("--rate", "rate_hz", type=click.FloatRange(1, 100),
+              help="Frames per second (default: scenario's, else 10).")
 @click.option("--max-value", type=click.Choice(["9", "255", "1023", "4095", "65535"]),
               help="Sensor full scale (default 4095; 9: a digit cushion, one digit 0-9 a cell).")
 @click.option("--physics", "physics_spec", metavar="SPEC",
@@ -84,9 +91,11 @@ def _scenario_help() -> str:
 @click.option("--invert", is_flag=True, default=None, help="Inverted wiring: lower reading = more pressure.")
 @click.option("--noise", "noise_level", type=click.FloatRange(0, 10), default=1.0, show_default=True,
               help="Scale every sensor imperfection (noise, gain spread, dead cells, drift).")
-@click.option("--weight", "weight_kg", type=click.FloatRange(30, 200), help="The sitter's weight in kg (default: the scenario's or random 45-120).")
+@click.option("--weight", "weight_kg", type=click.FloatRange(30, 200),
+              help="The sitter's weight in kg (default: the scenario's or random 45-120).")
 @click.option("--offset", "offset_cm", metavar="X,Y", help="Where the sitter sits off-centre, cm (+x right, +y back).")
-@click.option("--out", "out", metavar="-|FILE", help="Write a recording (or wire bytes with --codec) to a file or stdout.")
+@click.option("--out", "out", metavar="-|FILE",
+              help="Write a recording (or wire bytes with --codec) to a file or stdout.")
 @click.option("--pty", "use_pty", is_flag=True, help="Create a pseudo-terminal and print its slave path.")
 @click.option("--link", metavar="PATH", help="With --pty: keep a symlink at PATH pointing to the current pty.")
 @click.option("--serial", "serial_port", metavar="PORT", help="Write to a serial port or pyserial URL.")
@@ -107,15 +116,18 @@ def _scenario_help() -> str:
 @click.option("--faults", "faults_spec", metavar="SPEC", help="Inject faults; see below.")
 @click.option("--duration", type=click.FloatRange(min=0.1), help="Stop after this many scenario seconds.")
 @click.option("--no-labels", is_flag=True, help="Recordings without ground-truth labels.")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO",
+              show_default=True)
 def sim(
-    scenario, seed, rows, cols, rate_hz, max_value, physics_spec, mount, invert, noise_level, weight_kg, offset_cm, out, use_pty, link, serial_port, baud,
-    codec, mqtt_host, topic_prefix, mqtt_user, mqtt_password, hello_every, cushion, speed, fast, faults_spec, duration, no_labels, log_level,
+    scenario, seed, rows, cols, rate_hz, max_value, physics_spec, mount, invert, noise_level, weight_kg, offset_cm,
+    out, use_pty, link, serial_port, baud, codec, mqtt_host, topic_prefix, mqtt_user, mqtt_password, hello_every,
+    cushion, speed, fast, faults_spec, duration, no_labels, log_level,
 ) -> None:
     """Play a simulated seat-pressure cushion: a scenario of a person sitting, standing and
     changing posture, as the cushion's firmware would send it."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=log_level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+        logging.basicConfig(level=log_level, stream=sys.stderr, datefmt="%H:%M:%S",
+                            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     else:
         logging.getLogger().setLevel(log_level)
     chosen = [n for n, v in (("--out", out), ("--pty", use_pty), ("--serial", serial_port), ("--mqtt", mqtt_host)) if v]
@@ -156,7 +168,7 @@ def sim(
 
     output: Output
     if use_pty:
-        output = PtyOutput(codec or "binary", link=link, announce=lambda p: click.echo(p) or sys.stdout.flush(),
+        output = PtyOutput(codec or "binary", link=link, announce=_announce_pty,
                            hello_every_s=hello_every)
     elif serial_port:
         output = SerialOutput(serial_port, baud, codec or "binary", hello_every_s=hello_every)
@@ -169,16 +181,18 @@ def sim(
     else:
         target = out or "-"
         ensure_parent(target)
-        output = RecordingOutput(target, cushion, labels=not no_labels) if codec is None else FileStreamOutput(target, codec)
+        if codec is None:
+            output = RecordingOutput(target, cushion, labels=not no_labels)
+        else:
+            output = FileStreamOutput(target, codec)
 
     pace = None if fast else (speed if speed is not None else (1.0 if output.paced_by_default else None))
     player = Player(simulator, output, faults, speed=pace)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # not the main thread (e.g. embedded): Ctrl-C handling stays default
+        with contextlib.suppress(ValueError):
             signal.signal(sig, lambda *_: stop.set())
-        except ValueError:  # not the main thread (e.g. embedded): Ctrl-C handling stays default
-            pass
     log.info(
         "scenario %r seed %d: %dx%d at %g Hz, %.0f s, person %.0f kg; %s",
         simulator.scenario.name, seed, simulator.rows, simulator.cols, simulator.rate_hz,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .body import SEAT_CM, _cdf
+from .body import SEAT_CM, profile_cdf
 
 MOUNT_TURNS = {"none": 0.0, "rotate90": 90.0, "rotate180": 180.0, "rotate270": 270.0, "mirror": 0.0}
 
@@ -74,9 +74,6 @@ class Blobs:
     yb: np.ndarray
     midline_x: np.ndarray  # (B,) the sitter's midline, sitter frame
     n_body: int
-
-
-DENSE_MAX = 4_000_000  # resampling matrix entries held dense (a BLAS product is fastest)
 
 
 class CushionGeometry:
@@ -165,11 +162,6 @@ class CushionGeometry:
         uk, inv = np.unique(np.concatenate(keys), return_inverse=True)
         w = np.bincount(inv, np.concatenate(ws))
         self._dst, self._src, self._w = uk // nf, uk % nf, w
-        self._dense = None
-        if nf * nc <= DENSE_MAX:
-            dense = np.zeros((nf, nc))
-            np.add.at(dense, (self._src, self._dst), w)
-            self._dense = dense.astype(np.float32)
         self._starts = np.searchsorted(self._dst, np.arange(nc))
         # the share of each fine cell on the cushion (3 x 3 sub-points), for the label
         k = (np.arange(3) + 0.5) / 3
@@ -186,8 +178,8 @@ class CushionGeometry:
         mid = blobs.midline_x
         if self.aligned:
             xpts = np.concatenate([np.broadcast_to(self.x_edges, (B, len(self.x_edges))), mid[:, None]], axis=1)
-            cx = _cdf(blobs.xk, blobs.xa, blobs.xb, xpts)  # (B, K, nx + 2)
-            cy = _cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges)
+            cx = profile_cdf(blobs.xk, blobs.xa, blobs.xb, xpts)  # (B, K, nx + 2)
+            cy = profile_cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges)
             px, py = np.diff(cx[:, :, :-1], axis=2), np.diff(cy, axis=2)
             grid = np.matmul((py * blobs.force[:, :, None]).transpose(0, 2, 1), px)  # (B, ny, nx)
             cells = grid.reshape(B, -1)[:, self._perm].reshape(B, self.rows, self.cols)
@@ -198,17 +190,16 @@ class CushionGeometry:
             left_x = np.clip(cx[:, :nb, -1], cx[:, :nb, 0], cx[:, :nb, -2]) - cx[:, :nb, 0]
             total, left = (wy * on_x).sum(axis=1), (wy * left_x).sum(axis=1)
         else:
-            px = np.diff(_cdf(blobs.xk, blobs.xa, blobs.xb, self.x_edges), axis=2)  # (B, K, nx)
-            py = np.diff(_cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges), axis=2)  # (B, K, ny)
+            px = np.diff(profile_cdf(blobs.xk, blobs.xa, blobs.xb, self.x_edges), axis=2)  # (B, K, nx)
+            py = np.diff(profile_cdf(blobs.yk, blobs.ya, blobs.yb, self.y_edges), axis=2)  # (B, K, ny)
             pyf = (py * blobs.force[:, :, None]).transpose(0, 2, 1)  # (B, ny, K)
             nb = blobs.n_body
             body = np.matmul(pyf[:, :, :nb], px[:, :nb])
             fine = body + np.matmul(pyf[:, :, nb:], px[:, nb:]) if blobs.force.shape[1] > nb else body
             flat = fine.reshape(B, -1)
-            if self._dense is not None:  # float32: twice as fast, far finer than the sensor's noise
-                cells = (flat.astype(np.float32) @ self._dense).astype(float).reshape(B, self.rows, self.cols)
-            else:
-                cells = np.add.reduceat(flat[:, self._src] * self._w, self._starts, axis=1).reshape(B, self.rows, self.cols)
+            # a sparse product by hand: as fast as a dense BLAS one on one core, and it does not
+            # spin up BLAS threads that fight other processes for a shared machine's cores
+            cells = np.add.reduceat(flat[:, self._src] * self._w, self._starts, axis=1).reshape(B, self.rows, self.cols)
             cols = np.einsum("byx,yx->bx", body, self.coverage)  # the sitter's force on the cushion
             lo = self.x_edges[:-1]
             frac = np.clip((mid[:, None] - lo[None, :]) / self.pitch, 0.0, 1.0)
@@ -221,9 +212,18 @@ class CushionGeometry:
 def _without_absent(b: Blobs) -> Blobs:
     """The blobs without non-body components that are absent (zero force) in every frame:
     no bag, no cat most of the time, and each costs as much to integrate as a body part."""
-    present = b.force.any(axis=0)
+    present = np.asarray(b.force.any(axis=0), dtype=bool)
     present[: b.n_body] = True
     if present.all():
         return b
-    return Blobs(b.xk[present], b.yk[present], b.force[:, present], b.xa[:, present], b.xb[:, present],
-                 b.ya[:, present], b.yb[:, present], b.midline_x, b.n_body)
+    return Blobs(
+        b.xk[present],
+        b.yk[present],
+        b.force[:, present],
+        b.xa[:, present],
+        b.xb[:, present],
+        b.ya[:, present],
+        b.yb[:, present],
+        b.midline_x,
+        b.n_body,
+    )

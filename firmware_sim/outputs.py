@@ -8,6 +8,7 @@ faster, or as fast as possible, with faults injected on the way.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -70,9 +71,9 @@ class RecordingOutput(Output):
         if self.target == "-":
             self.fh = sys.stdout
         elif self.target.endswith(".gz"):
-            self.fh = gzip.open(self.target, "wt", encoding="utf-8", compresslevel=4)
+            self.fh = gzip.open(self.target, "wt", encoding="utf-8", compresslevel=4)  # noqa: SIM115 (the handle outlives this method: closed by close())
         else:
-            self.fh = open(self.target, "w", encoding="utf-8")
+            self.fh = open(self.target, "w", encoding="utf-8")  # noqa: SIM115 (the handle outlives this method: closed by close())
         self.fh.write(self._enc(recording_header(sim, self.cushion)) + "\n")
 
     def send(self, frame: SimFrame, t_dev: float) -> None:
@@ -142,9 +143,9 @@ class FileStreamOutput(StreamOutput):
         if self.target == "-":
             self.fh = sys.stdout.buffer
         elif self.target.endswith(".gz"):
-            self.fh = gzip.open(self.target, "wb", compresslevel=4)
+            self.fh = gzip.open(self.target, "wb", compresslevel=4)  # noqa: SIM115 (the handle outlives this method: closed by close())
         else:
-            self.fh = open(self.target, "wb")
+            self.fh = open(self.target, "wb")  # noqa: SIM115 (the handle outlives this method: closed by close())
         super().open(sim, faults)
 
     def write(self, data: bytes) -> None:
@@ -226,10 +227,8 @@ class PtyOutput(StreamOutput):
     def _close_fds(self) -> None:
         for fd in (self.master, self.slave):
             if fd >= 0:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         self.master = self.slave = -1
 
     def disconnect(self) -> None:
@@ -391,10 +390,8 @@ class MqttOutput(Output):
         c.loop_stop()
         sock = c.socket()
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
         log.info("fault: mqtt connection dropped")
 
@@ -417,7 +414,8 @@ class MqttOutput(Output):
 class Player:
     """Plays a Simulator into an Output: pacing, faults, disconnects; returns frames sent."""
 
-    def __init__(self, sim: Simulator, output: Output, faults: FaultSpec | None = None, speed: float | None = 1.0, seed: int | None = None):
+    def __init__(self, sim: Simulator, output: Output, faults: FaultSpec | None = None, speed: float | None = 1.0,
+                 seed: int | None = None):
         self.sim, self.output = sim, output
         self.speed = speed  # None: as fast as possible
         rng = np.random.default_rng(np.random.SeedSequence(sim.seed if seed is None else seed).spawn(5)[4])

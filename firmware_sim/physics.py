@@ -125,14 +125,39 @@ PARAM_CONDITION: dict[str, str] = {
     **dict.fromkeys(("rows", "cols", "rate_hz", "max_value"), "hardware"),
 }
 _LIMITS: dict[str, tuple[float, float]] = {
-    "angle_deg": (-180, 180), "shift_x_cm": (-10, 10), "shift_y_cm": (-10, 10), "width_cm": (20, 70),
-    "depth_cm": (20, 70), "exponent": (0.2, 3), "half_kpa": (1, 1000), "act_kpa": (0, 10), "gain_sd": (0, 1),
-    "crosstalk": (0, 0.5), "creep": (0, 1), "creep_tau_s": (1, 36000), "hysteresis": (0, 0.5),
-    "hysteresis_tau_s": (0.1, 3600), "warm_c": (0, 30), "warm_tau_s": (1, 36000), "offset_per_c": (-0.05, 0.05),
-    "gain_per_c": (-0.05, 0.05), "dead_fraction": (0, 0.5), "stuck_fraction": (0, 0.2), "jitter": (0, 0.45),
-    "gap_per_min": (0, 60), "gap_max_s": (0.3, 600), "weight_kg": (30, 200), "asymmetry": (-0.3, 0.3),
-    "thigh_asymmetry": (-0.5, 0.5), "expressiveness": (0.1, 2), "cat_chance": (0, 1), "cat_kg": (1, 10),
-    "rows": (4, 64), "cols": (4, 64), "rate_hz": (1, 100), "max_value": (1, 65535),
+    "angle_deg": (-180, 180),
+    "shift_x_cm": (-10, 10),
+    "shift_y_cm": (-10, 10),
+    "width_cm": (20, 70),
+    "depth_cm": (20, 70),
+    "exponent": (0.2, 3),
+    "half_kpa": (1, 1000),
+    "act_kpa": (0, 10),
+    "gain_sd": (0, 1),
+    "crosstalk": (0, 0.5),
+    "creep": (0, 1),
+    "creep_tau_s": (1, 36000),
+    "hysteresis": (0, 0.5),
+    "hysteresis_tau_s": (0.1, 3600),
+    "warm_c": (0, 30),
+    "warm_tau_s": (1, 36000),
+    "offset_per_c": (-0.05, 0.05),
+    "gain_per_c": (-0.05, 0.05),
+    "dead_fraction": (0, 0.5),
+    "stuck_fraction": (0, 0.2),
+    "jitter": (0, 0.45),
+    "gap_per_min": (0, 60),
+    "gap_max_s": (0.3, 600),
+    "weight_kg": (30, 200),
+    "asymmetry": (-0.3, 0.3),
+    "thigh_asymmetry": (-0.5, 0.5),
+    "expressiveness": (0.1, 2),
+    "cat_chance": (0, 1),
+    "cat_kg": (1, 10),
+    "rows": (4, 64),
+    "cols": (4, 64),
+    "rate_hz": (1, 100),
+    "max_value": (1, 65535),
 }
 
 
@@ -149,7 +174,7 @@ class PhysicsSpec:
     def active(self) -> bool:
         return bool(self.on) or self.mount != "none" or self.invert
 
-    def with_tokens(self, spec: str | None) -> "PhysicsSpec":
+    def with_tokens(self, spec: str | None) -> PhysicsSpec:
         """This spec with the comma-separated tokens of `spec` applied in order."""
         if not spec:
             return self
@@ -178,7 +203,7 @@ class PhysicsSpec:
                 )
         return replace(self, on=frozenset(on), params=params)
 
-    def with_mount(self, mount: str | None = None, invert: bool | None = None) -> "PhysicsSpec":
+    def with_mount(self, mount: str | None = None, invert: bool | None = None) -> PhysicsSpec:
         m = self.mount if mount is None else mount
         if m not in MOUNTS:
             raise PhysicsSpecError(f"mount must be one of {', '.join(MOUNTS)}, got {m!r}")

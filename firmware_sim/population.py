@@ -52,8 +52,9 @@ def apply_asymmetry(poses: np.ndarray, fields: tuple[str, ...], draw: CushionDra
     return out
 
 
-def generate_session(rng: np.random.Generator, minutes: float = 15.0, bag_chance: float = 0.5,
-                     postures: int | None = None) -> list[Segment]:
+def generate_session(
+    rng: np.random.Generator, minutes: float = 15.0, bag_chance: float = 0.5, postures: int | None = None
+) -> list[Segment]:
     """A ~`minutes` session: away, upright, 2-4 other postures between upright stretches,
     a break (maybe with a bag on the seat), more sitting."""
     total = minutes * 60.0
@@ -70,8 +71,11 @@ def generate_session(rng: np.random.Generator, minutes: float = 15.0, bag_chance
             d = float(rng.uniform(60, 180))
             if rng.random() < bag_chance:
                 edge = 15.0
-                segs += [Segment("away", edge), Segment("object", round(d - 2 * edge, 1), object_kg=round(float(rng.uniform(0.8, 4.5)), 1)),
-                         Segment("away", edge)]
+                segs += [
+                    Segment("away", edge),
+                    Segment("object", round(d - 2 * edge, 1), object_kg=round(float(rng.uniform(0.8, 4.5)), 1)),
+                    Segment("away", edge),
+                ]
             else:
                 segs.append(Segment("away", round(d, 1)))
             t += d
@@ -94,8 +98,11 @@ def add_cats(segments: list[Segment], rng: np.random.Generator, draw: CushionDra
     for s in segments:
         if s.kind == "away" and s.duration_s >= 40.0 and rng.random() < draw.cat_chance:
             edge = min(15.0, s.duration_s / 4)
-            out += [Segment("away", edge), Segment("cat", s.duration_s - 2 * edge, object_kg=draw.cat_kg),
-                    Segment("away", edge)]
+            out += [
+                Segment("away", edge),
+                Segment("cat", s.duration_s - 2 * edge, object_kg=draw.cat_kg),
+                Segment("away", edge),
+            ]
         else:
             out.append(s)
     return out
@@ -164,8 +171,9 @@ class CatMotion:
                 c, s = math.cos(self.heading), math.sin(self.heading)
                 # paws: front pair 9 cm ahead of the centre, hind pair 9 cm behind, 3.5 cm apart
                 gait = 0.15 * math.sin(2 * math.pi * 1.5 * i * self.dt) if abs(self.vx) + abs(self.vy) > 1.0 else 0.0
-                for j, (along, side, share) in enumerate(((9, 3.5, 0.3 + gait), (9, -3.5, 0.3 - gait),
-                                                          (-9, 3.5, 0.2 - gait), (-9, -3.5, 0.2 + gait))):
+                for j, (along, side, share) in enumerate(
+                    ((9, 3.5, 0.3 + gait), (9, -3.5, 0.3 - gait), (-9, 3.5, 0.2 - gait), (-9, -3.5, 0.2 + gait))
+                ):
                     force[i, 1 + j] = w * share
                     xa[i, 1 + j] = self.x + c * along - s * side
                     ya[i, 1 + j] = self.y + s * along + c * side

@@ -68,39 +68,60 @@ def crosstalk(g: np.ndarray, fraction: float) -> np.ndarray:
 class CreepState:
     """Creep under a constant load and hysteresis after unloading, per cell.
 
-    creep: the reading rises by `creep` x (1 - exp(-t / tau)) under a constant load (the
-    polymer relaxes and conducts better); after unloading the accumulated part fades with
-    the same time constant. hysteresis: a released load still reads `hysteresis` of the
-    drop at once, fading with `hysteresis_tau_s` (the unloading curve lies above the loading
-    one, as the FSR 400 datasheet's +10 % average hysteresis says).
+    creep: a loaded cell conducts better the longer it is loaded: its reading rises by
+    `creep` x (1 - exp(-t / tau)) under a constant load (viscoelastic creep is about
+    proportional to the load, so the fraction is the same for light and heavy cells), and
+    the cell forgets with the same time constant once unloaded. An unloaded cell reads no
+    creep: the layers part and conduct nothing. hysteresis: a released load still reads
+    `hysteresis` of the drop at once, fading with `hysteresis_tau_s` (the unloading curve
+    lies above the loading one, as the FSR 400 datasheet's +10 % average hysteresis says).
     """
 
-    def __init__(self, shape: tuple[int, int], rate_hz: float, creep: float, creep_tau_s: float,
-                 hysteresis: float, hysteresis_tau_s: float):
+    LOADED_G = 0.0005  # conductance (share of the half-scale one) above which a cell counts as loaded
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        rate_hz: float,
+        creep: float,
+        creep_tau_s: float,
+        hysteresis: float,
+        hysteresis_tau_s: float,
+    ):
         self.creep, self.hysteresis = creep, hysteresis
         self.a_creep = 1.0 - math.exp(-1.0 / (rate_hz * creep_tau_s))
         self.a_hyst = 1.0 - math.exp(-1.0 / (rate_hz * hysteresis_tau_s))
-        self.slow = np.zeros(shape)  # the load's slow average
+        self.crept = np.zeros(shape)  # 0..1: how far each cell has crept
         self.peak = np.zeros(shape)  # the recent peak, fading towards the load
 
     def step_batch(self, g: np.ndarray) -> np.ndarray:
         if self.creep <= 0 and self.hysteresis <= 0:
             return g
         out = np.empty_like(g)
-        slow, peak = self.slow, self.peak
+        crept, peak = self.crept, self.peak
         for i in range(g.shape[0]):
             gi = g[i]
-            slow += self.a_creep * (gi - slow)
+            crept += self.a_creep * (gi / (gi + self.LOADED_G) - crept)
             np.maximum(peak + self.a_hyst * (gi - peak), gi, out=peak)
-            out[i] = gi + self.creep * slow + self.hysteresis * (peak - gi)
+            out[i] = gi * (1.0 + self.creep * crept) + self.hysteresis * (peak - gi)
         return out
 
 
 class RealSensor:
     """One real cushion: per-cell properties drawn once, state carried from frame to frame."""
 
-    def __init__(self, rows: int, cols: int, rng: np.random.Generator, draw: CushionDraw, on: frozenset[str],
-                 params: SensorParams, max_value: int, rate_hz: float, invert: bool = False):
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        rng: np.random.Generator,
+        draw: CushionDraw,
+        on: frozenset[str],
+        params: SensorParams,
+        max_value: int,
+        rate_hz: float,
+        invert: bool = False,
+    ):
         self.rows, self.cols, self.draw, self.on = rows, cols, draw, on
         self.p, self.rng = params, rng
         self.max_value, self.rate_hz, self.invert = int(max_value), float(rate_hz), invert
@@ -139,7 +160,9 @@ class RealSensor:
             self.dead &= ~self.trace
         self.stuck_value = stuck_u * self.max_value
         if "creep" in on:
-            self.creep = CreepState(shape, rate_hz, draw.creep, draw.creep_tau_s, draw.hysteresis, draw.hysteresis_tau_s)
+            self.creep = CreepState(
+                shape, rate_hz, draw.creep, draw.creep_tau_s, draw.hysteresis, draw.hysteresis_tau_s
+            )
         else:
             self.creep = CreepState(shape, rate_hz, params.creep, params.creep_tau_s, 0.0, 1.0)
         self.warmth = 0.0  # degrees C above the room the mat is

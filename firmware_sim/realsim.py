@@ -10,7 +10,8 @@ cushion split at the sitter's midline.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,7 +36,9 @@ class FrameClock:
     stretch of 0.3 s to `gap_max_s` of frames is lost (a busy radio, a USB hiccup).
     """
 
-    def __init__(self, rng: np.random.Generator, dt: float, jitter: float, gap_per_min: float, gap_max_s: float, on: bool):
+    def __init__(
+        self, rng: np.random.Generator, dt: float, jitter: float, gap_per_min: float, gap_max_s: float, on: bool
+    ):
         self.rng, self.dt, self.on = rng, dt, on
         self.jitter, self.gap_p = jitter, gap_per_min / 60.0 * dt
         self.gap_max = max(0.3, gap_max_s)
@@ -47,39 +50,49 @@ class FrameClock:
         nominal = idx * self.dt
         if not self.on:
             return nominal, np.ones(idx.shape[0], bool)
-        n = idx.shape[0]
+        n = int(idx.shape[0])
         e = np.clip(self.rng.normal(0.0, self.jitter, n), -0.45, 0.45) * self.dt
         t = np.round(nominal + self.start + e, 3)
-        starts = self.rng.random(n) < self.gap_p
-        lengths = self.rng.uniform(0.3, self.gap_max, n)
+        starts = (np.asarray(self.rng.random(n)) < self.gap_p).tolist()
+        lengths = np.asarray(self.rng.uniform(0.3, self.gap_max, n)).tolist()
         keep = np.ones(n, bool)
-        for i in range(n):
-            if nominal[i] < self.gap_until:
+        for i, at in enumerate(nominal.tolist()):
+            if at < self.gap_until:
                 keep[i] = False
             elif starts[i]:
-                self.gap_until = nominal[i] + lengths[i]
+                self.gap_until = at + lengths[i]
                 keep[i] = False
         return t, keep
 
 
-def placement_of(sim: "Simulator") -> Placement:
+def placement_of(sim: Simulator) -> Placement:
     d, spec = sim.draw, sim.physics
     if "placement" in spec.on:
         return Placement(d.angle_deg, d.shift_x_cm, d.shift_y_cm, d.width_cm, d.depth_cm, spec.mount)
     return Placement(mount=spec.mount)
 
 
-def real_frames(sim: "Simulator") -> Iterator["SimFrame"]:
+def real_frames(sim: Simulator) -> Iterator[SimFrame]:
     from .simulator import BLEND_S, CHUNK, Motion, SimFrame
 
     spec, d = sim.physics, sim.draw
     geom = CushionGeometry(sim.rows, sim.cols, placement_of(sim))
-    sensor = RealSensor(sim.rows, sim.cols, np.random.default_rng(sim._phys_seeds[1]), d, spec.on,
-                        sim.sensor_params, sim.max_value, sim.rate_hz, spec.invert)
+    sensor = RealSensor(
+        sim.rows,
+        sim.cols,
+        np.random.default_rng(sim._phys_seeds[1]),
+        d,
+        spec.on,
+        sim.sensor_params,
+        sim.max_value,
+        sim.rate_hz,
+        spec.invert,
+    )
     dt = 1.0 / sim.rate_hz
     motion = Motion(np.random.default_rng(sim._seeds[2]), sim.person.fidget, dt)
-    clock = FrameClock(np.random.default_rng(sim._phys_seeds[2]), dt, d.jitter, d.gap_per_min, d.gap_max_s,
-                       "timing" in spec.on)
+    clock = FrameClock(
+        np.random.default_rng(sim._phys_seeds[2]), dt, d.jitter, d.gap_per_min, d.gap_max_s, "timing" in spec.on
+    )
     cat = CatMotion(np.random.default_rng(sim._phys_seeds[3]), sim.rate_hz)
     starts, froms, targets = sim._segment_poses()
     if "people" in spec.on:
@@ -113,9 +126,17 @@ def real_frames(sim: "Simulator") -> Iterator["SimFrame"]:
         fresh = (k != prev) & (cat_kg[k] > 0)
         prev_k = int(k[-1])
         cf, cxa, cxb, cya, cyb = cat.step_batch(kg, fresh)
-        blobs = Blobs(xk, yk, np.concatenate([comp.force, cf], axis=1), np.concatenate([comp.xa, cxa], axis=1),
-                      np.concatenate([comp.xb, cxb], axis=1), np.concatenate([comp.ya, cya], axis=1),
-                      np.concatenate([comp.yb, cyb], axis=1), comp.midline_x, N_BODY)
+        blobs = Blobs(
+            xk,
+            yk,
+            np.concatenate([comp.force, cf], axis=1),
+            np.concatenate([comp.xa, cxa], axis=1),
+            np.concatenate([comp.xb, cxb], axis=1),
+            np.concatenate([comp.ya, cya], axis=1),
+            np.concatenate([comp.yb, cyb], axis=1),
+            comp.midline_x,
+            N_BODY,
+        )
         force, share = geom.render(blobs)
         heat = np.clip(comp.force[:, :N_BODY].sum(axis=1) / SEATED_LOAD_N, 0.0, 1.0)
         cells = sensor.read_batch(force * kpa_per_n, heat)

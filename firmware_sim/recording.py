@@ -38,7 +38,9 @@ def _source(sim: Simulator) -> dict[str, Any]:
     return src
 
 
-def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: str | None = None, labels: bool = True) -> int:
+def write_frames(
+    sim: Simulator, out: IO[str], cushion: str = "sim-1", start: str | None = None, labels: bool = True
+) -> int:
     """Write the header and every frame to a text stream; returns the number of frames."""
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     out.write(dumps(header(sim, cushion, start)) + "\n")
@@ -60,7 +62,7 @@ def write_frames(sim: Simulator, out: IO[str], cushion: str = "sim-1", start: st
 
 def write_recording(
     sim: Simulator,
-    path_or_file: "str | Path | IO[str] | IO[bytes]",
+    path_or_file: str | Path | IO[str] | IO[bytes],
     cushion: str = "sim-1",
     gz: bool | None = None,
     start: str | None = None,
@@ -83,17 +85,17 @@ def write_recording(
                 n = write_frames(sim, fh, cushion, start, labels)
         log.info("wrote %d frames to %s", n, path)
         return n
-    fh = path_or_file
-    if isinstance(fh, io.TextIOBase):
-        return write_frames(sim, fh, cushion, start, labels)  # type: ignore[arg-type]
+    stream = path_or_file
+    if isinstance(stream, io.TextIOBase):
+        return write_frames(sim, stream, cushion, start, labels)
     if gz:
-        with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=4) as zf:  # type: ignore[arg-type]
+        with gzip.GzipFile(fileobj=stream, mode="wb", compresslevel=4) as zf:  # type: ignore[arg-type]
             text = io.TextIOWrapper(zf, encoding="utf-8")
             n = write_frames(sim, text, cushion, start, labels)
             text.flush()
             text.detach()
         return n
-    text = io.TextIOWrapper(fh, encoding="utf-8")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding="utf-8")  # type: ignore[arg-type]
     n = write_frames(sim, text, cushion, start, labels)
     text.flush()
     text.detach()

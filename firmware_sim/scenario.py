@@ -174,7 +174,7 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_scenario(name_or_path: "str | Path | Scenario") -> Scenario:
+def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
     """A named built-in scenario (`workday`, `tour`, ...) or a TOML file."""
     if isinstance(name_or_path, Scenario):
         return name_or_path
@@ -249,7 +249,8 @@ def generate_workday(
         if rng.random() < bag_chance:
             first = min(20.0, d / 3)
             segs.append(Segment("away", round(first, 1), "empty"))
-            segs.append(Segment("object", round(d - 2 * first, 1), "empty", object_kg=round(float(rng.uniform(1, 4.5)), 1)))
+            bag_kg = round(float(rng.uniform(1, 4.5)), 1)
+            segs.append(Segment("object", round(d - 2 * first, 1), "empty", object_kg=bag_kg))
             segs.append(Segment("away", round(first, 1), "empty"))
         else:
             segs.append(Segment("away", round(d, 1), "empty"))

@@ -35,7 +35,7 @@ class SensorParams:
     creep_tau_s: float = 60.0  # ... and keeps a fading residue after unloading
 
     @classmethod
-    def scaled(cls, level: float = 1.0, **kw) -> "SensorParams":
+    def scaled(cls, level: float = 1.0, **kw) -> SensorParams:
         """A cushion `level` times as imperfect as the default (noise, gains, dead cells)."""
         base = cls(**kw)
         return cls(
@@ -102,7 +102,7 @@ class Sensor:
     def read_batch(self, force_n: np.ndarray) -> np.ndarray:
         """Raw readings (B, rows, cols) uint16 for B consecutive force maps (newtons per cell)."""
         p, rng, m = self.p, self.rng, float(self.max_value)
-        B = force_n.shape[0]
+        B = int(force_n.shape[0])
         signal = force_n * (self.counts_per_newton * self.gain)
         # slow common drift of the zero point: an Ornstein-Uhlenbeck process, frame by frame
         drift = np.zeros(B)

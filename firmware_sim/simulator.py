@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ class Simulator:
 
     def __init__(
         self,
-        scenario: "Scenario | str",
+        scenario: Scenario | str,
         rows: int | None = None,
         cols: int | None = None,
         rate_hz: float | None = None,
@@ -113,7 +114,7 @@ class Simulator:
         weight_kg: float | None = None,
         offset_cm: tuple[float, float] | None = None,
         sensor_params: SensorParams | None = None,
-        physics: "PhysicsSpec | str | None" = None,
+        physics: PhysicsSpec | str | None = None,
         mount: str | None = None,
         invert: bool | None = None,
     ):
@@ -177,7 +178,8 @@ class Simulator:
         if not self.real:
             return None
         s = self.physics
-        return {"conditions": sorted(s.on), "mount": s.mount, "invert": s.invert, "draw": self.draw.summary(self.rows, self.cols)}
+        draw = self.draw.summary(self.rows, self.cols)
+        return {"conditions": sorted(s.on), "mount": s.mount, "invert": s.invert, "draw": draw}
 
     def device_info(self) -> dict[str, Any]:
         """The hello packet's JSON body (CONTRACT 2.1)."""

@@ -25,7 +25,7 @@ _HEADER = struct.Struct("<2sBBHIBBB")  # magic, version, type, seq, t_ms, rows, 
 # too slow for 32x32 at 50 Hz or for writing a day "as fast as possible", so frames use the
 # C implementation of the same CRC in the standard library (binascii.crc_hqx with init
 # 0xFFFF), checked against the library once at import.
-_REFERENCE = Calculator(Crc16.IBM_3740, optimized=True)
+_REFERENCE = Calculator(Crc16.IBM_3740.value, optimized=True)
 
 
 def crc16(data: bytes) -> int:

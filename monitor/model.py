@@ -1,7 +1,7 @@
 """Plain data types passed between the layers of the data path.
 
-transport (bytes) -> codec (Frame, DeviceInfo) -> calibration (CalibratedFrame)
--> analysis (SeatReading) -> tracker (CushionState, Reminder, Spell) -> sinks.
+transport (bytes) -> codec (Frame, DeviceInfo) -> calibration (CalibratedFrame, CalibratedBatch)
+-> analysis (SeatReading, SitBonePeaks) -> tracker (CushionState, Reminder, Spell) -> sinks.
 
 Every layer imports from here, and from no layer further down the path.
 """
@@ -29,12 +29,13 @@ SEATED_POSTURES: tuple[str, ...] = POSTURES[1:]
 
 REMINDER_KINDS: tuple[str, ...] = ("sit_too_long", "uneven_load", "crossed_legs", "slouching")
 
-CUSHION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# fullmatch, not match with `$`: `$` also matches before a trailing newline ("desk-1\n").
+CUSHION_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MIN_GRID, MAX_GRID = 4, 64
 
 
 def valid_cushion_id(name: str) -> bool:
-    return bool(CUSHION_ID_RE.match(name))
+    return isinstance(name, str) and CUSHION_ID_RE.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Frame:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.cells.shape  # type: ignore[return-value]
+        return self.cells.shape
 
 
 class DropCounter(Counter):
@@ -92,6 +93,35 @@ class CalibratedFrame:
     load: np.ndarray  # float32 (rows, cols)
     mask: np.ndarray  # bool (rows, cols)
     raw: np.ndarray | None = None
+    noise: float = 0.0  # median per-cell noise (full-scale units) after this frame
+
+
+@dataclass(slots=True)
+class CalibratedBatch:
+    """Frames after calibration, as one stack: what `Calibrator.process_batch` gives.
+
+    `load[i]` is what `Calibrator.process` would have given as frame i's `CalibratedFrame.load`;
+    `noise[i]` is the noise floor after frame i.
+    """
+
+    t: np.ndarray  # float64 (n,), frame times
+    load: np.ndarray  # float32 (n, rows, cols)
+    noise: np.ndarray  # float32 (n,)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass(frozen=True, slots=True)
+class SitBonePeaks:
+    """The two sit-bone load peaks analysis found, in cell coordinates (row, col), rounded to 0.01."""
+
+    left: tuple[float, float]
+    right: tuple[float, float]
+
+    def as_json(self) -> list[list[float]]:
+        """[[row, col] left, [row, col] right]: what the dashboard draws."""
+        return [list(self.left), list(self.right)]
 
 
 @dataclass(slots=True)
@@ -104,12 +134,20 @@ class SeatReading:
     left_share: float | None  # CONTRACT section 5; None when not present
     total_load: float = 0.0
     confidence: float = 0.0
-    features: dict[str, Any] = field(default_factory=dict)
+    features: dict[str, Any] = field(default_factory=dict)  # the reported features, rounded
+    peaks: SitBonePeaks | None = None  # None when analysis found no two peaks
+    # [left, right] load within 4 cm of each peak (full-scale units), while present; the
+    # sit-bone dose integrates it (monitor/analysis/sitbones.py, monitor/tracker/dose.py)
+    sitbone_load: tuple[float, float] | None = None
 
 
 @dataclass(slots=True)
 class CushionState:
-    """The tracker's view of one cushion at frame time `t` (what /api/status serves)."""
+    """The tracker's view of one cushion at frame time `t` (what /api/status serves).
+
+    `as_json` is the one writer of the state JSON; the other forms are built from it:
+    `status_json` (/api/status, CONTRACT section 8) and `second_json` (a `sitwell analyze`
+    state line, CONTRACT section 7)."""
 
     cushion: str
     t: float
@@ -119,7 +157,13 @@ class CushionState:
     spell_s: float  # seconds of the current spell, 0 when none
     spell_start: float | None = None
 
+    @classmethod
+    def idle(cls, cushion: str) -> CushionState:
+        """A cushion nothing is known of yet: an empty seat."""
+        return cls(cushion=cushion, t=0.0, occupied=False, posture="empty", left_share=None, spell_s=0.0)
+
     def as_json(self) -> dict[str, Any]:
+        """The MQTT `<prefix>/<cushion>/state` payload (CONTRACT section 3)."""
         return {
             "cushion": self.cushion,
             "t": round(self.t, 3),
@@ -127,6 +171,27 @@ class CushionState:
             "posture": self.posture,
             "left_share": None if self.left_share is None else round(self.left_share, 4),
             "spell_s": round(self.spell_s, 1),
+        }
+
+    def status_json(self, connected: bool, last_frame_age_s: float | None) -> dict[str, Any]:
+        """An /api/status entry: the state without its frame time, with the input's view."""
+        out = self.as_json()
+        del out["t"]
+        out["connected"] = connected
+        out["last_frame_age_s"] = last_frame_age_s
+        return out
+
+    def second_json(self, second: int) -> dict[str, Any]:
+        """A `sitwell analyze` state line for whole second `second`: posture and left_share
+        only while the seat is occupied (the tracker's debounce, not the raw reading)."""
+        j = self.as_json()
+        occupied = j["occupied"]
+        return {
+            "type": "state",
+            "t": second,
+            "occupied": occupied,
+            "posture": j["posture"] if occupied else "empty",
+            "left_share": j["left_share"] if occupied else None,
         }
 
 

@@ -1,27 +1,45 @@
-// The dashboard page: wires the API and the SSE stream to the live view, the reminders,
-// the history charts and the settings form. No framework; each part owns its elements.
+// The dashboard page: wires the API and the SSE stream to the live view, the reminders
+// (reminders.js), the history charts and the settings form. No framework; each part owns
+// its elements.
 
 import { Api, readToken } from "./api.js";
-import { drawLegend, drawTimeline, drawWeek } from "./charts.js";
-import { REMINDER_TITLES, clockTime, duration, isoDay, localMidnight, postureWords } from "./format.js";
+import { drawBalance, drawLegend, drawTimeline, drawWeek } from "./charts.js";
+import { duration, inWords, isoDay, postureWords } from "./format.js";
 import { Heatmap } from "./heatmap.js";
+import { Reminders, reminderTitle } from "./reminders.js";
 import { Settings } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
 const HISTORY_REFRESH_MS = 60_000;
+const HISTORY_SOON_MS = 2_000; // after a reminder or a change of seat: reload the history soon
+const TODAY_ROW_MS = 1_000; // today's row follows the live spell this often
 const HEALTH_POLL_MS = 3_000;
 const STALE_MS = 5_000;
+const BALANCE_DAYS = 28;
+
+const POSTURE_ADVICE = {
+  slouch: "Sit up: let the backrest carry you.",
+  lean_left: "Sit evenly: both sit bones, feet flat.",
+  lean_right: "Sit evenly: both sit bones, feet flat.",
+  cross_left: "Uncross your legs.",
+  cross_right: "Uncross your legs.",
+  forward: "Sit back into the chair now and then.",
+};
 
 const app = {
   api: new Api(readToken()),
   cushion: null,
   stream: null,
   heatmap: new Heatmap($("heatmap")),
-  reminders: new Map(), // id -> reminder (today's, selected cushion)
-  banner: null, // the reminder shown in the banner
+  reminders: null,
+  live: null, // the latest state event
+  extras: null, // the latest /api/reminders-live entry (pause.js sends it)
   lastState: 0,
   healthSample: null, // {frames, at} for the frame rate
-  history: { timeline: null, week: null }, // last answers, redrawn on resize
+  history: { timeline: null, days: null, spellAtLoad: null },
+  historyTimer: 0,
+  todayDrawn: 0,
+  weekTimer: 0,
 };
 window.sitwell = app; // handy from the console and for tests
 
@@ -29,6 +47,11 @@ function showError(message) {
   const box = $("action-error");
   box.textContent = message || "";
   box.hidden = !message;
+}
+
+function authMessage(err) {
+  $("auth-note").hidden = false;
+  return err.message;
 }
 
 function setLink(text, kind) {
@@ -39,11 +62,7 @@ function setLink(text, kind) {
 
 // ---- live state ---------------------------------------------------------------------
 
-function renderState(s) {
-  $("posture").textContent = postureWords(s.posture);
-  $("posture").dataset.posture = s.posture || "";
-  $("posture").dataset.cushion = s.cushion || "";
-
+function renderBalance(s) {
   const share = typeof s.left_share === "number" ? s.left_share : null;
   const left = $("balance-left");
   if (share === null) {
@@ -52,24 +71,76 @@ function renderState(s) {
     $("balance").setAttribute("aria-valuetext", "no one seated");
     $("balance-left-text").textContent = "Left –";
     $("balance-right-text").textContent = "Right –";
-  } else {
-    const pct = Math.round(share * 100);
-    left.style.width = `${share * 100}%`;
-    $("balance").classList.remove("idle");
-    $("balance").classList.toggle("uneven", Math.abs(share - 0.5) >= 0.1);
-    $("balance").setAttribute("aria-valuenow", String(pct));
-    $("balance").setAttribute("aria-valuetext", `${pct}% left, ${100 - pct}% right`);
-    $("balance-left-text").textContent = `Left ${pct}%`;
-    $("balance-right-text").textContent = `Right ${100 - pct}%`;
+    return;
   }
+  const pct = Math.round(share * 100);
+  left.style.width = `${share * 100}%`;
+  $("balance").classList.remove("idle");
+  $("balance").classList.toggle("uneven", Math.abs(share - 0.5) >= 0.1);
+  $("balance").setAttribute("aria-valuenow", String(pct));
+  $("balance").setAttribute("aria-valuetext", `${pct}% left, ${100 - pct}% right`);
+  $("balance-left-text").textContent = `Left ${pct}%`;
+  $("balance-right-text").textContent = `Right ${100 - pct}%`;
+}
 
+// one line that tells what to do now, from the same facts the page shows beside it
+function renderAdvice() {
+  const s = app.live;
+  const box = $("advice");
+  let text = "Waiting for the cushion…";
+  let kind = "idle";
+  const open = app.reminders && app.reminders.banner;
+  if (s && (!s.occupied || s.posture === "empty")) {
+    text = "Enjoy the break.";
+    kind = "good";
+  } else if (s) {
+    const limit = s.sit_limit_s || 0;
+    const next = app.extras && app.extras.next_sit_too_long_s;
+    if (open) {
+      text = `${reminderTitle(open)}.`;
+      kind = "act";
+    } else if (limit && s.spell_s >= limit && !(typeof next === "number" && next > 0)) {
+      text = `Time to get up: you have sat ${inWords(s.spell_s)}.`;
+      kind = "act";
+    } else if (POSTURE_ADVICE[s.posture]) {
+      text = POSTURE_ADVICE[s.posture];
+      kind = "act";
+    } else {
+      // before the limit the first reminder is due at the limit (later if snoozed or paused,
+      // which the polled live view knows); after it, the live view's repeat time
+      const untilLimit = limit ? limit - s.spell_s : null;
+      const left = untilLimit != null && untilLimit > 0
+        ? Math.max(untilLimit, typeof next === "number" ? next : 0)
+        : typeof next === "number" ? next : null;
+      text = left == null ? "All good." : left > 0 ? `All good. Next reminder to get up in ${inWords(left)}.` : "All good.";
+      if (app.extras && app.extras.pause && app.extras.pause.paused) text = "All good. Reminders are paused.";
+      kind = "good";
+    }
+  }
+  box.textContent = text;
+  box.dataset.kind = kind;
+}
+
+function renderState(s) {
+  const wasOccupied = app.live ? app.live.occupied : null;
+  app.live = s;
+  $("posture").textContent = postureWords(s.posture);
+  $("posture").dataset.posture = s.posture || "";
+  $("posture").dataset.cushion = s.cushion || "";
+  renderBalance(s);
+
+  // an empty seat: the spell goes on only until the break counts, so it is not "sitting for"
   const spell = s.spell_s || 0;
+  const away = !s.occupied || s.posture === "empty";
+  $("spell-label").textContent = away ? (spell ? "Up after sitting" : "Sitting for") : "Sitting for";
   $("spell").textContent = duration(spell);
+  $("spell").dataset.seconds = String(spell);
   const limit = s.sit_limit_s || 0;
   const progress = $("spell-progress");
+  progress.hidden = away;
   progress.value = limit ? Math.min(1, spell / limit) : 0;
   progress.classList.toggle("over", limit > 0 && spell >= limit);
-  $("spell-limit").textContent = limit ? `of ${Math.round(limit / 60)} min` : "";
+  $("spell-limit").textContent = limit && !away ? `of ${Math.round(limit / 60)} min` : "";
 
   if ("frame" in s) {
     app.heatmap.draw(s.frame, { dim: s.occupied === false });
@@ -79,6 +150,10 @@ function renderState(s) {
   }
   if (s.health) renderHealth(s.health);
   else if (typeof s.connected === "boolean") $("health-connected").textContent = s.connected ? "connected" : "disconnected";
+  app.reminders.onState(s);
+  renderAdvice();
+  if (wasOccupied !== null && wasOccupied !== s.occupied) historySoon();
+  weekCardSoon();
 }
 
 function renderHealth(h) {
@@ -99,164 +174,113 @@ function renderHealth(h) {
   $("health-drops").textContent = drops == null ? "–" : String(drops);
 }
 
+// The database in plain words: damaged at start (moved aside, rows kept), or not writing.
+function renderStore(s) {
+  let text = "ok";
+  if (s.integrity && s.integrity.ok === false) text = s.integrity.message;
+  if (!s.ok) text = `cannot write: ${s.last_error || "unknown error"}${text === "ok" ? "" : ` · ${text}`}`;
+  $("health-store").textContent = text;
+  $("health").dataset.store = s.ok && !(s.integrity && s.integrity.ok === false) ? "ok" : "problem";
+}
+
 async function pollHealth() {
   try {
     const body = await app.api.get("/healthz");
     const mine = (body.inputs || []).find((i) => i.cushion === app.cushion) || (body.inputs || [])[0];
     if (mine) renderHealth(mine);
+    if (body.store) renderStore(body.store);
   } catch {
     /* the stream's state shows the link is down */
   }
   if (app.lastState && Date.now() - app.lastState > STALE_MS) setLink("no data", "stale");
 }
 
-// ---- reminders ----------------------------------------------------------------------
-
-function reminderTitle(r) {
-  return REMINDER_TITLES[r.kind] || "Reminder";
-}
-
-function renderReminderList() {
-  const list = $("reminder-list");
-  const items = [...app.reminders.values()].sort((a, b) => String(b.at).localeCompare(String(a.at)));
-  list.replaceChildren(
-    ...items.map((r) => {
-      const li = document.createElement("li");
-      li.dataset.id = r.id;
-      li.dataset.acknowledged = String(!!r.acknowledged);
-      li.dataset.testid = "reminder-item";
-      const when = document.createElement("time");
-      when.dateTime = r.at;
-      when.textContent = clockTime(r.at);
-      const text = document.createElement("span");
-      text.textContent = `${reminderTitle(r)} — ${r.message}`;
-      li.append(when, " ", text);
-      if (r.acknowledged) {
-        li.append(" ", Object.assign(document.createElement("span"), { className: "done", textContent: "done" }));
-      } else {
-        if (r.snoozed_min) {
-          li.append(" ", Object.assign(document.createElement("span"), {
-            className: "muted small",
-            textContent: `snoozed ${r.snoozed_min} min`,
-          }));
-        }
-        const ack = document.createElement("button");
-        ack.type = "button";
-        ack.className = "small";
-        ack.textContent = "Done";
-        ack.setAttribute("aria-label", `Mark "${reminderTitle(r)}" at ${clockTime(r.at)} done`);
-        ack.addEventListener("click", () => acknowledge(r.id));
-        li.append(" ", ack);
-      }
-      return li;
-    }),
-  );
-  $("reminder-empty").hidden = items.length > 0;
-}
-
-function showBanner(r) {
-  app.banner = r;
-  const banner = $("reminder-banner");
-  if (!r) {
-    banner.hidden = true;
-    delete banner.dataset.id;
-    return;
-  }
-  banner.dataset.id = r.id;
-  banner.dataset.kind = r.kind;
-  banner.dataset.shownAt = String(Date.now()); // wall-clock ms; tests measure the delay with it
-  $("reminder-title").textContent = reminderTitle(r);
-  $("reminder-message").textContent = ` ${r.message}`;
-  banner.hidden = false;
-}
-
-function notify(r) {
-  if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
-  try {
-    const n = new Notification(`sitwell: ${reminderTitle(r)}`, { body: r.message, tag: r.id });
-    n.onclick = () => window.focus();
-  } catch {
-    /* some browsers only allow notifications from a service worker */
-  }
-}
-
-function onReminder(r) {
-  if (app.cushion && r.cushion !== app.cushion) return;
-  app.reminders.set(r.id, r);
-  renderReminderList();
-  if (!r.acknowledged) {
-    showBanner(r);
-    notify(r);
-  }
-}
-
-function onReminderUpdate(r) {
-  if (!r || !r.id) return;
-  const known = app.reminders.get(r.id);
-  app.reminders.set(r.id, { ...(known || {}), ...r });
-  renderReminderList();
-  if (app.banner && app.banner.id === r.id && (r.acknowledged || r.snoozed_min)) showBanner(null);
-}
-
-async function loadReminders() {
-  const q = new URLSearchParams({ since: localMidnight().toISOString() });
-  if (app.cushion) q.set("cushion", app.cushion);
-  const list = await app.api.get(`/api/reminders?${q}`);
-  app.reminders = new Map(list.map((r) => [r.id, r]));
-  renderReminderList();
-  const open = list.find((r) => !r.acknowledged && !r.snoozed_min);
-  if (open && !app.banner) showBanner(open);
-}
-
-async function acknowledge(id) {
-  try {
-    const updated = await app.api.request("POST", `/api/reminders/${encodeURIComponent(id)}/ack`);
-    showError(null);
-    onReminderUpdate(updated);
-    if (app.banner && app.banner.id === id) showBanner(null);
-  } catch (err) {
-    showError(err.status === 401 || err.status === 403 ? authMessage(err) : err.message);
-  }
-}
-
-async function snooze(id, minutes) {
-  try {
-    const result = await app.api.request("POST", `/api/reminders/${encodeURIComponent(id)}/snooze?minutes=${minutes}`);
-    showError(null);
-    const r = { ...(result.reminder || {}), snoozed_min: minutes };
-    onReminderUpdate(r);
-    showBanner(null);
-    $("settings-status").textContent = "";
-  } catch (err) {
-    showError(err.status === 401 || err.status === 403 ? authMessage(err) : err.message);
-  }
-}
-
-function authMessage(err) {
-  $("auth-note").hidden = false;
-  return err.message;
-}
-
 // ---- history --------------------------------------------------------------------------
+
+async function loadRules() {
+  try {
+    app.reminders.rules = ((await app.api.get("/api/settings")) || {}).rules || {};
+  } catch {
+    /* the defaults of resolve.js apply */
+  }
+}
 
 async function loadHistory() {
   const q = new URLSearchParams({ day: isoDay(new Date()) });
   if (app.cushion) q.set("cushion", app.cushion);
-  const w = new URLSearchParams({ days: "7" });
+  const w = new URLSearchParams({ days: String(BALANCE_DAYS) });
   if (app.cushion) w.set("cushion", app.cushion);
-  const [timeline, week] = await Promise.allSettled([
+  const spellNow = app.live && app.live.occupied ? app.live.spell_s : null;
+  const [timeline, days] = await Promise.allSettled([
     app.api.get(`/api/timeline?${q}`),
     app.api.get(`/api/stats/daily?${w}`),
   ]);
   if (timeline.status === "fulfilled") app.history.timeline = timeline.value;
-  if (week.status === "fulfilled") app.history.week = week.value;
+  if (days.status === "fulfilled") {
+    app.history.days = days.value;
+    app.history.spellAtLoad = spellNow;
+  }
   drawHistory();
+}
+
+function historySoon() {
+  clearTimeout(app.historyTimer);
+  app.historyTimer = setTimeout(() => loadHistory().catch(() => {}), HISTORY_SOON_MS);
+}
+
+// Today's row tells the same story as the live view and the reminder card: the spell running
+// now is counted (the store writes whole minutes), and the reminders are the ones listed.
+function todayFigures() {
+  const days = app.history.days;
+  if (!days || !days.length) return null;
+  const last = days[days.length - 1];
+  if ((last.date || last.day) !== isoDay(new Date())) return null;
+  const s = app.live;
+  const spellMin = s && s.occupied ? Math.floor((s.spell_s || 0) / 60) : 0;
+  const atLoad = app.history.spellAtLoad;
+  const grown = s && s.occupied && atLoad != null && s.spell_s >= atLoad ? (s.spell_s - atLoad) / 60 : 0;
+  const c = app.reminders.counts();
+  return {
+    seated: Math.max((last.minutes_seated || 0) + grown, spellMin),
+    longest: Math.max(last.longest_spell_min || 0, spellMin),
+    sent: c.total,
+    acked: c.done,
+  };
+}
+
+// at most one redraw of the week card a second, the last change always drawn
+function weekCardSoon() {
+  if (app.weekTimer || !app.history.days) return;
+  const wait = Math.max(0, TODAY_ROW_MS - (Date.now() - app.todayDrawn));
+  app.weekTimer = setTimeout(() => {
+    app.weekTimer = 0;
+    drawWeekCard();
+  }, wait);
+}
+
+function drawWeekCard() {
+  const days = app.history.days;
+  if (!days) return;
+  app.todayDrawn = Date.now();
+  drawWeek($("week-chart"), $("week-table").tBodies[0], days.slice(-7), todayFigures());
+  const row = document.querySelector("#week-table tr[data-live=true]");
+  if (row && app.live) row.dataset.spellS = String(app.live.occupied ? app.live.spell_s : 0); // what it counted
+  drawBalance($("balance-history"), $("balance-weeks"), days, app.reminders.rules.uneven_threshold);
+  scrollHint();
 }
 
 // charts are drawn in CSS pixels of their box: redraw when it changes size (phone turned)
 function drawHistory() {
   if (app.history.timeline) drawTimeline($("timeline"), app.history.timeline);
-  if (app.history.week) drawWeek($("week-chart"), $("week-table").tBodies[0], app.history.week);
+  drawWeekCard();
+}
+
+// the 7-day table scrolls sideways on a phone: a shadow and a line say so, until the end
+function scrollHint() {
+  const wrap = $("week-table-wrap");
+  const more = wrap.scrollWidth - wrap.clientWidth - wrap.scrollLeft > 2;
+  wrap.dataset.more = String(more);
+  $("week-scroll-hint").hidden = !more;
 }
 
 // ---- cushions and the stream ---------------------------------------------------------
@@ -271,14 +295,22 @@ function connect() {
       setLink("live", "live");
       renderState(s);
     },
-    reminder: onReminder,
-    reminder_update: onReminderUpdate,
+    reminder: (r) => {
+      app.reminders.onReminder(r);
+      renderAdvice();
+      historySoon();
+    },
+    reminder_update: (r) => {
+      app.reminders.onUpdate(r);
+      renderAdvice();
+      historySoon();
+    },
     health: (h) => {
       if (!h.cushion || h.cushion === app.cushion) renderHealth(h);
     },
     open: () => {
       setLink("live", "live");
-      loadReminders().catch(() => {}); // catch up on anything raised while we were away
+      app.reminders.load().catch(() => {}); // catch up on anything raised while we were away
     },
     error: (readyState) => {
       setLink(readyState === EventSource.CLOSED ? "offline" : "reconnecting…", "down");
@@ -297,6 +329,7 @@ async function loadCushions() {
   const pick = names.includes(app.cushion) ? app.cushion : names.includes(saved) ? saved : names[0] || null;
   const changed = pick !== app.cushion;
   app.cushion = pick;
+  app.reminders.cushion = pick;
   if (pick) select.value = pick;
   const current = status.find((s) => s.cushion === pick);
   if (current && !app.lastState) renderState(current); // until the stream's first state
@@ -306,23 +339,36 @@ async function loadCushions() {
 async function selectCushion(name) {
   app.cushion = name;
   localStorage.setItem("sitwell-cushion", name);
-  app.reminders.clear();
-  showBanner(null);
+  app.reminders.clear(name);
+  app.live = null;
   app.healthSample = null;
   app.heatmap.clear();
   connect();
-  await Promise.allSettled([loadReminders(), loadHistory()]);
+  await Promise.allSettled([app.reminders.load(), loadHistory()]);
 }
 
 // ---- start ------------------------------------------------------------------------------
 
 async function start() {
+  app.reminders = new Reminders(app.api, {
+    onError: showError,
+    onAuthError: authMessage,
+    onChange: (c) => {
+      renderAdvice();
+      // today's reminders cell follows the list at once (the rest of the row once a second)
+      const cell = document.querySelector("#week-table tr[data-live=true] td:last-child");
+      if (cell) cell.textContent = c.total ? `${c.total}, ${c.done} done` : "none";
+      weekCardSoon();
+    },
+  });
   drawLegend($("posture-legend"));
-  $("reminder-ack").addEventListener("click", () => app.banner && acknowledge(app.banner.id));
-  for (const b of document.querySelectorAll("[data-snooze]")) {
-    b.addEventListener("click", () => app.banner && snooze(app.banner.id, Number(b.dataset.snooze)));
-  }
   $("cushion-select").addEventListener("change", (e) => selectCushion(e.target.value));
+  $("week-table-wrap").addEventListener("scroll", scrollHint, { passive: true });
+  document.addEventListener("sitwell:live", (e) => {
+    const mine = (e.detail || []).find((c) => c.cushion === app.cushion) || (e.detail || [])[0];
+    app.extras = mine || null;
+    renderAdvice();
+  });
   if ("Notification" in window && Notification.permission === "default") {
     const btn = $("notify-enable");
     btn.hidden = false;
@@ -331,7 +377,7 @@ async function start() {
       btn.hidden = true;
     });
   }
-  new Settings($("settings-form"), app.api, authMessage).load();
+  new Settings($("settings-form"), app.api, authMessage, loadRules).load();
 
   try {
     const session = await app.api.get("/api/session");
@@ -345,7 +391,8 @@ async function start() {
     showError(`Cannot reach the daemon: ${err.message}`);
   }
   connect();
-  await Promise.allSettled([loadReminders(), loadHistory()]);
+  await loadRules();
+  await Promise.allSettled([app.reminders.load(), loadHistory()]);
   setInterval(() => loadHistory().catch(() => {}), HISTORY_REFRESH_MS);
   pollHealth();
   setTimeout(pollHealth, 1000); // a second sample soon, for the frame rate

@@ -34,6 +34,9 @@ function spellSegments(item, start, end) {
   return out;
 }
 
+const TICK_PX = 64;
+const TICK_STEPS_MIN = [15, 30, 60, 120, 180, 240, 360, 480, 720];
+
 // items: [{type: "spell"|"break", start_at, end_at|null, seconds, postures | segments}]
 export function drawTimeline(container, items, now = new Date()) {
   const W = width(container);
@@ -61,9 +64,12 @@ export function drawTimeline(container, items, now = new Date()) {
   }
   const first = Math.min(...spans.map((s) => s.start.getTime()));
   const last = Math.max(now.getTime(), ...spans.map((s) => s.end.getTime()));
-  // tick spacing for the length shown; the axis starts on a tick
+  // tick spacing: as many labels as fit the width (a 24-h "14:00" needs ~40 px, keep 64),
+  // at most 8; the axis starts on a tick
   const MIN = 60e3;
-  const step = [15, 30, 60, 120, 180].map((m) => m * MIN).find((st) => (last - first) / st <= 8) || 240 * MIN;
+  const fit = Math.max(2, Math.min(8, Math.floor(W / TICK_PX)));
+  const step = TICK_STEPS_MIN.map((m) => m * MIN).find((st) => Math.ceil((last - first) / st) + 1 <= fit)
+    || TICK_STEPS_MIN[TICK_STEPS_MIN.length - 1] * MIN;
   const t0 = new Date(Math.floor(first / step) * step);
   const t1 = new Date(Math.max(last, t0.getTime() + step));
   const span = t1 - t0;
@@ -102,7 +108,7 @@ export function drawTimeline(container, items, now = new Date()) {
   for (let t = t0.getTime(); t <= t1.getTime(); t += step) {
     const d = new Date(t);
     svg.append(el("line", { x1: x(d), x2: x(d), y1: 40, y2: 46, class: "tick" }));
-    svg.append(el("text", { x: Math.min(W - 32, Math.max(32, x(d))), y: 62, class: "tick-label", text: clockTime(d) }));
+    svg.append(el("text", { x: Math.min(W - 22, Math.max(22, x(d))), y: 62, class: "tick-label", text: clockTime(d) }));
   }
   container.replaceChildren(svg);
 }
@@ -135,6 +141,7 @@ export function dayFigures(day) {
     longest,
     breaks: num(day.breaks) ?? 0,
     shares: day.posture_share || day.posture_shares || {},
+    leftShare: num(day.mean_left_share),
     sent: num(day.reminders_sent, day.reminders) ?? 0,
     acked: num(day.reminders_acknowledged, day.reminders_acked) ?? 0,
   };
@@ -151,9 +158,21 @@ function dayLabel(iso) {
   return isNaN(d.getTime()) ? iso : d.toLocaleDateString([], { weekday: "short", day: "numeric" });
 }
 
-export function drawWeek(chart, tbody, days) {
+function leftRight(share) {
+  if (share == null || !isFinite(share)) return "–";
+  const l = Math.round(share * 100);
+  return `${l} / ${100 - l}`;
+}
+
+// today: {seated, longest, sent, acked} from the live view and the reminder card, which
+// replace the last row's (the store counts whole minutes, and lags the page's list)
+export function drawWeek(chart, tbody, days, today = null) {
   const W = width(chart);
   const rows = (days || []).map(dayFigures);
+  if (today && rows.length) {
+    const last = rows[rows.length - 1];
+    Object.assign(last, today, { live: true });
+  }
   if (!rows.length) {
     empty(chart, "No history yet.");
     tbody.replaceChildren();
@@ -194,14 +213,67 @@ export function drawWeek(chart, tbody, days) {
         const shareText = top ? `${postureWords(top[0])} ${Math.round((top[1] / total) * 100)}%` : "–";
         return el(
           "tr",
-          { "data-day": r.day },
-          el("th", { scope: "row", text: dayLabel(r.day) }),
+          { "data-day": r.day, "data-live": r.live ? "true" : null },
+          el("th", { scope: "row", text: r.live ? "Today" : dayLabel(r.day) }),
           el("td", { text: minutes(r.seated) }),
           el("td", { text: r.longest == null ? "–" : minutes(r.longest) }),
           el("td", { text: String(r.breaks) }),
           el("td", {}, shares, el("span", { class: "muted small", text: shareText })),
-          el("td", { text: `${r.acked} of ${r.sent}` }),
+          el("td", { text: leftRight(r.leftShare) }),
+          el("td", { text: r.sent ? `${r.sent}, ${r.acked} done` : "none" }),
         );
       }),
   );
+}
+
+// Left/right balance by day (a dot per day around "even", the even band shaded) and the
+// weekly averages, weighted by the minutes seated: the dashboard's version of the report's.
+export function drawBalance(container, summary, days, threshold = 0.1) {
+  const W = width(container);
+  const H = 110;
+  const TOP = 8;
+  const BOTTOM = 8;
+  const band = typeof threshold === "number" ? threshold : 0.1;
+  const rows = (days || []).map((d) => ({ day: d.date || d.day, share: num(d.mean_left_share),
+    seated: num(d.minutes_seated) || 0 }));
+  const known = rows.filter((r) => r.share != null);
+  if (!known.length) {
+    empty(container, "No left/right balance yet: it shows once you have sat for a while.");
+    summary.textContent = "";
+    return;
+  }
+  const y = (v) => TOP + ((0.75 - Math.min(0.75, Math.max(0.25, v))) / 0.5) * (H - TOP - BOTTOM);
+  const slot = W / rows.length;
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "balance-svg", role: "img",
+    "aria-label": "Share of the load on the left, per day, over the last weeks" });
+  svg.append(el("rect", { x: 0, y: y(0.5 + band), width: W, height: y(0.5 - band) - y(0.5 + band), class: "even-band" }));
+  svg.append(el("line", { x1: 0, x2: W, y1: y(0.5), y2: y(0.5), class: "even-line" }));
+  svg.append(el("text", { x: 4, y: y(0.75) + 10, class: "axis-note", text: "more on the left" }));
+  svg.append(el("text", { x: 4, y: y(0.25) - 2, class: "axis-note", text: "more on the right" }));
+  const points = [];
+  rows.forEach((r, i) => {
+    if (r.share == null) return;
+    const cx = i * slot + slot / 2;
+    points.push(`${cx.toFixed(1)},${y(r.share).toFixed(1)}`);
+    const dot = el("rect", { x: cx - 3, y: y(r.share) - 3, width: 6, height: 6, class: "balance-dot", "data-day": r.day });
+    dot.append(el("title", { text: `${dayLabel(r.day)}: ${leftRight(r.share)} (left / right %)` }));
+    svg.append(dot);
+  });
+  container.replaceChildren(svg);
+
+  const mean = (list) => {
+    const w = list.filter((r) => r.share != null && r.seated > 0);
+    const total = w.reduce((a, r) => a + r.seated, 0);
+    return total > 0 ? w.reduce((a, r) => a + r.share * r.seated, 0) / total : null;
+  };
+  const weeks = [];
+  for (let end = rows.length; end > 0 && weeks.length < 4; end -= 7) weeks.push(rows.slice(Math.max(0, end - 7), end));
+  const names = ["this week", "the week before", "2 weeks before", "3 weeks before"];
+  const parts = weeks.map((wk, i) => [names[i], mean(wk)]).filter(([, v]) => v != null)
+    .map(([name, v]) => `${name} ${leftRight(v)}`);
+  const all = mean(rows);
+  summary.textContent = parts.length
+    ? `Left / right, % of the load: ${parts.join(" · ")}${all != null ? ` · ${rows.length} days ${leftRight(all)}` : ""}. `
+      + `Within ${Math.round((0.5 + band) * 100)} / ${Math.round((0.5 - band) * 100)} counts as even.`
+    : "";
 }

@@ -47,6 +47,22 @@ export function duration(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
+// a span of time in words for people: "under a minute", "5 min", "1 h 20 min"
+export function inWords(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "–";
+  if (seconds < 60) return "under a minute";
+  return minutes(seconds / 60);
+}
+
+// "Paused for 29 more minutes", "… for 2 more hours", "… for 3 h 20 min more"
+export function moreMinutes(seconds) {
+  const m = Math.max(1, Math.ceil(seconds / 60));
+  if (m === 1) return "1 more minute";
+  if (m <= 90) return `${m} more minutes`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min more` : `${h} more hours`;
+}
+
 export function minutes(value) {
   if (value == null || !isFinite(value)) return "–";
   const m = Math.round(value);
@@ -60,9 +76,10 @@ export function toDate(value) {
   return isNaN(d.getTime()) ? null : d;
 }
 
+// 24-hour "14:05": short, the same in every locale, and never "02:00 PM02:00 PM" on a phone
 export function clockTime(value) {
   const d = toDate(value);
-  return d ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+  return d ? `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}` : "";
 }
 
 export function localMidnight(now = new Date()) {

@@ -1,10 +1,12 @@
 // Reminder controls beyond the contract: timed pause (with the time left, counting down and
-// resuming by itself) and the live reminder view (sit-bone dose of the spell, credited
-// offloads, snoozes left, strict mode, sit-stand phase, calendar quiet).
+// resuming by itself) and the live reminder view (sit-bone dose of the spell, breaks the seat
+// noticed, snoozes left, strict mode, sit-stand phase, calendar quiet), in plain words.
 // Self-contained: its own small card in index.html, its own polling of /api/pause and
-// /api/reminders-live (docs/api.md), so it never touches the rest of the page's modules.
+// /api/reminders-live (docs/api.md); it tells the rest of the page what it read with a
+// "sitwell:live" event on document (the Now card's advice uses the next reminder's time).
 
 import { Api, readToken } from "./api.js";
+import { clockTime, inWords, moreMinutes } from "./format.js";
 
 const POLL_MS = 3000;
 const api = new Api(readToken());
@@ -13,29 +15,23 @@ let pauseSeen = 0; // performance.now() when `pause` was read, for the local cou
 
 const $ = (id) => document.getElementById(id);
 
-function clock(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
-}
-
 function pct(x) {
   return `${Math.round(100 * x)}%`;
 }
 
 function showPause() {
-  const left = pause.paused ? pause.remaining_s - (performance.now() - pauseSeen) / 1000 : 0;
+  // remaining_s is on the cushion's clock, which runs `speed` times faster in a sped-up simulation
+  const left = pause.paused ? pause.remaining_s - ((performance.now() - pauseSeen) / 1000) * (pause.speed || 1) : 0;
   const on = pause.paused && left > 0;
   const text = $("pause-status");
   if (on) {
-    const until = pause.until ? new Date(pause.until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
-    text.textContent = `Paused — ${clock(left)} left${until ? ` (until ${until})` : ""}`;
+    const until = pause.until ? clockTime(pause.until) : "";
+    text.textContent = `Paused for ${moreMinutes(left)}${until ? ` (until ${until})` : ""}`;
   } else {
     text.textContent = "Reminders on";
   }
   text.dataset.state = on ? "paused" : "on";
+  text.dataset.remainingS = String(Math.max(0, Math.round(left)));
   $("pause-resume").hidden = !on;
 }
 
@@ -89,15 +85,16 @@ function showLive(items) {
     const share = c.dose && c.dose.left_dose_share;
     dl.append(line("Sit-bone load this spell",
       share == null ? "–" : `left ${pct(share)} / right ${pct(1 - share)}`, "dose-share"));
-    dl.append(line("Real offloads", String(c.offloads ?? 0), "offloads"));
+    dl.append(line("Breaks the seat noticed since sitwell started", String(c.offloads ?? 0), "offloads"));
     if (c.next_sit_too_long_s != null) {
-      const due = c.next_sit_too_long_s > 0 ? clock(c.next_sit_too_long_s) : pause.paused ? "after the pause" : "due now";
-      dl.append(line("Next get-up reminder", due, "next-sit"));
+      const due = c.next_sit_too_long_s > 0 ? `in ${inWords(c.next_sit_too_long_s)}`
+        : pause.paused ? "after the pause" : "now";
+      dl.append(line("Next reminder to get up", due, "next-sit"));
     }
     dl.append(line("Snoozes left", c.strict ? "none (strict mode)" : c.snoozes_left == null ? "unlimited" : String(c.snoozes_left), "snoozes-left"));
     if (c.sitstand) {
       const phase = { sit: "sitting", stand: "standing", move: "moving" }[c.sitstand.phase] || c.sitstand.phase;
-      dl.append(line("Sit-stand", `${phase}, ${clock(c.sitstand.remaining_s)} left`, "sitstand"));
+      dl.append(line("Sit-stand desk", `${phase} for ${moreMinutes(c.sitstand.remaining_s)}`, "sitstand"));
     }
     if (c.calendar) {
       dl.append(line("Calendar", c.calendar.busy ? `in a meeting (${c.calendar.busy}): quiet` : c.calendar.loaded ? "free" : "not readable", "calendar"));
@@ -109,7 +106,9 @@ function showLive(items) {
 
 async function refreshLive() {
   try {
-    showLive(await api.get("/api/reminders-live"));
+    const live = await api.get("/api/reminders-live");
+    showLive(live);
+    document.dispatchEvent(new CustomEvent("sitwell:live", { detail: live }));
   } catch (err) {
     /* as above */
   }
@@ -121,14 +120,16 @@ function showToday(day) {
   if (!day) return;
   const off = day.offloads || {};
   const dose = day.sitbone_dose || {};
+  const times = (n) => (n === 1 ? "once" : `${n} times`);
+  const taken = day.breaks_taken ?? 0;
   const parts = [
-    `breaks taken ${day.breaks_taken ?? 0}`,
-    `skipped ${day.breaks_skipped ?? 0}`,
-    `snoozed ${day.breaks_snoozed ?? 0}`,
-    `stood up ${off.stood ?? 0}×, shifted ${off.shifted ?? 0}×`,
+    `you got up ${times(taken)} when reminded`,
+    `kept sitting ${times(day.breaks_skipped ?? 0)}`,
+    `snoozed ${times(day.breaks_snoozed ?? 0)}`,
+    `stood up ${times(off.stood ?? 0)} and shifted your weight ${times(off.shifted ?? 0)} in all`,
   ];
-  if (dose.left_share != null) parts.push(`sit-bone load left ${pct(dose.left_share)} / right ${pct(1 - dose.left_share)}`);
-  el.textContent = "Today: " + parts.join(" · ");
+  if (dose.left_share != null) parts.push(`sit bones: left ${pct(dose.left_share)}, right ${pct(1 - dose.left_share)}`);
+  el.textContent = "Today " + parts.join(" · ") + ".";
 }
 
 async function refreshToday() {
@@ -198,6 +199,8 @@ async function saveOptions(event) {
 
 function start() {
   if (!$("pause-card")) return;
+  // on a phone the details of the breaks start folded: the first screen is for how you sit
+  if (window.matchMedia("(max-width: 40rem)").matches) $("break-details").open = false;
   $("options-form").addEventListener("submit", saveOptions);
   $("reminder-options").addEventListener("toggle", () => { if ($("reminder-options").open) loadOptions(); });
   loadOptions();

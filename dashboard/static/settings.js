@@ -9,10 +9,12 @@ const FIELDS = {
 };
 
 export class Settings {
-  constructor(form, api, onAuthError) {
+  constructor(form, api, onAuthError, onSaved = () => {}) {
     this.form = form;
     this.api = api;
     this.onAuthError = onAuthError;
+    this.onSaved = onSaved;
+    this.summary = document.getElementById("settings-summary");
     this.status = document.getElementById("settings-status");
     this.always = document.getElementById("set-always");
     this.from = document.getElementById("set-hours-from");
@@ -53,6 +55,13 @@ export class Settings {
     }
     this.dnd.checked = !!rules.do_not_disturb;
     this.syncHours();
+    // the folded card says what is set, so it rarely needs opening
+    const parts = [];
+    if (rules.sit_limit_min != null) parts.push(`get up after ${rules.sit_limit_min} min`);
+    if (rules.min_break_s != null) parts.push(`a break counts after ${+(rules.min_break_s / 60).toFixed(2)} min`);
+    parts.push(hours ? `reminders ${hours.replace("-", "–")}` : "reminders any time");
+    if (rules.do_not_disturb) parts.push("do not disturb");
+    if (this.summary) this.summary.textContent = parts.join(" · ");
   }
 
   async load() {
@@ -109,6 +118,7 @@ export class Settings {
     try {
       this.fill(await this.api.request("PUT", "/api/settings", patch));
       this.say("Saved. Applied now.", "ok");
+      this.onSaved();
     } catch (err) {
       if (err.status === 401 || err.status === 403) this.onAuthError(err);
       this.say(this.explain(err.message), "error");

@@ -9,7 +9,7 @@ def elapsed(last: float | None, t: float, cap: float) -> float:
         return 0.0
     dt = t - last
     # min(max(dt, 0.0), cap) written out: this runs several times a frame (NaN passes as it did)
-    if 0.0 > dt:
+    if dt < 0.0:
         return 0.0
     if cap < dt:
         return cap

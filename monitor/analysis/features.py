@@ -161,7 +161,7 @@ class FeatureBatch:
     def rows(self) -> list[dict[str, float | bool]]:
         """Every frame's `row(i)`, converting each column once (tolist gives what .item() does)."""
         columns = [getattr(self, name).tolist() for name in FEATURE_NAMES]
-        return [dict(zip(FEATURE_NAMES, values)) for values in zip(*columns)]
+        return [dict(zip(FEATURE_NAMES, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))
@@ -196,7 +196,7 @@ def extract_batch(
     total = np.add.reduce(col_prof, axis=1)
     inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     thr = np.maximum(f32(4.0) * noise, f32(0.004))[:, None, None]
-    active = L > thr
+    active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
     # Row-wise products and sums, not matrix-vector products: BLAS may sum a stack of one in
@@ -267,7 +267,7 @@ def extract_batch(
     )
 
 
-def _find_peaks(geo: SeatGeometry, S: np.ndarray):
+def _find_peaks(geo: SeatGeometry, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The two sit-bone peaks of smoothed maps S (n, R, C).
 
     Per column, the highest smoothed value in the sit-bone zone gives a column profile; the
@@ -319,10 +319,10 @@ def _find_peaks(geo: SeatGeometry, S: np.ndarray):
     return found, (rows + d[1]).astype(np.float32), (cols + d[0]).astype(np.float32)
 
 
-def _parabola(l: np.ndarray, c: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Offset of a parabola's vertex through (-1, l), (0, c), (1, r), within +-0.5."""
-    den = l - 2.0 * c + r
+def _parabola(left: np.ndarray, c: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Offset of a parabola's vertex through (-1, left), (0, c), (1, right), within +-0.5."""
+    den = left - 2.0 * c + right
     curved = den < -1e-12
     safe = np.where(curved, den, -1.0)
-    d = np.where(curved, 0.5 * (l - r) / safe, 0.0)
+    d = np.where(curved, 0.5 * (left - right) / safe, 0.0)
     return np.minimum(np.maximum(d, -0.5), 0.5)

@@ -41,6 +41,7 @@ import math
 from collections.abc import Mapping
 
 from monitor.analysis.elapsed import elapsed
+from monitor.analysis.profile import SitterProfile
 
 # Thresholds; each sits between the postures as measured on the sample recordings and on
 # firmware_sim people of 45-120 kg (docs/accuracy.md). LEAN, CROSS, *_REL are deviations
@@ -85,7 +86,7 @@ def thigh_contrast(tl: float, tr: float) -> float:
 class PostureClassifier:
     """Stateful: smooths features in time, learns the sitter's baseline, holds against flicker."""
 
-    def __init__(self, sensitivity: float = 1.0) -> None:
+    def __init__(self, sensitivity: float = 1.0, profile: SitterProfile | None = None) -> None:
         s = max(0.25, min(4.0, float(sensitivity)))
         # Higher sensitivity: thresholds closer to neutral, posture changes flagged sooner.
         k = 1.0 / math.sqrt(s)
@@ -95,6 +96,10 @@ class PostureClassifier:
         self.cross = CROSS * k
         self.lean = LEAN * k
         self.hold_s = HOLD_S / s
+        # the sitter's own thresholds and baselines (analysis/profile.py), where known
+        self.profile = profile
+        if profile is not None:
+            profile.apply_to(self)
         self.reset()
 
     def reset(self, keep_baseline: bool = False) -> None:
@@ -105,6 +110,8 @@ class PostureClassifier:
             self.baseline: float | None = None
             self.baseline_s = 0.0
             self.even = 0.5
+            if self.profile is not None:
+                self.profile.start_baseline(self)
         self.posture = "upright"
         self.confidence = 0.0
         self._cand = "upright"
@@ -206,7 +213,9 @@ class PostureClassifier:
         return self.posture, self.confidence
 
     def _learn_baseline(self, dt: float, cand: str) -> None:
-        front, _, _, sacral = self.smooth  # type: ignore[misc]
+        smooth = self.smooth
+        assert smooth is not None  # called after this frame was smoothed
+        front, _, left, sacral = smooth
         # Thighs this light are never an upright sitter's: not learnt, whatever the rules say.
         calm = cand in NEUTRAL and self.posture in NEUTRAL and front > SLOUCH_FRONT_ABS
         if self.baseline is None:
@@ -221,7 +230,6 @@ class PostureClassifier:
         if cand == "upright" and self.posture == "upright" and dt > 0:
             # What 'even' reads on this cushion for this sitter: per-cell gain spread can put
             # an even sitter at 0.46 on one cushion; kept near 0.5 so a lean is never learnt.
-            left = self.smooth[2]
             self.even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (left - self.even)
             self.even = min(0.5 + EVEN_BOUND, max(0.5 - EVEN_BOUND, self.even))
 

@@ -17,7 +17,7 @@ rounding, so short inputs are rounded by `round` outright.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ _BIG = 2.0**50  # beyond this p - rint(p) is not exact any more (and digits run 
 
 
 def round_table(
-    columns: Sequence[np.ndarray], ndigits: Sequence[int]
+    columns: Sequence[np.ndarray], ndigits: Iterable[int]
 ) -> list[list[float]]:
     """Per element j of the 1-D arrays `columns` (all of one length): the list of
     `round(float(columns[i][j]), ndigits[i])` over i. One list per frame, that is, when the
@@ -35,8 +35,8 @@ def round_table(
     nd = [int(d) for d in ndigits]
     if not columns or len(columns[0]) < SMALL:
         return [
-            [round(x, d) for x, d in zip(row, nd)]
-            for row in zip(*[c.tolist() for c in columns])
+            [round(x, d) for x, d in zip(row, nd, strict=True)]
+            for row in zip(*[c.tolist() for c in columns], strict=True)
         ]
     v = np.array(columns, dtype=np.float64).T  # (n, len(columns))
     scale = np.array([10.0**d for d in nd])
@@ -49,6 +49,6 @@ def round_table(
         # columns of frames without peaks is common: not worth a round() call each).
         unsafe = ~((np.abs(np.abs(p - k) - 0.5) > ap * _MARGIN) & (ap < _BIG)) & np.isfinite(v)
     if unsafe.any():
-        for j, i in zip(*np.nonzero(unsafe)):
+        for j, i in zip(*np.nonzero(unsafe), strict=True):
             out[j][i] = round(v[j, i].item(), nd[i])
     return out

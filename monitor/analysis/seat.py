@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from monitor.calibration.calibrator import Calibrator
-from monitor.config.settings import AnalysisConfig
-from monitor.model import DeviceInfo, Frame, SeatReading
 from monitor.analysis.elapsed import elapsed
 from monitor.analysis.features import FeatureBatch, SeatGeometry, extract_batch
 from monitor.analysis.occupancy import LOAD_PER_KG, Occupancy
 from monitor.analysis.posture import PostureClassifier, thigh_contrast
+from monitor.analysis.profile import SitterProfile
 from monitor.analysis.pyround import round_table
+from monitor.calibration.calibrator import Calibrator
+from monitor.config.settings import AnalysisConfig
+from monitor.model import CalibratedBatch, CalibratedFrame, DeviceInfo, Frame, SeatReading, SitBonePeaks
 
 LEFT_SHARE_TAU_S = 0.5  # light smoothing of left_share against noise
 FORGET_SITTER_S = (
@@ -33,14 +34,15 @@ FORGET_SITTER_S = (
 
 class SeatAnalyzer:
     def __init__(
-        self, device: DeviceInfo, config: AnalysisConfig | None = None
+        self, device: DeviceInfo, config: AnalysisConfig | None = None, profile: SitterProfile | None = None
     ) -> None:
         self.device = device
         self.config = config or AnalysisConfig()
         self.geometry = SeatGeometry(device.rows, device.cols)
         self.calibrator = Calibrator(device.rows, device.cols, device.max_value)
         self.occupancy = Occupancy(self.config.occupancy_kg)
-        self.posture = PostureClassifier(self.config.sensitivity)
+        self.profile = profile  # the sitter's own thresholds (analysis/profile.py), or None
+        self.posture = PostureClassifier(self.config.sensitivity, profile)
         self._left: float | None = None
         self._last_t: float | None = None
         self._empty_s = 0.0
@@ -49,22 +51,27 @@ class SeatAnalyzer:
     # ---- public API ---------------------------------------------------------------------
 
     def process(self, frame: Frame) -> SeatReading:
-        cal = self.calibrator.process(frame)
-        self._noise[0] = self.calibrator.noise
-        fb = extract_batch(self.geometry, cal.load[None], self._noise)
-        return self._decide_all([frame.t], fb)[0]
+        return self.analyze_frame(self.calibrator.process(frame))
 
     def process_batch(self, t: np.ndarray, cells: np.ndarray) -> list[SeatReading]:
-        t = np.asarray(t, dtype=np.float64)
-        cells = np.asarray(cells)
-        n = len(t)
-        if n == 0:
+        if len(t) == 0:
             return []
         # Calibration is stateful; process_batch steps through the frames in order exactly as
         # process() would, vectorised between the frames that change its state.
-        loads, noise = self.calibrator.process_batch(t, cells)
-        fb: FeatureBatch = extract_batch(self.geometry, loads, noise)
-        return self._decide_all(t.tolist(), fb)
+        return self.analyze(self.calibrator.process_batch(t, cells))
+
+    def analyze_frame(self, cal: CalibratedFrame) -> SeatReading:
+        """The reading of one frame `self.calibrator.process` has just calibrated."""
+        self._noise[0] = cal.noise
+        fb = extract_batch(self.geometry, cal.load[None], self._noise)
+        return self._decide_all([cal.t], fb)[0]
+
+    def analyze(self, cal: CalibratedBatch) -> list[SeatReading]:
+        """The readings of frames `self.calibrator.process_batch` has just calibrated, in order."""
+        if len(cal) == 0:
+            return []
+        fb: FeatureBatch = extract_batch(self.geometry, cal.load, cal.noise)
+        return self._decide_all(cal.t.tolist(), fb)
 
     def update_config(self, config: AnalysisConfig) -> None:
         """New settings without a restart; what was learnt (tare, seated reference) is kept."""
@@ -72,7 +79,16 @@ class SeatAnalyzer:
             return
         self.config = config
         self.occupancy.base_on = config.occupancy_kg * LOAD_PER_KG
-        self.posture = PostureClassifier(config.sensitivity)
+        self.posture = PostureClassifier(config.sensitivity, self.profile)
+
+    def set_profile(self, profile: SitterProfile | None) -> None:
+        """The sitter's own thresholds from now on (a correction, a set-up). What the classifier
+        follows in time (smoothed features, baseline, the posture held) carries on."""
+        old = self.posture
+        self.profile = profile
+        self.posture = PostureClassifier(self.config.sensitivity, profile)
+        for name in _POSTURE_STATE:
+            setattr(self.posture, name, getattr(old, name))
 
     def state_dict(self) -> dict[str, Any]:
         """What to keep per cushion across restarts (calibration and the seated reference)."""
@@ -107,7 +123,7 @@ class SeatAnalyzer:
         decide = self._decide
         return [
             decide(t, found, total, act, ls, front, tl, tr, sac, r)
-            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd)
+            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd, strict=True)
         ]
 
     def _decide(
@@ -151,7 +167,6 @@ class SeatAnalyzer:
         pl_r, pl_c, pr_r, pr_c, cop_r, cop_c, mid, area, mean, act, *shares = r
         raw_ls, front_r, thigh_l_r, thigh_r_r, sacral_r = shares
         features = {
-            "peaks": [[pl_r, pl_c], [pr_r, pr_c]] if found else [],
             "midline_col": mid if found else None,
             "cop": [cop_r, cop_c],
             "mean_load": mean,
@@ -171,6 +186,7 @@ class SeatAnalyzer:
             total_load=total,
             confidence=round(conf, 3),
             features=features,
+            peaks=SitBonePeaks((pl_r, pl_c), (pr_r, pr_c)) if found else None,
         )
 
 
@@ -181,6 +197,11 @@ _ROUNDED = {
     "midline": 3, "area": 3, "mean_load": 5, "active_load": 5,
     "left_share": 4, "front_share": 4, "thigh_l": 4, "thigh_r": 4, "sacral": 4,
 }  # fmt: skip
+
+
+# What a PostureClassifier follows in time (posture.py `reset`): carried over to a new one.
+_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "posture", "confidence", "_cand", "_cand_since",
+                  "_last_t", "_seated_s")
 
 
 def _empty_conf(occ: Occupancy) -> float:

@@ -1,74 +1,31 @@
 """The load under each sit bone, per frame: what the sit-bone dose (monitor/tracker/dose.py) integrates.
 
-Analysis finds the two sit-bone peaks (`SeatReading.features["peaks"]`, left then right, in
-cell coordinates) but does not hand on the load around them, so the engine measures it here
-from the calibrated load map: the load within PEAK_BOX_CM (4 cm) of each peak, the same box
-analysis uses for its own peak loads, with the outermost cells counted by the part inside.
-Units: full-scale load units (what calibration gives).
-
-`LoadTap` wraps the analyzer's calibrator so the engine sees each calibrated map exactly as
-analysis did, in the per-frame and the batch path alike (the batch path calibrates all
-frames before it extracts features, so reading the calibrator afterwards would not do).
+Analysis finds the two sit-bone peaks (`SeatReading.peaks`, in cell coordinates) but does
+not hand on the load around them, so the engine measures it here from the calibrated load map
+it ran analysis on (`CalibratedBatch.load`): the load within PEAK_BOX_CM (4 cm) of each peak,
+the same box analysis uses for its own peak loads, with the outermost cells counted by the
+part inside. Units: full-scale load units (what calibration gives).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from monitor.analysis.features import PEAK_BOX_CM, SeatGeometry
 from monitor.analysis.pyround import round_table
-
-
-class LoadTap:
-    """Passes everything to the calibrator; keeps the calibrated load of each frame processed."""
-
-    def __init__(self, inner: Any):
-        self._inner = inner
-        # (k, rows, cols) stacks as the calibrator gave them: a batch is kept as one array,
-        # not split into k views to be stacked again.
-        self._chunks: list[np.ndarray] = []
-
-    @property
-    def loads(self) -> list[np.ndarray]:
-        return [load for chunk in self._chunks for load in chunk]
-
-    def process(self, frame: Any) -> Any:
-        cal = self._inner.process(frame)
-        self._chunks.append(cal.load[None])
-        return cal
-
-    def process_batch(self, t: Any, raw: Any) -> tuple[np.ndarray, np.ndarray]:
-        loads, noise = self._inner.process_batch(t, raw)
-        self._chunks.append(loads)
-        return loads, noise
-
-    def take(self) -> list[np.ndarray]:
-        loads = self.loads
-        self._chunks = []
-        return loads
-
-    def take_stack(self) -> np.ndarray | None:
-        """What take() gives, as one (n, rows, cols) array (None when nothing was processed)."""
-        chunks, self._chunks = self._chunks, []
-        if not chunks:
-            return None
-        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+from monitor.model import SitBonePeaks
 
 
 def sit_bone_loads(
-    loads: Sequence[np.ndarray] | np.ndarray, peaks: list[Any], geo: SeatGeometry
+    loads: Sequence[np.ndarray] | np.ndarray, peaks: Sequence[SitBonePeaks | None], geo: SeatGeometry
 ) -> list[list[float] | None]:
     """For each frame: [left, right] load within PEAK_BOX_CM of each peak, or None where the
     peaks were not found. Vectorised over the frames (a batch costs about what one frame does).
     `loads` is a list of (rows, cols) maps or one (n, rows, cols) array."""
     n = len(loads)
-    have = [bool(p) and len(p) >= 2 for p in peaks]
+    have = [p is not None for p in peaks]
     out: list[list[float] | None] = [None] * n
     if not any(have):
         return out
@@ -80,7 +37,8 @@ def sit_bone_loads(
         picked = loads[idx] if isinstance(loads, np.ndarray) else np.stack([loads[i] for i in idx])
     # C order, as np.stack gave: einsum's summation order may depend on the layout
     stack = np.maximum(picked, 0.0, dtype=np.float32, order="C")  # (m, R, C)
-    pk = np.array([peaks[i][:2] for i in idx], dtype=np.float32)  # (m, 2 sides, [row, col])
+    found = [p for p in (peaks[i] for i in idx) if p is not None]
+    pk = np.array([(p.left, p.right) for p in found], dtype=np.float32)  # (m, 2 sides, [row, col])
     half_r, half_c = PEAK_BOX_CM / geo.cell_d_cm, PEAK_BOX_CM / geo.cell_w_cm
     # Box weights, the outermost cells by the part inside: clip(half + 0.5 - distance, 0, 1),
     # with minimum/maximum, which give the same here (no NaN, no -0.0) for less call cost.
@@ -89,6 +47,6 @@ def sit_bone_loads(
     wc = np.minimum(np.maximum(half_c + 0.5 - np.abs(geo.ci[None, None, :] - pk[:, :, 1:2]), 0.0), 1.0)
     box = np.einsum("msr,mrc,msc->ms", wr, stack, wc)  # (m, 2)
     # round(float(v), 6) of every value, per column (exactly Python's round; see pyround)
-    for i, pair in zip(idx, round_table([box[:, 0], box[:, 1]], (6, 6))):
+    for i, pair in zip(idx, round_table([box[:, 0], box[:, 1]], (6, 6)), strict=True):
         out[i] = pair
     return out

@@ -24,6 +24,7 @@ from monitor.calibration.stream import (
     TARE_EVERY_S,
     StreamCalibrator,
 )
+from monitor.model import CalibratedBatch
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Calibrator(StreamCalibrator):
 
     # ---- the batch path: the same steps, vectorised where the state allows ----------------
 
-    def process_batch(self, t: np.ndarray, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def process_batch(self, t: np.ndarray, raw: np.ndarray) -> CalibratedBatch:
         """Calibrate frames in order, exactly as `process` one by one would.
 
         Returns the loads (n, rows, cols) and the noise after each frame (n,). The bad-cell
@@ -55,7 +56,7 @@ class Calibrator(StreamCalibrator):
         step = max(1, BATCH_CELLS // self._n_cells)  # bounds the (frames, cells) work arrays
         for i in range(0, n, step):
             self._calibrate_run(t[i : i + step].tolist(), raw[i : i + step], loads[i : i + step], noise[i : i + step])
-        return loads, noise
+        return CalibratedBatch(t=t, load=loads, noise=noise)
 
     def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray) -> None:
         n = len(times)
@@ -86,6 +87,7 @@ class Calibrator(StreamCalibrator):
             end = min(n, i + window)
             change, mask = self._first_mask_change(at_check, i, end)
             if change == i:  # this frame's fill differs: the one-frame path
+                assert mask is not None  # a change comes with its mask
                 self._set_mask(mask)
                 scaled = self._f3
                 np.copyto(scaled, raw[i], casting="unsafe")

@@ -129,7 +129,7 @@ class StreamCalibrator:
             self._update_mask(zero, self.clock, self.zero_since, self.same_since)
         load = self._load(scaled, dt)
         return CalibratedFrame(
-            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw
+            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw, noise=self.noise
         )
 
     def _load(self, scaled: np.ndarray, dt: float) -> np.ndarray:
@@ -222,7 +222,8 @@ class StreamCalibrator:
         if mask is not None:
             self._set_mask(mask)
 
-    def _mask_after(self, zero, clock, since_zero, since_same) -> np.ndarray | None:
+    def _mask_after(self, zero: np.ndarray, clock: float, since_zero: np.ndarray, since_same: np.ndarray,
+                    ) -> np.ndarray | None:
         """The new mask after a frame, or None if it stays as it is."""
         # ndarray.min()/.max() go through Python wrappers; the ufunc reductions do not.
         if (

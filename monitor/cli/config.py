@@ -16,6 +16,7 @@ import os
 import sys
 import tomllib
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from monitor.cli.options import HostPortParam, mqtt_overrides
 from monitor.config.settings import APP_NAME, ConfigError, Settings, default_config_path, load_settings
 
 ENV_PREFIX = "SITWELL_"
@@ -47,6 +49,11 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, dict):
+        # An inline table (e.g. per-cushion mounting); keys quoted, as ids may hold dashes.
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
@@ -252,16 +259,6 @@ def show_toml(settings: Settings, overrides: dict[str, Any] | None = None) -> st
 # ---- flags shared with doctor ------------------------------------------------------------------
 
 
-def split_host(value: str, default_port: int) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        return value, default_port
-    try:
-        return host, int(port)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not HOST or HOST:PORT") from None
-
-
 def _parse_set(item: str) -> tuple[str, Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
@@ -273,12 +270,12 @@ def _parse_set(item: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def workstation_flags(func):
+def workstation_flags(func: Callable[..., None]) -> Callable[..., None]:
     """The `sitwell run` flags that change where sitwell reads from, listens and stores."""
     options = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file."),
         click.option("--serial", "serial_port", metavar="PORT", help="As `sitwell run --serial`."),
-        click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="As `sitwell run --mqtt`."),
+        click.option("--mqtt", "mqtt_host", type=HostPortParam(), help="As `sitwell run --mqtt`."),
         click.option("--host", help="Dashboard address, as `sitwell run --host`."),
         click.option("--port", type=int, help="Dashboard port, as `sitwell run --port`."),
         click.option("--db", type=click.Path(dir_okay=False), help="The SQLite file, as `sitwell run --db`."),
@@ -293,7 +290,7 @@ def workstation_flags(func):
 
 def overrides_from_flags(
     serial_port: str | None = None,
-    mqtt_host: str | None = None,
+    mqtt_host: tuple[str, int] | str | None = None,
     host: str | None = None,
     port: int | None = None,
     db: str | None = None,
@@ -305,9 +302,7 @@ def overrides_from_flags(
         overrides[key] = value
     if serial_port:
         overrides.update({"serial.port": serial_port, "input": "serial"})
-    if mqtt_host:
-        h, p = split_host(mqtt_host, 1883)
-        overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     return overrides
 
 
@@ -350,7 +345,8 @@ def config_init(path: str | None, force: bool) -> None:
 
 @config_group.command("show")
 @workstation_flags
-def config_show(config_file, serial_port, mqtt_host, host, port, db, sets) -> None:
+def config_show(config_file: str | None, serial_port: str | None, mqtt_host: str | None, host: str | None,
+                port: int | None, db: str | None, sets: tuple[str, ...]) -> None:
     """Print the effective configuration and where each value came from (secrets masked)."""
     overrides = overrides_from_flags(serial_port, mqtt_host, host, port, db, sets)
     try:

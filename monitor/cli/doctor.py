@@ -9,24 +9,23 @@ file when the real one does not exist yet.
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import json
 import os
 import socket
 import sqlite3
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import click
 
-from monitor.config.settings import ConfigError, Settings, load_settings
 from monitor.cli.config import overrides_from_flags, workstation_flags
+from monitor.cli.preflight import sitwell_answers
+from monitor.config.settings import ConfigError, Settings, load_settings
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 NET_TIMEOUT_S = 3.0
@@ -147,7 +146,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
         except (OSError, ValueError) as exc:
             return f"TLS set-up: {exc}"
     done = threading.Event()
-    result: dict[str, str | None] = {"reason": "no CONNACK within %g s" % NET_TIMEOUT_S}
+    result: dict[str, str | None] = {"reason": f"no CONNACK within {NET_TIMEOUT_S:g} s"}
 
     def on_connect(_client, _userdata, _flags, reason_code, _properties=None):
         result["reason"] = None if not reason_code.is_failure else str(reason_code)
@@ -155,6 +154,7 @@ def _mqtt_connack(settings: Settings) -> str | None:
 
     client.on_connect = on_connect
     try:
+        assert cfg.host is not None  # check_broker asks only when mqtt.host is set
         client.connect(cfg.host, cfg.port, keepalive=10)
         client.loop_start()
         done.wait(NET_TIMEOUT_S)
@@ -191,10 +191,8 @@ def check_database(settings: Settings) -> Check:
         check = _open_wal(Path(scratch), f"{directory} is writable and SQLite runs there in WAL mode; {db.name} will be created")
     finally:
         for suffix in ("", "-wal", "-shm"):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(scratch + suffix)
-            except FileNotFoundError:
-                pass
     return check
 
 
@@ -231,23 +229,12 @@ def check_dashboard(settings: Settings) -> Check:
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             return Check("dashboard", FAIL, f"cannot listen on {host}:{port}: {exc.strerror or exc}", "fix dashboard.host")
-    if _sitwell_answers(host, port):
+    if sitwell_answers(host, port):
         return Check("dashboard", OK, f"{host}:{port} is taken by a running sitwell (see `sitwell status`)")
     return Check(
         "dashboard", FAIL, f"{host}:{port} is in use by another program",
         "pick another port: --port N or dashboard.port (0 picks a free one)",
     )
-
-
-def _sitwell_answers(host: str, port: int) -> bool:
-    name = f"[{host}]" if ":" in host else host
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"http://{name}:{port}/healthz", timeout=NET_TIMEOUT_S) as resp:
-            body = json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("status") == "ok" and "inputs" in body
 
 
 def check_notify(settings: Settings) -> Check | None:
@@ -260,6 +247,13 @@ def check_notify(settings: Settings) -> Check | None:
     return Check("notify", WARN, "notify.desktop is on but notify-send is missing", "sudo apt install libnotify-bin")
 
 
+def check_setup(settings: Settings) -> Check | None:
+    """A cushion mounted or wired wrong, a full scale that does not fit (cli/doctor_setup.py)."""
+    from monitor.cli.doctor_setup import check_setup as setup
+
+    return setup(settings, Check, OK, WARN)
+
+
 def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
     config, settings = check_config(config_file, overrides)
     checks = [config]
@@ -267,6 +261,7 @@ def run_checks(config_file: str | None, overrides: dict) -> list[Check]:
         return checks
     steps: list[Callable[[Settings], Check | None]] = [
         check_secrets_private, check_serial, check_broker, check_database, check_dashboard, check_notify,
+        check_setup,
     ]
     for step in steps:
         try:
@@ -289,7 +284,8 @@ def format_check(check: Check) -> str:
 
 @click.command("doctor")
 @workstation_flags
-def doctor_command(config_file, serial_port, mqtt_host, host, port, db, sets) -> None:
+def doctor_command(config_file: str | None, serial_port: str | None, mqtt_host: str | None, host: str | None,
+                   port: int | None, db: str | None, sets: tuple[str, ...]) -> None:
     """Check the set-up (config, serial port, broker, database, dashboard port) and say what to fix."""
     overrides = overrides_from_flags(serial_port, mqtt_host, host, port, db, sets)
     checks = run_checks(config_file, overrides)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from monitor.cli.options import DurationParam, HostPortParam, mqtt_overrides
 from monitor.config.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("sitwell")
@@ -24,21 +25,22 @@ def setup_logging(level: str = "INFO") -> None:
     )
 
 
-def _split_host(value: str, default_port: int) -> tuple[str, int]:
-    host, _, port = value.rpartition(":") if ":" in value else (value, "", "")
-    if not host:
-        return value, default_port
-    try:
-        return host, int(port)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not HOST or HOST:PORT") from None
-
-
 def settings_or_exit(config: str | None, overrides: dict[str, Any]) -> Settings:
     try:
         return load_settings(config, overrides)
     except ConfigError as exc:
         click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def exit_on_unknown_scenario(scenario: str) -> None:
+    """A config error in the words of the others, not the simulator's traceback (the config
+    model cannot check it: the simulator is an independent package the config does not import)."""
+    from monitor.transport.simulated import scenario_problem
+
+    problem = scenario_problem(scenario)
+    if problem:
+        click.echo(f"config error: sim.scenario = {scenario!r}: {problem}", err=True)
         sys.exit(2)
 
 
@@ -55,6 +57,7 @@ class LazyGroup(click.Group):
         "dnd": "monitor.cli.status:dnd_command",
         "pause": "monitor.cli.pause:pause_command",
         "calibrate": "monitor.cli.calibrate:calibrate_command",
+        "setup": "monitor.cli.setup:setup_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -83,7 +86,8 @@ def main() -> None:
 @click.option("--cols", type=int, help="Grid columns, where the wire does not say it (text codec).")
 @click.option("--max-value", type=int, help="Sensor full scale for the text codec (default 4095).")
 @click.option("--baud", type=int, help="Serial speed (default 115200).")
-@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="Read cushions from an MQTT broker.")
+@click.option("--mqtt", "mqtt_host", type=HostPortParam(),
+              help="Read cushions from an MQTT broker (default port 1883).")
 @click.option("--cushion", help="Cushion id for serial and simulated input (default cushion-1).")
 @click.option("--host", help="Where the dashboard listens (default 127.0.0.1).")
 @click.option("--port", type=int, help="Dashboard port (default 8000; 0 picks a free one).")
@@ -94,8 +98,15 @@ def main() -> None:
 @click.option("--record", type=click.Path(dir_okay=False), help="Also keep the raw frames in this recording file.")
 @click.option("--token", help="Token required for state changes when listening beyond loopback.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, host, port, db, config_file, speed,
-        scenario, record, token, log_level) -> None:
+@click.option("--orientation", type=click.Choice(["normal", "rotate90", "rotate180", "rotate270"]),
+              help="How the cushion lies: rotate180 turned round, rotate90/rotate270 a quarter turn.")
+@click.option("--mirror/--no-mirror", default=None, help="The cushion's left and right are swapped.")
+@click.option("--invert/--no-invert", default=None, help="The cushion reads lower for more pressure.")
+def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int | None, max_value: int | None,
+        baud: int | None, mqtt_host: str | None, cushion: str | None, host: str | None, port: int | None,
+        db: str | None, config_file: str | None, speed: float | None, scenario: str | None, record: str | None,
+        token: str | None, log_level: str | None, orientation: str | None, mirror: bool | None,
+        invert: bool | None) -> None:
     """Run the daemon and the dashboard (simulated cushion unless --serial or --mqtt)."""
     overrides: dict[str, Any] = {
         "serial.port": serial_port,
@@ -113,6 +124,9 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
         "sim.speed": speed,
         "sim.scenario": scenario,
         "log_level": log_level.upper() if log_level else None,
+        "mounting.orientation": orientation,
+        "mounting.mirror": mirror,
+        "mounting.invert": invert,
     }
     if rows is not None:
         overrides["sim.rows"] = rows
@@ -120,10 +134,10 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
         overrides["sim.cols"] = cols
     if serial_port:
         overrides["input"] = "serial"
-    if mqtt_host:
-        h, p = _split_host(mqtt_host, 1883)
-        overrides.update({"mqtt.host": h, "mqtt.port": p, "input": "mqtt"})
+    overrides.update(mqtt_overrides(mqtt_host))
     settings = settings_or_exit(config_file, overrides)
+    if settings.input == "sim":
+        exit_on_unknown_scenario(settings.sim.scenario)
     setup_logging(settings.log_level)
     host_ = settings.dashboard.host
     if host_ not in ("127.0.0.1", "localhost", "::1") and not settings.dashboard.token:
@@ -131,6 +145,12 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
             f"config error: dashboard.token is required when the dashboard listens on {host_} (use --token or SITWELL_DASHBOARD__TOKEN)",
             err=True,
         )
+        sys.exit(2)
+    from monitor.cli.preflight import listen_problem
+
+    problem = listen_problem(host_, settings.dashboard.port)  # before the database is opened or migrated
+    if problem:
+        click.echo(problem, err=True)
         sys.exit(2)
     from monitor.runtime.server import serve
 
@@ -159,14 +179,17 @@ def run(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, hos
 @click.argument("recording", type=click.Path(exists=True, dir_okay=False))
 @click.option("--jsonl", is_flag=True, help="Write JSON Lines to stdout (the default, and the only format).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file (rules, analysis).")
-@click.option("--sit-limit", type=float, help="Minutes before sit_too_long (default 25).")
+@click.option("--sit-limit", type=DurationParam("min"),
+              help="How long before sit_too_long: minutes, or e.g. 30m, 1h (default 25 minutes).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
-def analyze(recording, jsonl, config_file, sit_limit, progress) -> None:
+def analyze(recording: str, jsonl: bool, config_file: str | None, sit_limit: float | None,
+            progress: bool | None) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
-    from monitor.offline.analyze import analyze_recording, jsonl_writer
     from monitor.codec.recording import RecordingError
+    from monitor.offline.analyze import analyze_recording, jsonl_writer
 
-    settings = settings_or_exit(config_file, {"rules.sit_limit_min": sit_limit, "input": "sim"})
+    sit_limit_min = None if sit_limit is None else sit_limit / 60.0  # DurationParam gives seconds
+    settings = settings_or_exit(config_file, {"rules.sit_limit_min": sit_limit_min, "input": "sim"})
     setup_logging("WARNING")
     show = sys.stderr.isatty() if progress is None else progress
     out = sys.stdout

@@ -1,7 +1,9 @@
-"""`sitwell pause 30m|1h|2h|tomorrow|off`: pause the running daemon's reminders.
+"""`sitwell pause 1h|"1 hour"|90min|1h30|tomorrow|off`: pause the running daemon's reminders.
 
-Talks to the daemon's HTTP API like `sitwell status` (same --url / --token / config rules).
-Without an argument it shows whether reminders are paused and for how long.
+Talks to the daemon's HTTP API like `sitwell status` (same --url / --token / config rules,
+monitor.cli.client). Durations are read by the one duration parser (monitor.config.parse),
+the same the daemon uses, so a typo is explained here without a round trip. Without an
+argument it shows whether reminders are paused and for how long.
 """
 
 from __future__ import annotations
@@ -10,45 +12,48 @@ import sys
 
 import click
 
-from monitor.cli.status import (
+from monitor.cli.client import (
     DaemonError,
     DaemonUnreachable,
-    _config_option,
-    _resolve,
-    _url_option,
-    format_duration,
+    config_option,
+    daemon_address,
     request_json,
+    token_option,
+    url_option,
 )
+from monitor.cli.status import format_duration, format_when
+from monitor.config.parse import parse_pause
 
 
 def describe(status: dict) -> str:
     if not status.get("paused"):
         return "reminders: on (not paused)"
-    return f"reminders paused until {status.get('until')} ({format_duration(status.get('remaining_s'))} left)"
+    left = format_duration(status.get("remaining_s"))
+    return f"reminders paused until {format_when(status.get('until'))} ({left} left)"
 
 
 @click.command("pause")
-@click.argument("duration", required=False, metavar="[30m|1h|2h|tomorrow|off]")
-@_url_option
-@_config_option
-@click.option("--token", envvar="SITWELL_DASHBOARD__TOKEN", help="The dashboard token, when it listens beyond loopback.")
-def pause_command(duration: str | None, url: str | None, config_file: str | None, token: str | None) -> None:
-    """Pause reminders for 30m, 1h, 2h or until tomorrow; `off` resumes. They resume by themselves."""
-    from monitor.runtime.controls import parse_pause
-
-    url, token = _resolve(url, token, config_file)
-    if duration is not None:
+@click.argument("duration", required=False, nargs=-1, metavar='[30m|1h|"1 hour"|90min|1h30|tomorrow|off]')
+@url_option
+@config_option
+@token_option
+def pause_command(duration: tuple[str, ...], url: str | None, config_file: str | None, token: str | None) -> None:
+    """Pause reminders for a while (30m, 1h, "1 hour", 90 min, 1h30 ...) or until tomorrow;
+    `off` resumes. They resume by themselves."""
+    spec = " ".join(duration) if duration else None  # `sitwell pause 1 hour` reads as "1 hour"
+    url, token = daemon_address(url, token, config_file)
+    if spec is not None:
         try:
-            parse_pause(duration)  # a typo is reported here, without a round trip
+            what = parse_pause(spec)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="DURATION") from None
     try:
-        if duration is None:
+        if spec is None:
             status = request_json(url, "/api/pause")
-        elif parse_pause(duration) is None:
+        elif what is None:
             status = request_json(url, "/api/pause", method="DELETE", token=token)
         else:
-            status = request_json(url, "/api/pause", method="POST", body={"for": duration}, token=token)
+            status = request_json(url, "/api/pause", method="POST", body={"for": spec}, token=token)
     except DaemonUnreachable as exc:
         click.echo(f"{exc}\nstart it with `sitwell run`, or pass --url", err=True)
         sys.exit(1)

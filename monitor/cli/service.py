@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -112,10 +113,11 @@ def run_args_from(
     return args
 
 
-def settings_problem(config, extra_overrides, serial, mqtt, host, port, db) -> str | None:
+def settings_problem(config: str | None, extra_overrides: dict[str, Any], serial: str | None, mqtt: str | None,
+                     host: str | None, port: int | None, db: str | None) -> str | None:
     """Why `sitwell run` with these flags would refuse to start, or None."""
-    from monitor.config.settings import ConfigError, load_settings
     from monitor.cli.config import overrides_from_flags
+    from monitor.config.settings import ConfigError, load_settings
 
     overrides = {**extra_overrides, **overrides_from_flags(serial, mqtt, host, port, db)}
     try:
@@ -161,7 +163,7 @@ def service_group() -> None:
 @click.option("--cols", type=int)
 @click.option("--max-value", type=int)
 @click.option("--baud", type=int)
-@click.option("--mqtt", metavar="HOST[:PORT]", help="As `sitwell run --mqtt`.")
+@click.option("--mqtt", metavar="HOST[:PORT]", help="As `sitwell run --mqtt` (default port 1883).")
 @click.option("--cushion")
 @click.option("--host", help="Dashboard address.")
 @click.option("--port", type=int, help="Dashboard port.")

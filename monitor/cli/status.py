@@ -1,9 +1,5 @@
-"""`sitwell status` and `sitwell dnd on|off`: talk to the running daemon over its HTTP API.
-
-Plain urllib (no client library needed for two GETs and a PUT). The daemon's address
-comes from --url, else $SITWELL_URL, else the configured dashboard host and port; the
-token (needed for `dnd` when the dashboard listens beyond loopback) from --token, else
-$SITWELL_DASHBOARD__TOKEN or the config file.
+"""`sitwell status` and `sitwell dnd on|off`: ask the running daemon (monitor.cli.client) and
+print its answers for people.
 """
 
 from __future__ import annotations
@@ -11,88 +7,23 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import datetime
 from typing import Any
 
 import click
 
-from monitor.config.settings import ConfigError, load_settings
+from monitor.cli.client import (
+    DaemonError,
+    DaemonUnreachable,
+    config_option,
+    daemon_address,
+    request_json,
+    token_option,
+    url_option,
+)
 
 log = logging.getLogger(__name__)
-
-DEFAULT_URL = "http://127.0.0.1:8000"
-TIMEOUT_S = 3.0
-WILDCARD_HOSTS = ("0.0.0.0", "::", "")
-# The daemon is on this machine or the LAN: an http_proxy from the environment must not
-# carry these requests off somewhere else.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-class DaemonUnreachable(Exception):
-    """No sitwell daemon answered; str() says where we looked and what to do."""
-
-
-class DaemonError(Exception):
-    """The daemon answered with an error; str() is the message for the user."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-def default_url(config_file: str | None = None) -> tuple[str, str | None]:
-    """(url, token) from the configuration; the built-in default when it cannot be read."""
-    try:
-        settings = load_settings(config_file, {"input": "sim"})
-    except ConfigError:
-        return DEFAULT_URL, None
-    host = settings.dashboard.host
-    host = "127.0.0.1" if host in WILDCARD_HOSTS else host
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # an IPv6 literal
-    port = settings.dashboard.port or 8000  # port 0 is "pick one": nothing to guess, try the default
-    return f"http://{host}:{port}", settings.dashboard.token
-
-
-def request_json(base: str, path: str, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
-    """One JSON request to the daemon at `base` (e.g. http://127.0.0.1:8000)."""
-    url = base + path
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Accept", "application/json")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with _OPENER.open(req, timeout=TIMEOUT_S) as resp:
-            return json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        raise DaemonError(exc.code, _error_message(exc)) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DaemonUnreachable(f"no sitwell daemon answers at {base} ({reason})") from None
-    except ValueError:
-        raise DaemonUnreachable(f"{url} did not answer with JSON: is a sitwell daemon listening at {base}?") from None
-
-
-def _error_message(exc: urllib.error.HTTPError) -> str:
-    try:
-        body = json.loads(exc.read() or b"{}")
-    except ValueError:
-        body = {}
-    detail = body.get("message") or body.get("detail") if isinstance(body, dict) else None
-    if exc.code == 401:
-        return "the daemon needs a token for this: use --token T (or SITWELL_DASHBOARD__TOKEN)"
-    if exc.code == 404:
-        return f"{exc.url} not found: is a sitwell daemon listening there?"
-    if exc.code == 403:
-        return f"the daemon refused: {detail or 'wrong token'}"
-    return f"HTTP {exc.code}: {detail or exc.reason}"
-
 
 # ---- formatting ------------------------------------------------------------------------------
 
@@ -104,6 +35,30 @@ def format_duration(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def format_when(iso: str | None, now: datetime | None = None) -> str:
+    """An ISO-8601 time as a person reads it, in local time: "14:35" today, "tomorrow 00:00",
+    "yesterday 17:10", else "Mon 30 Nov 09:05". Unreadable input is shown as it came."""
+    if not iso:
+        return "-"
+    try:
+        when = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso)
+    if when.tzinfo is None:
+        when = when.astimezone()  # a naive time is the machine's local time
+    when = when.astimezone()
+    today = (now or datetime.now().astimezone()).astimezone().date()
+    clock = when.strftime("%H:%M")
+    days = (when.date() - today).days
+    if days == 0:
+        return clock
+    if days == 1:
+        return f"tomorrow {clock}"
+    if days == -1:
+        return f"yesterday {clock}"
+    return f"{when.strftime('%a')} {when.day} {when.strftime('%b')} {clock}"
 
 
 def format_balance(left_share: float | None) -> str:
@@ -165,24 +120,13 @@ def _input_line(i: dict[str, Any], show_cushion: bool = False) -> str:
 # ---- commands ----------------------------------------------------------------------------------
 
 
-def _resolve(url: str | None, token: str | None, config_file: str | None) -> tuple[str, str | None]:
-    cfg_url, cfg_token = default_url(config_file)
-    return (url or cfg_url).rstrip("/"), token or cfg_token
-
-
-_url_option = click.option(
-    "--url", envvar="SITWELL_URL", help="The daemon's dashboard address (default: from the config, else http://127.0.0.1:8000)."
-)
-_config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file.")
-
-
 @click.command("status")
-@_url_option
-@_config_option
+@url_option
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's answers as JSON instead.")
 def status_command(url: str | None, config_file: str | None, as_json: bool) -> None:
     """Ask the running daemon how you sit: posture, balance, spell, input health."""
-    url, _ = _resolve(url, None, config_file)
+    url, _ = daemon_address(url, None, config_file)
     try:
         health = request_json(url, "/healthz")
         cushions = request_json(url, "/api/status")
@@ -196,15 +140,37 @@ def status_command(url: str | None, config_file: str | None, as_json: bool) -> N
         click.echo(json.dumps({"healthz": health, "status": cushions}, indent=2))
         return
     click.echo(summary(url, health or {}, cushions or []))
-    extra = extras(url)
+    extra = extras(url, health or {})
     if extra:
         click.echo(extra)
 
 
-def extras(url: str) -> str:
+def daemon_now(health: dict[str, Any]) -> datetime:
+    """Now on the daemon's clock (reminders and pauses are on it; simulated at --speed X)."""
+    clock = health.get("clock") if isinstance(health, dict) else None
+    try:
+        if isinstance(clock, dict):
+            return datetime.fromisoformat(str(clock["now"]).replace("Z", "+00:00")).astimezone()
+    except (KeyError, ValueError):
+        pass
+    return datetime.now().astimezone()
+
+
+def clock_line(health: dict[str, Any]) -> str | None:
+    clock = health.get("clock") if isinstance(health, dict) else None
+    if not isinstance(clock, dict) or not clock.get("simulated"):
+        return None
+    now = daemon_now(health)
+    return (f"  clock: simulated, {clock.get('speed', 1):g}x faster than the wall; it says"
+            f" {format_when(now.isoformat(), now)} (reminder and pause times are on it)")
+
+
+def extras(url: str, health: dict[str, Any] | None = None) -> str:
     """Do-not-disturb, a timed pause and the latest reminder: nice to know, so any failure just
     leaves them out."""
-    lines = []
+    health = health or {}
+    now = daemon_now(health)
+    lines = [line for line in [clock_line(health)] if line]
     try:
         rules = (request_json(url, "/api/settings") or {}).get("rules") or {}
         if rules.get("do_not_disturb"):
@@ -214,31 +180,45 @@ def extras(url: str) -> str:
     try:
         pause = request_json(url, "/api/pause") or {}
         if pause.get("paused"):
-            lines.append(f"  reminders paused until {pause.get('until')} ({format_duration(pause.get('remaining_s'))}"
-                         " left; `sitwell pause off`)")
+            lines.append(f"  reminders paused until {format_when(pause.get('until'), now)}"
+                         f" ({format_duration(pause.get('remaining_s'))} left; `sitwell pause off`)")
     except (DaemonUnreachable, DaemonError, AttributeError):
         pass
     try:
         # today's only: without `since` the daemon would send every reminder it ever stored
-        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         reminders = request_json(url, "/api/reminders?since=" + urllib.parse.quote(midnight.isoformat())) or []
     except (DaemonUnreachable, DaemonError):
         reminders = []
-    if reminders and isinstance(reminders[0], dict):
-        r = reminders[0]  # newest first
+    # newest first; one stamped after the daemon's now is another run's (a faster simulation's)
+    # clock, not the last thing that happened here
+    past = [r for r in reminders if isinstance(r, dict) and not _after(r.get("at"), now)]
+    if past:
+        r = past[0]
         state = "acknowledged" if r.get("acknowledged") else "not acknowledged"
-        lines.append(f"  last reminder: {r.get('kind')} at {r.get('at')} on {r.get('cushion')} ({state}): {r.get('message')}")
+        lines.append(f"  last reminder: {r.get('kind')} at {format_when(r.get('at'), now)} on {r.get('cushion')}"
+                     f" ({state}): {r.get('message')}")
     return "\n".join(lines)
+
+
+def _after(iso: Any, now: datetime, slack_s: float = 1.0) -> bool:
+    try:
+        when = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.astimezone()
+    return (when - now).total_seconds() > slack_s
 
 
 @click.command("dnd")
 @click.argument("state", type=click.Choice(["on", "off", "show"]), default="show")
-@_url_option
-@_config_option
-@click.option("--token", envvar="SITWELL_DASHBOARD__TOKEN", help="The dashboard token, when it listens beyond loopback.")
+@url_option
+@config_option
+@token_option
 def dnd_command(state: str, url: str | None, config_file: str | None, token: str | None) -> None:
     """Do not disturb: `on` holds every reminder, `off` lets them through again."""
-    url, token = _resolve(url, token, config_file)
+    url, token = daemon_address(url, token, config_file)
     try:
         if state == "show":
             current = request_json(url, "/api/settings", token=token)

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from cobs import cobs
 
-from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter
 from monitor.codec.errors import CodecError
 from monitor.codec.jsonframe import loads_limited
+from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,10 @@ def decode_packet(payload: bytes | bytearray | memoryview) -> Packet:
     raise CodecError("bad_type", str(ptype))
 
 
-_CELL_DTYPES = {8: np.dtype("u1"), 16: np.dtype("<u2")}
+_CELL_DTYPES: dict[int, np.dtype[Any]] = {8: np.dtype("u1"), 16: np.dtype("<u2")}
 
 
-def _frame(payload, seq: int, device_ms: int, rows: int, cols: int, bits: int) -> FramePacket:
+def _frame(payload: bytes | bytearray | memoryview, seq: int, device_ms: int, rows: int, cols: int, bits: int) -> FramePacket:
     if not (MIN_GRID <= rows <= MAX_GRID and MIN_GRID <= cols <= MAX_GRID):
         raise CodecError("bad_grid", f"{rows}x{cols}")
     dtype = _CELL_DTYPES.get(bits)
@@ -116,7 +116,7 @@ def _frame(payload, seq: int, device_ms: int, rows: int, cols: int, bits: int) -
     return FramePacket(seq, device_ms, rows, cols, bits, cells.astype(np.uint16).reshape(rows, cols))
 
 
-def _hello(payload, seq: int, device_ms: int) -> HelloPacket:
+def _hello(payload: bytes | bytearray | memoryview, seq: int, device_ms: int) -> HelloPacket:
     body = bytes(memoryview(payload)[HEADER_SIZE:-CRC_SIZE])
     try:
         raw = loads_limited(body, max_bytes=MAX_HELLO_BODY, max_depth=4)
@@ -142,7 +142,9 @@ def device_info_from_json(raw: dict[str, Any]) -> DeviceInfo:
     device = raw.get("device")
     device = device[:64] if isinstance(device, str) and device else "cushion-1"
     rate = raw.get("rate_hz")
-    rate_hz = float(rate) if type(rate) in (int, float) and 0 < rate <= 10_000 else None
+    rate_hz = None
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate <= 10_000:  # JSON true is no rate
+        rate_hz = float(rate)
     fw = raw.get("fw")
     return DeviceInfo(
         device=device,

@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from monitor.model import MAX_GRID, MIN_GRID
 from monitor.codec.errors import CodecError
+from monitor.model import MAX_GRID, MIN_GRID
 
+_orjson: ModuleType | None
 try:  # optional speed-up
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment

@@ -14,21 +14,24 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import chain
 from math import isfinite
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from types import ModuleType
+from typing import IO, Any
 
 import numpy as np
 
+from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
+
+_orjson: ModuleType | None
 try:  # optional speed-up; the stdlib parser gives the same results
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
-
-from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,8 @@ class RecordingHeader:
 # Parse one JSON line (bytes or str). orjson rejects NaN/Infinity, json accepts them; the
 # reader drops a non-finite `t` either way, and NaN cannot be a cell (not an integer).
 _loads: Callable[[bytes | str], Any] = _orjson.loads if _orjson is not None else json.loads
-_PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError) + (
+# what a line that is no frame raises: unparseable, or no "t"/"cells" of the right kind
+_LINE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError, KeyError, TypeError) + (
     (_orjson.JSONDecodeError,) if _orjson is not None else ()
 )
 
@@ -72,12 +76,12 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 def _parse_start(value: object) -> datetime:
     if not isinstance(value, str):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise RecordingError(f"header 'start' is not an ISO-8601 time: {value!r}") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def parse_header(line: str | bytes) -> RecordingHeader:
@@ -120,7 +124,7 @@ class RecordingReader:
         self.drops = DropCounter()
         self.lines = 1
 
-    def __enter__(self) -> "RecordingReader":
+    def __enter__(self) -> RecordingReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -154,7 +158,7 @@ class RecordingReader:
                     obj = _loads(line)
                     t = float(obj["t"])
                     rows_ = obj["cells"]
-                except (*_PARSE_ERRORS, KeyError, TypeError):
+                except _LINE_ERRORS:
                     drop("bad_line")
                     continue
                 if type(rows_) is not list or len(rows_) != rows or any(
@@ -207,7 +211,7 @@ class RecordingWriter:
         self._last_flush = time.monotonic()
         self.lost_frames = 0
         self.last_error: str | None = None
-        start = start or datetime.now(timezone.utc)
+        start = start or datetime.now(UTC)
         header = {
             "type": "header",
             "format": FORMAT,

@@ -6,19 +6,38 @@ Validated once at start; every error names the key, the value and what is allowe
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_config_dir, user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
+from monitor.config.parse import parse_duration
+
 APP_NAME = "sitwell"
+
+
+def _in_unit(unit: Literal["s", "min"]) -> BeforeValidator:
+    def read(value: Any) -> Any:
+        # text is a duration as people write it ("25 min", "1h", "90s"); numbers stay numbers
+        if not isinstance(value, str):
+            return value
+        return parse_duration(value, default_unit=unit) / (60.0 if unit == "min" else 1.0)
+
+    return BeforeValidator(read)
+
+
+# A setting in seconds or minutes: a number in that unit, or a duration in words (parse.py).
+Seconds = Annotated[float, _in_unit("s")]
+Minutes = Annotated[float, _in_unit("min")]
 
 
 def default_config_path() -> Path:
@@ -40,7 +59,7 @@ class SerialConfig(Section):
     rows: int = Field(16, ge=4, le=64)
     cols: int = Field(16, ge=4, le=64)
     max_value: int = Field(4095, ge=1, le=65535)
-    reconnect_max_s: float = Field(10.0, gt=0, le=300)
+    reconnect_max_s: Seconds = Field(10.0, gt=0, le=300)
 
 
 class MqttConfig(Section):
@@ -60,7 +79,12 @@ class MqttConfig(Section):
     max_payload: int = Field(64 * 64 * 2 + 64 * 1024, ge=1024)
     ha_discovery: bool = False
     ha_prefix: str = "homeassistant"
-    reconnect_max_s: float = Field(30.0, gt=0, le=600)
+    reconnect_max_s: Seconds = Field(30.0, gt=0, le=600)
+    # With a `+` subscription anyone on the broker can invent cushions, and at most 256 are
+    # kept: a cushion silent this long is forgotten, so a new one is not refused until a
+    # restart. Configured `cushions` never expire.
+    cushion_expiry_s: Seconds = Field(3600.0, ge=10, le=30 * 86400,
+                                    description="seconds of silence after which an MQTT cushion is forgotten")
 
     @field_validator("cushions")
     @classmethod
@@ -87,6 +111,14 @@ class DashboardConfig(Section):
     port: int = Field(8000, ge=0, le=65535)
     token: str | None = Field(None, description="required for state changes when not on loopback")
 
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str | None) -> str | None:
+        # A token of blanks (or with blanks around it) could never be presented in a header.
+        if v is not None and (not v.strip() or v != v.strip()):
+            raise ValueError("must be non-blank and without spaces around it")
+        return v
+
 
 class StoreConfig(Section):
     db: Path = Field(default_factory=default_db_path)
@@ -96,37 +128,42 @@ class StoreConfig(Section):
 class RulesConfig(Section):
     """CONTRACT section 6; times in seconds unless the name says minutes."""
 
-    occupied_after_s: float = Field(3.0, ge=0, le=60)
-    empty_after_s: float = Field(3.0, ge=0, le=60)
-    min_break_s: float = Field(60.0, ge=10, le=3600)
-    sit_limit_min: float = Field(25.0, ge=5, le=120)
-    repeat_every_min: float = Field(5.0, ge=1, le=120)
+    occupied_after_s: Seconds = Field(3.0, ge=0, le=60)
+    empty_after_s: Seconds = Field(3.0, ge=0, le=60)
+    min_break_s: Seconds = Field(60.0, ge=10, le=3600)
+    sit_limit_min: Minutes = Field(25.0, ge=5, le=120)
+    repeat_every_min: Minutes = Field(5.0, ge=1, le=120)
     uneven_threshold: float = Field(0.10, ge=0.02, le=0.45)
-    uneven_after_s: float = Field(120.0, ge=5, le=3600)
-    crossed_after_s: float = Field(120.0, ge=5, le=3600)
-    slouch_after_s: float = Field(180.0, ge=5, le=3600)
-    cooldown_min: float = Field(10.0, ge=0, le=240)
-    posture_grace_s: float = Field(
+    uneven_after_s: Seconds = Field(120.0, ge=5, le=3600)
+    crossed_after_s: Seconds = Field(120.0, ge=5, le=3600)
+    slouch_after_s: Seconds = Field(180.0, ge=5, le=3600)
+    cooldown_min: Minutes = Field(10.0, ge=0, le=240)
+    posture_grace_s: Seconds = Field(
         2.0, ge=0, le=30, description="a posture interruption shorter than this does not restart its timer"
     )
     working_hours: str | None = Field(None, description='e.g. "09:00-17:30"; None: always')
-    working_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    working_days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6],
+        min_length=1,
+        max_length=7,
+        description="days reminders may come, 0 = Monday … 6 = Sunday",
+    )
     quiet_hours: list[str] = Field(default_factory=list, description='e.g. ["12:00-13:00"]')
     do_not_disturb: bool = False
     # Reminder extensions (docs/reminders.md, "Beyond the contract"); off or contract-neutral by default.
     prewarn: bool = Field(False, description="a gentle sit_warning heads-up before the first sit_too_long of a spell")
-    prewarn_s: float = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
+    prewarn_s: Seconds = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
     max_snoozes: int | None = Field(None, ge=0, le=100, description="snoozes allowed per spell; None: unlimited")
     strict: bool = Field(False, description="sit_too_long repeats every minute, cannot be snoozed, until a real break")
     offload_drop: float = Field(0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level")
-    offload_s: float = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
+    offload_s: Seconds = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
     dose_imbalance: float = Field(0.10, ge=0.02, le=0.5, description="sit_too_long names the side whose sit-bone dose share is this far above half")
     calendar: str | None = Field(None, description="ICS file or URL (file://, http(s)://): no reminders during busy events")
-    calendar_refresh_min: float = Field(15.0, ge=1, le=1440)
+    calendar_refresh_min: Minutes = Field(15.0, ge=1, le=1440)
     sitstand: bool = Field(False, description="sit-stand desk cycle: stand_up and may_sit reminders")
-    sitstand_sit_min: float = Field(20.0, ge=5, le=120)
-    sitstand_stand_min: float = Field(8.0, ge=1, le=120)
-    sitstand_move_min: float = Field(2.0, ge=0, le=60)
+    sitstand_sit_min: Minutes = Field(20.0, ge=5, le=120)
+    sitstand_stand_min: Minutes = Field(8.0, ge=1, le=120)
+    sitstand_move_min: Minutes = Field(2.0, ge=0, le=60)
 
     @field_validator("working_hours")
     @classmethod
@@ -151,6 +188,40 @@ class AnalysisConfig(Section):
         description="the daemon gathers a cushion's frames for up to this long and analyses them in one"
         " batch: a fraction of the CPU, results shown up to this much later; 0: every frame at once",
     )
+
+
+class MountingEntry(Section):
+    """How one cushion lies and is wired (monitor/calibration/mounting.py undoes it)."""
+
+    orientation: Literal["normal", "rotate90", "rotate180", "rotate270"] = Field(
+        "normal", description="how the cushion lies: rotate180 turned round (front <-> back), rotate90 /"
+        " rotate270 a quarter turn (as `sitwell sim --mount` names them)",
+    )
+    mirror: bool = Field(False, description="left <-> right swapped (laid face down, columns wired in reverse)")
+    invert: bool = Field(False, description="readings fall with pressure (the divider wired the other way)")
+
+
+class MountingConfig(MountingEntry):
+    """The mounting of every cushion, and per cushion id where one differs."""
+
+    cushions: dict[str, MountingEntry] = Field(
+        default_factory=dict, description='per cushion id, e.g. [mounting.cushions.desk-1] orientation = "rotate180"'
+    )
+
+    @field_validator("cushions")
+    @classmethod
+    def _cushion_ids(cls, v: dict[str, MountingEntry]) -> dict[str, MountingEntry]:
+        from monitor.model import valid_cushion_id
+
+        bad = [c for c in v if not valid_cushion_id(c)]
+        if bad:
+            raise ValueError(f"cushion ids must match [A-Za-z0-9_-]{{1,64}}, got {bad}")
+        return v
+
+    def for_cushion(self, cushion: str) -> MountingEntry:
+        return self.cushions.get(cushion) or MountingEntry(
+            orientation=self.orientation, mirror=self.mirror, invert=self.invert
+        )
 
 
 class NotifyConfig(Section):
@@ -180,11 +251,12 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    mounting: MountingConfig = Field(default_factory=MountingConfig)
 
     _toml_file: Path | None = None
 
     @model_validator(mode="after")
-    def _pick_input(self) -> "Settings":
+    def _pick_input(self) -> Settings:
         if self.input is None:
             object.__setattr__(
                 self,
@@ -264,23 +336,41 @@ def load_settings(config_file: Path | str | None = None, overrides: dict[str, An
         settings = Settings(**init)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, path)) from None
+    except SettingsError as exc:  # a SITWELL_<SECTION> variable that is not JSON
+        raise ConfigError(_settings_error_text(exc)) from None
+    except RecursionError:
+        raise ConfigError(f"{path or 'configuration'}: nested too deeply to be a sitwell config") from None
     except ValueError as exc:  # TOML syntax errors
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path or 'configuration'}: {exc}") from None
     finally:
         _CONFIG_FILE["path"] = None
     settings._toml_file = path
     return settings
 
 
+def _settings_error_text(exc: Exception) -> str:
+    m = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
+    if m and m.group(2) == "EnvSettingsSource":
+        var = f"SITWELL_{m.group(1).upper()}"
+        return (f"config error: environment {var} is not valid JSON; set the whole section as a JSON object "
+                f"(e.g. {var}='{{\"key\": value}}') or one key as {var}__KEY=value")
+    return f"config error: {exc}"
+
+
 def format_validation_error(exc: ValidationError, path: Path | None = None) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(config)"
+        key = key if len(key) <= 60 else key[:57] + "..."
         value = err.get("input")
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")  # our validators speak for themselves
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        msg = msg.removeprefix("Value error, ")
+        msg = msg if len(msg) <= 120 else msg[:117] + "..."
+        text = repr(value)
+        # A value from a hostile or broken file may be huge; one line stays one line.
+        shown = "" if isinstance(value, dict) else f" = {text if len(text) <= 60 else text[:57] + '...'}"
         lines.append(f"config error: {key}{shown}: {msg}")
     if path is not None:
         lines.append(f"(config file: {path}; environment SITWELL_*; command-line flags)")

@@ -16,6 +16,7 @@ published while disconnected stay in paho's queue and go out after the reconnect
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -26,10 +27,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from monitor.config.settings import MqttConfig
+from monitor.mqtt.topics import monitor_status_topic
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +54,6 @@ _paho_log.addFilter(_BenignPahoErrors())
 
 MessageHandler = Callable[[mqtt.MQTTMessage], None]
 ConnectListener = Callable[[bool, str | None], None]  # (connected, error)
-
-
-def monitor_status_topic(config: MqttConfig) -> str:
-    """The monitor's own online/offline topic.
-
-    Two levels (`sitwell/status`), so it never matches the cushions' `sitwell/+/status`
-    and no cushion id can collide with it."""
-    return f"{config.topic_prefix}/status"
 
 
 def default_client_id(config: MqttConfig, identity: str | None = None) -> str:
@@ -91,11 +85,11 @@ def _key(config: MqttConfig) -> tuple:
 class MqttConnection:
     """A paho client with re-subscription, connection listeners and reference counting."""
 
-    _registry: dict[tuple, "MqttConnection"] = {}
+    _registry: dict[tuple, MqttConnection] = {}
     _registry_lock = threading.Lock()
 
     @classmethod
-    def shared(cls, config: MqttConfig) -> "MqttConnection":
+    def shared(cls, config: MqttConfig) -> MqttConnection:
         """The connection for this config, made on first use (call `acquire()` to start it)."""
         key = _key(config)
         with cls._registry_lock:
@@ -152,7 +146,8 @@ class MqttConnection:
                 cert_reqs=ssl.CERT_REQUIRED,
             )
         client.will_set(self.status_topic, STATUS_OFFLINE, qos=1, retain=True)
-        client.reconnect_delay_set(min(RECONNECT_MIN_S, cfg.reconnect_max_s), cfg.reconnect_max_s)
+        # paho's annotations say int; it computes the back-off in float seconds (0.5 s works)
+        client.reconnect_delay_set(min(RECONNECT_MIN_S, cfg.reconnect_max_s), cfg.reconnect_max_s)  # type: ignore[arg-type]
         client.max_queued_messages_set(MAX_QUEUED_OUT)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -211,6 +206,7 @@ class MqttConnection:
         )
         # connect_async + loop_start: the first connection is retried in the background
         # like every later one, so a broker that is not up yet is not an error at start
+        assert cfg.host is not None, "Settings requires mqtt.host for an MQTT input or publisher"
         self.client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive, **kwargs)
         self.client.loop_start()
 
@@ -224,10 +220,8 @@ class MqttConnection:
             connected = self.connected
         if connected:
             info = self.client.publish(self.status_topic, STATUS_OFFLINE, qos=1, retain=True)
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError):
-                pass
         self.client.disconnect()
         self.client.loop_stop()
         with self._registry_lock:
@@ -241,7 +235,8 @@ class MqttConnection:
         return self.client.publish(topic, payload, qos=qos, retain=retain)
 
     # ---- paho callbacks (paho's network thread) -----------------------------------
-    def _on_connect(self, client, _userdata, flags, reason_code, _properties) -> None:
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags,
+                    reason_code: mqtt.ReasonCode, _properties: Properties | None) -> None:
         if reason_code.is_failure:
             error = f"broker refused the connection: {reason_code}"
             log.warning("mqtt: %s", error)
@@ -264,18 +259,20 @@ class MqttConnection:
             self.subscribed.set()
         self._set_state(True, None)
 
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reason_codes: list[mqtt.ReasonCode],
+                      _properties: Properties | None) -> None:
         failed = [rc for rc in reason_codes if rc.is_failure]
         if failed:
             log.warning("mqtt: broker refused a subscription: %s", failed)
         self.subscribed.set()
 
-    def _on_connect_fail(self, _client, _userdata) -> None:
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         error = f"cannot connect to {self.config.host}:{self.config.port}"
         log.warning("mqtt: %s; retrying", error)
         self._set_state(False, error)
 
-    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: mqtt.DisconnectFlags,
+                       reason_code: mqtt.ReasonCode, _properties: Properties | None) -> None:
         error = None if self._closed else self._refused or f"disconnected: {reason_code}"
         if not self._closed and not self._refused:
             log.warning("mqtt: %s; reconnecting", error)

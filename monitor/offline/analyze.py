@@ -11,17 +11,19 @@ import json
 import math
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from tqdm import tqdm
 
-from monitor.config.settings import Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
-from monitor.model import CushionState, Frame, Spell
 from monitor.codec.recording import RecordingReader
+from monitor.config.settings import Settings
+from monitor.model import CushionState, Frame, Spell
+from monitor.runtime.engine import CushionEngine
+from monitor.sinks.base import CushionStep
 
 BATCH = 512
 
@@ -36,16 +38,6 @@ class AnalysisTotals:
     reminders: Counter = field(default_factory=Counter)
     left_share_sum: float = 0.0
     left_share_n: int = 0
-
-
-def _state_line(second: int, state: CushionState) -> dict[str, Any]:
-    return {
-        "type": "state",
-        "t": second,
-        "occupied": state.occupied,
-        "posture": state.posture if state.occupied else "empty",
-        "left_share": None if (not state.occupied or state.left_share is None) else round(state.left_share, 4),
-    }
 
 
 def _spell_line(spell: Spell, open_: bool = False) -> dict[str, Any]:
@@ -76,7 +68,10 @@ def analyze_recording(
     """Stream `path` through a CushionEngine, calling `emit` for each output object."""
     reader = RecordingReader(path)
     h = reader.header
-    engine = CushionEngine(reader.cushion, h.device, settings.rules, settings.analysis, epoch=h.start)
+    from monitor.runtime.mounting_notices import mounting_for
+
+    engine = CushionEngine(reader.cushion, h.device, settings.rules, settings.analysis, epoch=h.start,
+                           mounting=mounting_for(settings.mounting, reader.cushion))
     totals = AnalysisTotals()
     next_second: int | None = None
     state: CushionState | None = None
@@ -87,7 +82,7 @@ def analyze_recording(
         nonlocal next_second
         assert state is not None and next_second is not None
         while next_second < t:
-            line = _state_line(next_second, state)
+            line = state.second_json(next_second)
             emit(line)
             totals.seconds += 1
             if line["occupied"]:
@@ -98,7 +93,7 @@ def analyze_recording(
                     totals.left_share_n += 1
             next_second += 1
 
-    def handle(step: EngineStep) -> None:
+    def handle(step: CushionStep) -> None:
         nonlocal state, next_second
         if next_second is None:
             next_second = math.ceil(step.frame.t)
@@ -151,6 +146,11 @@ def analyze_recording(
         "mean_left_share": round(totals.left_share_sum / totals.left_share_n, 4) if totals.left_share_n else None,
         "reminders": dict(totals.reminders),
     }
+    # Set-up problems, said plainly (only when there are some: a sound recording's summary is
+    # as it always was): how the cushion lies and is wired, readings above the full scale.
+    from monitor.offline.setup_summary import setup_warnings
+
+    summary.update(setup_warnings(reader.cushion, engine, h.max_value, dict(reader.drops)))
     emit(summary)
     return summary
 

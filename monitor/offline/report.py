@@ -184,10 +184,10 @@ def _balance_chart(stats: list[dict[str, Any]], threshold: float = 0.10) -> str:
         parts.append(f'<text x="{left + 4}" y="{y_of(v) - 3:.1f}">{_e(label)}</text>')
     points = []
     for i, d in enumerate(stats):
-        v = d.get("mean_left_share")
+        share = d.get("mean_left_share")
         x = left + i * slot + slot / 2
-        if v is not None:
-            points.append((x, y_of(float(v))))
+        if share is not None:
+            points.append((x, y_of(float(share))))
             parts.append(f'<circle cx="{x:.1f}" cy="{y_of(float(v)):.1f}" r="4" fill="#1565c0">'
                          f'<title>{_e(d["date"])}: {100 * float(v):.0f}% of the load on the left</title></circle>')
     if len(points) > 1:

@@ -1,66 +1,58 @@
 """The daemon's controls for the reminder features beyond the contract (docs/reminders.md):
 timed pause and the live view of pause, snoozes left, sit-bone dose, sit-stand phase and
-calendar quiet. A mixin of `monitor.daemon.Daemon`, kept here so the daemon stays small.
+calendar quiet. `ReminderControls` is given the cushions, the store and the time scale it
+works on; the runtime service (monitor/runtime/service.py) answers the dashboard with it.
+
+One clock for everything a person sees: the cushion's clock, wall time of frame time 0 plus
+frame time (`tracker.wall`). With real input it is the wall clock; with the simulation at
+`--speed X` it is the simulated clock, which starts at the wall time of the first frame and
+runs X times faster. Reminders are stamped on it, a pause ends on it ("until"), and every
+"seconds left" here is in its seconds, so a 30-minute pause shows 30 minutes left beside a
+spell timer counting the same minutes (`speed` says how fast it runs against the wall).
 
 A pause is kept per cushion in its tracker (frame time, so it survives a restart in the
-tracker snapshot) and, for cushions that have not sent a frame yet, as a wall time that is
-applied when they do. Like a snooze, a pause runs on frame time: at `--speed X` it lasts X
-times less wall time.
+tracker snapshot) and, for cushions that have not sent a frame yet, as the request and
+when it was made, applied when they do.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.config.parse import MAX_PAUSE_MIN, parse_pause
+from monitor.runtime.slots import Cushions
+from monitor.sinks.store import Store
+from monitor.tracker.tracker import CushionTracker
+
 log = logging.getLogger(__name__)
 
-PAUSE_CHOICES = ("30m", "1h", "2h", "tomorrow", "off")
-MAX_PAUSE_MIN = 24 * 60
-_SPEC = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hours?)?\s*$", re.I)
+# one reader of pause durations for the CLI, the API and the daemon (monitor/config/parse.py)
+__all__ = ["MAX_PAUSE_MIN", "ReminderControls", "parse_pause"]
 
 
-def parse_pause(spec: str | float | int | None) -> float | str | None:
-    """"30m" / "1h" / "2h" / "90" (minutes) -> minutes; "tomorrow" -> "tomorrow"; "off"/None/0 -> None.
-
-    Raises ValueError with a message for the user."""
-    if spec is None:
-        return None
-    if isinstance(spec, (int, float)):
-        minutes = float(spec)
-    else:
-        text = spec.strip().lower()
-        if text in ("off", "resume", "stop", ""):
-            return None
-        if text in ("tomorrow", "until-tomorrow", "until tomorrow"):
-            return "tomorrow"
-        m = _SPEC.match(text)
-        if not m:
-            raise ValueError(f"{spec!r} is not a pause: use 30m, 1h, 2h, tomorrow or off")
-        minutes = float(m.group(1)) * (60.0 if (m.group(2) or "m").startswith("h") else 1.0)
-    if not 0 <= minutes <= MAX_PAUSE_MIN:
-        raise ValueError(f"a pause lasts 0 to {MAX_PAUSE_MIN} minutes (or 'tomorrow'), not {spec!r}")
-    return minutes or None
+def _next_midnight(local: datetime) -> datetime:
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class ReminderControls:
-    """Mixin for the Daemon: needs `self.slots`, `self.config`, `self._time_scale()`."""
+    """Pause, and the live reminder view, over the daemon's cushions.
 
-    _pending_pause: datetime | None = None  # wall time, for cushions not seen yet
+    `time_scale` is frame seconds per wall second (the simulation's speed, else 1)."""
+
+    def __init__(self, cushions: Cushions, store: Store, time_scale: float = 1.0) -> None:
+        self.cushions = cushions
+        self.store = store
+        self.time_scale = time_scale
+        # (time.time() of the request, minutes or "tomorrow"), for cushions not seen yet
+        self._pending_pause: tuple[float, float | str] | None = None
 
     def pause(self, spec: str | float | None) -> dict[str, Any]:
         what = parse_pause(spec)
-        now = datetime.now().astimezone()
-        scale = self._time_scale()  # type: ignore[attr-defined]
-        if what is None:
-            self._pending_pause = None
-        elif what == "tomorrow":
-            self._pending_pause = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        else:
-            self._pending_pause = now + timedelta(minutes=float(what) / scale)
-        for slot in list(self.slots.values()):  # type: ignore[attr-defined]
+        self._pending_pause = None if what is None else (time.time(), what)
+        for slot in self.cushions.values():
             tracker = slot.engine.tracker
             if what is None:
                 tracker.pause(0)
@@ -71,52 +63,74 @@ class ReminderControls:
         log.info("reminders %s", "resumed" if what is None else f"paused ({spec})")
         return self.pause_status()
 
-    def apply_pending_pause(self, tracker: Any, t: float) -> None:
-        """A cushion seen for the first time (its first frame at frame time `t`) joins a running pause."""
-        until = self._pending_pause
-        if until is None:
-            return
-        remaining = (until - datetime.now().astimezone()).total_seconds()
-        if remaining > 0:
-            tracker.pause(until_t=t + remaining * self._time_scale())  # type: ignore[attr-defined]
+    def _pending_left(self) -> tuple[datetime, float] | None:
+        """A pause asked for before any cushion spoke: (until, clock seconds left), or None."""
+        if self._pending_pause is None:
+            return None
+        asked, what = self._pending_pause
+        now = datetime.now().astimezone()
+        if what == "tomorrow":
+            until = _next_midnight(now)
+            left = (until - now).total_seconds()
         else:
+            # the clock runs `time_scale` times faster than the wall since the request
+            left = float(what) * 60.0 - (time.time() - asked) * self.time_scale
+            until = now + timedelta(seconds=max(left, 0.0))
+        if left <= 0:
             self._pending_pause = None
+            return None
+        return until, left
+
+    def apply_pending_pause(self, tracker: CushionTracker, t: float) -> None:
+        """A cushion seen for the first time (its first frame at frame time `t`) joins a running pause."""
+        if self._pending_pause is None:
+            return
+        if self._pending_pause[1] == "tomorrow":
+            local = tracker.wall(t).astimezone()
+            tracker.pause(until_t=t + (_next_midnight(local) - local).total_seconds())
+            return
+        pending = self._pending_left()
+        if pending is not None:
+            tracker.pause(until_t=t + pending[1])
 
     def pause_status(self) -> dict[str, Any]:
-        per = {c: s.engine.tracker.pause_status() for c, s in list(self.slots.items())}  # type: ignore[attr-defined]
+        per = {c: s.engine.tracker.pause_status() for c, s in self.cushions.items()}
+        speed = self.time_scale
         running = [p for p in per.values() if p["paused"]]
-        if not per and self._pending_pause is not None:
-            remaining = (self._pending_pause - datetime.now().astimezone()).total_seconds()
-            if remaining > 0:
-                return {"paused": True, "until": self._pending_pause.isoformat(), "remaining_s": round(remaining, 1),
-                        "cushions": {}}
+        if not per:
+            pending = self._pending_left()
+            if pending is not None:
+                until, left = pending
+                return {"paused": True, "until": until.isoformat(timespec="seconds"), "remaining_s": round(left, 1),
+                        "speed": speed, "cushions": {}}
         if not running:
-            return {"paused": False, "until": None, "remaining_s": 0.0, "cushions": per}
+            return {"paused": False, "until": None, "remaining_s": 0.0, "speed": speed, "cushions": per}
         longest = max(running, key=lambda p: p["remaining_s"])
-        # frame time runs `scale` times faster than the wall clock with a sped-up simulation
-        left = longest["remaining_s"] / self._time_scale()  # type: ignore[attr-defined]
-        until = datetime.now().astimezone() + timedelta(seconds=left)
-        return {"paused": True, "until": until.isoformat(timespec="seconds"), "remaining_s": round(left, 1),
-                "cushions": per}
+        until = datetime.fromisoformat(longest["until"])  # the cushion's clock (module doc)
+        return {"paused": True, "until": until.isoformat(timespec="seconds"), "remaining_s": longest["remaining_s"],
+                "speed": speed, "cushions": per}
+
+    def clock(self) -> dict[str, Any]:
+        """The one clock (module doc): {"speed": X, "simulated": bool, "now": ISO time on it}."""
+        speed = self.time_scale
+        now = datetime.now().astimezone()
+        if speed != 1.0:
+            seen = [s.engine.tracker for s in self.cushions.values() if s.engine.tracker.last_t is not None]
+            if seen:
+                now = max(tr.wall(tr.last_t or 0.0) for tr in seen)
+        return {"speed": speed, "simulated": speed != 1.0, "now": now.isoformat(timespec="seconds")}
 
     def reminder_extras(self) -> list[dict[str, Any]]:
-        """Per cushion: pause, snoozes left, strict mode, sit-bone dose, sit-stand phase, calendar."""
+        """Per cushion: pause, snoozes left, strict mode, sit-bone dose, sit-stand phase, calendar.
+        Every "seconds left" is in the cushion's clock seconds (module doc)."""
         out = []
-        scale = self._time_scale()  # type: ignore[attr-defined]
-        for slot in list(self.slots.values()):  # type: ignore[attr-defined]
+        for slot in self.cushions.values():
             try:
-                extras = slot.engine.tracker.extras()
-                # times left are frame seconds; the page shows wall seconds
-                if extras.get("next_sit_too_long_s") is not None:
-                    extras["next_sit_too_long_s"] = round(extras["next_sit_too_long_s"] / scale, 1)
-                if extras.get("sitstand"):
-                    extras["sitstand"]["remaining_s"] = round(extras["sitstand"]["remaining_s"] / scale, 1)
-                extras["pause"] = {**extras["pause"], "remaining_s": round(extras["pause"]["remaining_s"] / scale, 1)}
-                out.append(extras)
+                out.append(slot.engine.tracker.extras())
             except Exception:  # a view must not break the dashboard
                 log.exception("cushion %s: reminder extras failed", slot.cushion)
         return sorted(out, key=lambda e: e["cushion"])
 
     def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         """A day's breaks confirmed by the seat: credited offloads with quality and length."""
-        return self.store.offloads(day=day, cushion=cushion)  # type: ignore[attr-defined]
+        return self.store.offloads(day=day, cushion=cushion)

@@ -1,185 +1,93 @@
-"""The running daemon: inputs -> engines -> sinks, and the dashboard, in one process.
+"""The running daemon: input -> engines -> sinks, in one process, with the dashboard's runtime.
 
-Inputs run in their own threads and hand frames to `_intake` (thread-safe, bounded per
+The input runs in its own thread(s) and hands frames to `_intake` (thread-safe, bounded per
 cushion, newest wins). The asyncio loop drains the queues through one CushionEngine per
-cushion and fans the results out to the store, the MQTT publisher and SSE subscribers.
+cushion (monitor/runtime/slots.py) and hands every step to the sinks in order (the store,
+the dashboard's SSE feed, the desktop notifier, MQTT, the recorder: monitor/sinks/base.py).
+The daemon does intake and scheduling only; what the dashboard may ask is
+`daemon.runtime` (monitor/runtime/service.py), settings changes are monitor/runtime/live_settings.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import math
-import threading
 import time
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime
 
-import numpy as np
-
-from monitor.config.settings import AnalysisConfig, RulesConfig, Settings
-from monitor.runtime.engine import CushionEngine, EngineStep
-from monitor.model import DeviceInfo, Frame, Reminder
+from monitor.config.settings import Settings
+from monitor.model import DeviceInfo, Frame
 from monitor.runtime.controls import ReminderControls
+from monitor.runtime.engine import CushionEngine
+from monitor.runtime.inputs import build_input, time_scale, with_own_client_id
+from monitor.runtime.live_settings import LiveSettings
+from monitor.runtime.mounting_notices import mounting_for
+from monitor.runtime.service import RuntimeService
+from monitor.runtime.slots import (
+    BATCH_MAX,
+    MAX_CUSHIONS,
+    REGRID_FRAMES,
+    REGRID_S,
+    Cushions,
+    CushionSlot,
+)
+from monitor.sinks.base import CushionStep, Sink
+from monitor.sinks.broadcast import SseBroadcaster
+from monitor.sinks.desktop_notify import DesktopNotifier
 from monitor.sinks.recorder import RawRecorder
+from monitor.sinks.store import Store
+from monitor.tracker.tracker import CushionTracker
 from monitor.transport.base import FrameInput
+
+__all__ = ["BATCH_MAX", "MAX_CUSHIONS", "QUEUE_PER_CUSHION", "REGRID_FRAMES", "REGRID_S", "SILENT_AFTER_S", "Daemon"]
 
 log = logging.getLogger(__name__)
 
-BATCH_MAX = 32  # queued frames analysed in one vectorised call
 QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
-STATE_EVENT_INTERVAL_S = 0.25  # wall time between SSE state events per cushion
-SUBSCRIBER_QUEUE = 256
 PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion before yielding
-MAX_CUSHIONS = 256
-# Frames of another grid under a cushion's id for this long (frame time) and this many are
-# another cushion plugged in in its place; fewer are strays, dropped as `wrong_grid`.
-REGRID_S = 2.0
-REGRID_FRAMES = 5
 # A batch is analysed when the first frame after its due time arrives, or this long after its
 # due time if none does (the cushion stopped or is slower than this).
 SILENT_AFTER_S = 0.1
+SNAPSHOT_EVERY_S = 5.0  # trackers and calibration saved, drops logged, sinks ticked
 
 
-HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone peak
+class Daemon:
+    """Intake and scheduling; `runtime` is what the dashboard talks to."""
 
-
-def _heatmap(calibrator: Any, frame: Frame) -> np.ndarray:
-    """The frame as calibration sees it (tare removed, masked cells filled), without learning from it."""
-    from monitor.calibration.cells import fill_masked
-
-    load = frame.cells.astype(np.float64) * calibrator.scale - calibrator.offset
-    load = fill_masked(load, calibrator.mask)
-    return np.clip(load, 0.0, None)
-
-
-class CushionSlot:
-    """Everything the daemon keeps for one cushion."""
-
-    def __init__(self, cushion: str, engine: CushionEngine):
-        self.cushion = cushion
-        self.engine = engine
-        self.queue: collections.deque[Frame] = collections.deque()
-        self.drops: collections.Counter[str] = collections.Counter()  # frames the daemon dropped, by reason
-        self.last_step: EngineStep | None = None
-        self.last_frame_wall: float | None = None
-        self.due_wall = 0.0  # when the frames queued now are to be analysed (analysis.max_delay_ms)
-        self.other_grid: tuple[tuple[int, int], float, int] | None = None  # shape, since (t), frames
-        self.last_event_wall = 0.0
-        self.last_posture: str | None = None
-        self.last_occupied: bool | None = None
-
-    @property
-    def dropped(self) -> int:
-        return sum(self.drops.values())
-
-    def drop(self, reason: str) -> bool:
-        """Count one dropped frame; True when it deserves a log line (1st, 10th, 100th, every 1000th)."""
-        self.drops[reason] += 1
-        n = self.drops[reason]
-        return n in (1, 10, 100) or n % 1000 == 0
-
-
-def build_input(settings: Settings) -> FrameInput:
-    if settings.input == "serial":
-        from monitor.transport.serial_port import SerialInput
-
-        s = settings.serial
-        return SerialInput(
-            port=s.port,
-            baud=s.baud,
-            codec=s.codec,
-            rows=s.rows,
-            cols=s.cols,
-            max_value=s.max_value,
-            cushion=settings.cushion,
-            reconnect_max_s=s.reconnect_max_s,
-            # frames wait up to max_delay_ms for analysis anyway; a fifth of it in the driver
-            gather_s=min(0.05, settings.analysis.max_delay_ms / 1000.0 / 5),
-        )
-    if settings.input == "mqtt":
-        from monitor.transport.mqtt_input import MqttInput
-
-        return MqttInput(settings.mqtt)
-    from monitor.transport.simulated import SimulatedInput
-
-    return SimulatedInput(settings.sim, cushion=settings.cushion)
-
-
-def _with_own_client_id(settings: Settings) -> Settings:
-    """No mqtt.client_id set: one of this daemon's own, stable across restarts (it keys the
-    broker's persistent session) and different for another daemon (another database)."""
-    if settings.mqtt.client_id is not None or not (settings.input == "mqtt" or settings.mqtt.host):
-        return settings
-    from monitor.mqtt.connection import default_client_id
-
-    own = default_client_id(settings.mqtt, identity=str(Path(settings.store.db).expanduser().resolve()))
-    return settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"client_id": own})})
-
-
-class Daemon(ReminderControls):
-    """Implements monitor.runtime.Runtime for the dashboard (pause etc.: ReminderControls)."""
-
-    def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Any = None):
-        from monitor.sinks.store import Store
-
-        settings = _with_own_client_id(settings)
+    def __init__(self, settings: Settings, frame_input: FrameInput | None = None, store: Store | None = None):
+        settings = with_own_client_id(settings)
         self.config = settings
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)
-        self._apply_saved_settings()
-        self.slots: dict[str, CushionSlot] = {}
-        self._slots_lock = threading.Lock()
+        self.slots = Cushions(settings.mqtt.cushion_expiry_s, frozenset(settings.mqtt.cushions),
+                              forget=self._save_tracker)
+        self.time_scale = time_scale(settings)
+        self.live_settings = LiveSettings(settings, self.store, self.slots)
+        self.live_settings.apply_saved()
+        self.controls = ReminderControls(self.slots, self.store, self.time_scale)
+        self.broadcaster = SseBroadcaster(lambda cushion: self.runtime.state_event(cushion))
+        self.recorder = RawRecorder(settings.store.record) if settings.store.record is not None else None
+        # the publisher joins at start(): it connects to the broker
+        self.sinks: list[Sink] = [self.store, self.broadcaster, DesktopNotifier(settings.notify.desktop)]
+        if self.recorder is not None:
+            self.sinks.append(self.recorder)
+        self.sink_errors: dict[str, int] = {}
+        self.runtime = RuntimeService(settings, self.slots, self.input, self.store, self.broadcaster,
+                                      self.live_settings, self.controls, self.recorder, self.sinks, self.sink_errors)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
-        self._subscribers: set[asyncio.Queue] = set()
-        self._publisher = None
-        from monitor.sinks.desktop_notify import DesktopNotifier
-
-        self._notifier = DesktopNotifier(settings.notify.desktop)
-        self._recorder = RawRecorder(settings.store.record) if settings.store.record is not None else None
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self.started_wall = time.time()
-        self.refused_cushions = 0
         self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
-
-    # ---- settings -------------------------------------------------------------
-    def _apply_saved_settings(self) -> None:
-        saved = self.store.load_settings()
-        if saved:
-            try:
-                self._validate_patch(saved, apply=True)
-                log.info("applied settings saved from the dashboard: %s", saved)
-            except ValueError as exc:
-                log.warning("ignoring saved dashboard settings: %s", exc)
-
-    def _validate_patch(self, patch: dict[str, Any], apply: bool) -> dict[str, Any]:
-        unknown = set(patch) - {"rules", "analysis"}
-        if unknown:
-            raise ValueError(f"unknown settings section(s): {', '.join(sorted(unknown))}")
-        from pydantic import ValidationError
-
-        from monitor.config.settings import format_validation_error
-
-        try:
-            rules = RulesConfig(**{**self.config.rules.model_dump(), **(patch.get("rules") or {})})
-            analysis = AnalysisConfig(**{**self.config.analysis.model_dump(), **(patch.get("analysis") or {})})
-        except ValidationError as exc:
-            raise ValueError(format_validation_error(exc).replace("config error: ", "")) from None
-        if apply:
-            self.config.rules = rules
-            self.config.analysis = analysis
-        return {"rules": rules.model_dump(), "analysis": analysis.model_dump()}
 
     # ---- frame intake (input threads) -------------------------------------------
     def _intake(self, frame: Frame) -> None:
         slot = self.slots.get(frame.cushion)
         if slot is None:
-            slot = self._new_slot(frame)
+            slot = self.slots.add(frame.cushion, lambda: self._new_slot(frame))
             if slot is None:
                 return
         q = slot.queue
@@ -207,26 +115,20 @@ class Daemon(ReminderControls):
         if loop is not None and wake is not None and not wake.is_set():
             loop.call_soon_threadsafe(wake.set)
 
-    def _new_slot(self, frame: Frame) -> CushionSlot | None:
-        with self._slots_lock:
-            slot = self.slots.get(frame.cushion)
-            if slot is not None:
-                return slot
-            if len(self.slots) >= MAX_CUSHIONS:
-                self.refused_cushions += 1
-                return None
-            rows, cols = frame.shape
-            device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
-            # frame time 0 of this cushion is "now minus the first frame's time"
-            epoch = datetime.fromtimestamp(time.time() - frame.t / self._time_scale(), tz=timezone.utc)
-            tracker = self._restore_tracker(frame.cushion, epoch)
-            engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker)
-            self.apply_pending_pause(engine.tracker, frame.t)
-            self._restore_calibration(engine)
-            slot = CushionSlot(frame.cushion, engine)
-            self.slots[frame.cushion] = slot
-            log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
-            return slot
+    def _new_slot(self, frame: Frame) -> CushionSlot:
+        """A cushion's first frame: its engine, with what the store kept of it."""
+        rows, cols = frame.shape
+        device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
+        # frame time 0 of this cushion is "now minus the first frame's time"
+        epoch = datetime.fromtimestamp(time.time() - frame.t / self.time_scale, tz=UTC)
+        tracker = self._restore_tracker(frame.cushion, epoch)
+        engine = CushionEngine(frame.cushion, device, self.config.rules, self.config.analysis, epoch, tracker=tracker,
+                               mounting=mounting_for(self.config.mounting, frame.cushion),
+                               profile=self.runtime.sitter_profile(frame.cushion))
+        self.controls.apply_pending_pause(engine.tracker, frame.t)
+        self._restore_calibration(engine)
+        log.info("cushion %s: %dx%d, max_value %d", frame.cushion, rows, cols, frame.max_value)
+        return CushionSlot(frame.cushion, engine)
 
     def _restore_calibration(self, engine: CushionEngine) -> None:
         saved = self.store.load_calibration(engine.cushion)
@@ -238,12 +140,7 @@ class Daemon(ReminderControls):
         except Exception as exc:  # another grid or an older format: learn afresh
             log.warning("cushion %s: saved calibration not usable (%s); learning afresh", engine.cushion, exc)
 
-    def _time_scale(self) -> float:
-        return self.config.sim.speed if self.config.input == "sim" else 1.0
-
-    def _restore_tracker(self, cushion: str, epoch: datetime):
-        from monitor.tracker.tracker import CushionTracker
-
+    def _restore_tracker(self, cushion: str, epoch: datetime) -> CushionTracker | None:
         if self.config.input == "sim":
             return None  # every run plays its scenario from the start: a new sitting, not a continuation
         snap = self.store.load_snapshot(cushion)
@@ -273,7 +170,8 @@ class Daemon(ReminderControls):
         now = time.monotonic()
         next_due = math.inf
         gather_s = self.config.analysis.max_delay_ms / 1000.0
-        for slot in list(self.slots.values()):
+        handed = False
+        for slot in self.slots.values():
             if not slot.queue:
                 if gather_s and slot.last_frame_wall is not None and now - slot.last_frame_wall < 1.0:
                     # frames flow: the next batch's first frame is due soon after now
@@ -284,18 +182,49 @@ class Daemon(ReminderControls):
                 continue
             # a time slice per cushion: a flooding cushion must not starve the API or the others
             slice_end = now + PROCESS_SLICE_S
+            new_engine = self.runtime.engine_maker(slot.cushion)
             while slot.queue and (flush or time.monotonic() < slice_end):
-                for frame, step in self._process_some(slot):
-                    self._handle_step(slot, step)
-                    if self._recorder is not None:
-                        self._recorder.write(frame)
-            self._maybe_emit_state(slot)
+                for step in slot.process_some(new_engine):
+                    self._hand_on(step)
+                    handed = True
+            if slot.engine.mounting_check.changed:
+                self.runtime.mounting_found(slot)
             if slot.queue:
                 slot.due_wall = now  # overdue: more to do after the loop has served the others
                 self._wake.set()
             elif gather_s:
                 next_due = min(next_due, now + gather_s + SILENT_AFTER_S)
+        if handed:
+            self._tick_sinks()
         self._set_timer(None if self._wake.is_set() else next_due)
+
+    def _hand_on(self, step: CushionStep) -> None:
+        """One step to every sink, in order; a failing sink is logged and counted, never fatal."""
+        for reminder in step.reminders:
+            log.info("reminder %s for %s: %s", reminder.kind, reminder.cushion, reminder.message)
+        for sink in self.sinks:
+            try:
+                sink.handle(step)
+            except Exception:
+                self._sink_failed(sink, "handle")
+        if self.runtime.setups:  # a guided set-up follows this cushion (runtime/sitter.py)
+            try:
+                self.runtime.feed_setup(step)
+            except Exception:
+                log.exception("cushion %s: the guided set-up failed on a frame; stopped", step.cushion)
+                self.runtime.setups.pop(step.cushion, None)
+
+    def _tick_sinks(self) -> None:
+        for sink in self.sinks:
+            try:
+                sink.tick()
+            except Exception:
+                self._sink_failed(sink, "tick")
+
+    def _sink_failed(self, sink: Sink, what: str) -> None:
+        n = self.sink_errors[sink.name] = self.sink_errors.get(sink.name, 0) + 1
+        if n in (1, 10, 100) or n % 1000 == 0:
+            log.exception("sink %s: %s failed (%d so far); analysis goes on", sink.name, what, n)
 
     def _set_timer(self, when: float | None) -> None:
         """The one timer, for the earliest batch due (`when` on time.monotonic()), or none.
@@ -316,310 +245,67 @@ class Daemon(ReminderControls):
         assert self._wake is not None
         self._wake.set()
 
-    def _process_some(self, slot: CushionSlot) -> list[tuple[Frame, EngineStep]]:
-        """Up to BATCH_MAX queued frames through the engine in one vectorised call.
+    # ---- periodic work ----------------------------------------------------------------
+    def _save_tracker(self, slot: CushionSlot) -> None:
+        self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
 
-        Same results as one frame at a time (CushionEngine.process_batch), at a fraction of
-        the per-frame cost when frames queue up (many cushions, a burst, a fast simulation)."""
-        device = slot.engine.device
-        batch: list[Frame] = []
-        while slot.queue and len(batch) < BATCH_MAX:
-            frame = slot.queue.popleft()
-            if frame.shape == (device.rows, device.cols):
-                slot.other_grid = None
-                batch.append(frame)
-                continue
-            # Another grid under this id: a stray frame, or another cushion plugged in.
-            if slot.other_grid is None or slot.other_grid[0] != frame.shape:
-                slot.other_grid = (frame.shape, frame.t, 0)
-            shape, since, n = slot.other_grid
-            slot.other_grid = (shape, since, n + 1)
-            if n + 1 >= REGRID_FRAMES and frame.t - since >= REGRID_S:
-                slot.queue.appendleft(frame)  # the first frame of the new cushion
-                if batch:
-                    break  # the old cushion's frames first
-                self._regrid(slot, frame)
-                device = slot.engine.device
-                continue
-            if slot.drop("wrong_grid"):
-                log.warning("cushion %s: dropped %d frame(s) of %dx%d; this cushion is %dx%d (taken as a new"
-                            " cushion if they go on for %.0f s)", slot.cushion, slot.drops["wrong_grid"],
-                            *frame.shape, device.rows, device.cols, REGRID_S)
-        if not batch:
-            return []
-        try:
-            return [(s.frame, s) for s in slot.engine.process_batch(batch)]
-        except Exception:
-            pass  # find the frame at fault: one at a time
-        done: list[tuple[Frame, EngineStep]] = []
-        for frame in batch:
-            try:
-                done.append((frame, slot.engine.process(frame)))
-            except Exception:
-                if slot.drop("analysis_error"):
-                    log.exception("cushion %s: analysis failed on a frame (%d so far); dropped", slot.cushion,
-                                  slot.drops["analysis_error"])
-        return done
-
-    def _regrid(self, slot: CushionSlot, frame: Frame) -> None:
-        """Another cushion (another grid) under this id: analysis starts afresh for its grid
-        (calibration is learnt again); spells, breaks and reminders carry on."""
-        old = slot.engine
-        rows, cols = frame.shape
-        device = DeviceInfo(device=frame.cushion, rows=rows, cols=cols, max_value=frame.max_value)
-        slot.engine = CushionEngine(slot.cushion, device, self.config.rules, self.config.analysis,
-                                    old.tracker.epoch, tracker=old.tracker)
-        slot.other_grid = None
-        log.warning("cushion %s: now a %dx%d cushion (was %dx%d); calibration starts afresh, the sitting"
-                    " spell and reminders carry on", slot.cushion, rows, cols, old.device.rows, old.device.cols)
-
-    def _handle_step(self, slot: CushionSlot, step: EngineStep) -> None:
-        slot.last_step = step
-        upd = step.update
-        try:
-            self.store.record(slot.cushion, step.reading, upd)
-        except Exception:
-            log.exception("store: could not record an update (analysis goes on)")
-        for reminder in upd.reminders:
-            self._announce_reminder(reminder)
-        state = upd.state
-        if state.posture != slot.last_posture or state.occupied != slot.last_occupied:
-            slot.last_posture, slot.last_occupied = state.posture, state.occupied
-            slot.last_event_wall = 0.0  # publish the change at once
-        if self._publisher is not None:
-            self._publisher.publish_state(state)
-
-    def _announce_reminder(self, reminder: Reminder) -> None:
-        log.info("reminder %s for %s: %s", reminder.kind, reminder.cushion, reminder.message)
-        payload = reminder.as_json()
-        self._broadcast("reminder", payload)
-        self._notifier.notify(reminder)
-        if self._publisher is not None:
-            self._publisher.publish_reminder(reminder)
-
-    def _maybe_emit_state(self, slot: CushionSlot) -> None:
-        now = time.monotonic()
-        if slot.last_step is None or now - slot.last_event_wall < STATE_EVENT_INTERVAL_S:
-            return
-        slot.last_event_wall = now
-        self._broadcast("state", self._state_event(slot))
-
-    def _state_event(self, slot: CushionSlot) -> dict[str, Any]:
-        event = self._status_entry(slot)
-        event["t"] = round(slot.last_step.update.state.t, 3) if slot.last_step else None
-        event["sit_limit_s"] = self.config.rules.sit_limit_min * 60
-        event["frame"] = self.latest_frame(slot.cushion)
-        event["dropped"] = slot.dropped
-        return event
-
-    # ---- fan-out ------------------------------------------------------------------
-    def _broadcast(self, kind: str, payload: dict[str, Any]) -> None:
-        for q in list(self._subscribers):
-            if q.full():
-                if kind == "state":
-                    continue  # a slow page skips states, never reminders
-                try:
-                    q.get_nowait()
-                except asyncio.QueueEmpty:
-                    pass
-            q.put_nowait((kind, payload))
-
-    # ---- Runtime protocol ---------------------------------------------------------
-    def subscribe(self) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
-        self._subscribers.add(q)
-        for slot in list(self.slots.values()):
-            if slot.last_step is not None:
-                q.put_nowait(("state", self._state_event(slot)))
-        return q
-
-    def unsubscribe(self, queue: asyncio.Queue) -> None:
-        self._subscribers.discard(queue)
-
-    def _input_health(self) -> dict[str, dict[str, Any]]:
-        try:
-            return {h["cushion"]: h for h in self.input.health()}
-        except Exception:
-            log.exception("input health failed")
-            return {}
-
-    def _status_entry(self, slot: CushionSlot, health: dict[str, Any] | None = None) -> dict[str, Any]:
-        if health is None:
-            health = self._input_health().get(slot.cushion, {})
-        state = slot.last_step.update.state if slot.last_step else None
-        age = None if slot.last_frame_wall is None else round(time.monotonic() - slot.last_frame_wall, 3)
-        return {
-            "cushion": slot.cushion,
-            "occupied": bool(state and state.occupied),
-            "posture": state.posture if state else "empty",
-            "left_share": None if state is None or state.left_share is None else round(state.left_share, 4),
-            "spell_s": round(state.spell_s, 1) if state else 0.0,
-            "connected": bool(health.get("connected", False)),
-            "last_frame_age_s": age,
-        }
-
-    def status(self) -> list[dict[str, Any]]:
-        health = self._input_health()
-        entries = [self._status_entry(s, health.get(s.cushion, {})) for s in list(self.slots.values())]
-        for cushion, h in health.items():  # a configured cushion that has sent nothing yet
-            if cushion not in self.slots:
-                entries.append(
-                    {"cushion": cushion, "occupied": False, "posture": "empty", "left_share": None, "spell_s": 0.0,
-                     "connected": bool(h.get("connected")), "last_frame_age_s": None}
-                )
-        return sorted(entries, key=lambda e: e["cushion"])
-
-    def health(self) -> dict[str, Any]:
-        inputs = list(self._input_health().values())
-        for h in inputs:
-            slot = self.slots.get(h["cushion"])
-            if slot is not None and slot.drops:
-                h["drops"] = {**h.get("drops", {}), **slot.drops}
-        store_health = self.store.health()
-        return {
-            "status": "ok",
-            "uptime_s": round(time.time() - self.started_wall, 1),
-            "input": self.config.input,
-            "inputs": inputs,
-            # input refused before it belonged to any cushion (a bad cushion id, too many cushions)
-            "unattributed_drops": self._unattributed_drops(),
-            "store": store_health,
-            "refused_cushions": self.refused_cushions,
-            "record_errors": self._recorder.lost_frames if self._recorder is not None else 0,
-        }
-
-    def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
-        return self.store.reminders(since=since, cushion=cushion)
-
-    def _find_reminder(self, reminder_id: str) -> dict[str, Any] | None:
-        return self.store.get_reminder(reminder_id)
-
-    def acknowledge(self, reminder_id: str) -> dict[str, Any] | None:
-        found = self._find_reminder(reminder_id)
-        if found is None:
-            return None
-        slot = self.slots.get(found["cushion"])
-        if slot is not None:
-            slot.engine.tracker.acknowledge(reminder_id)
-        updated = self.store.ack_reminder(reminder_id)
-        if updated is not None:
-            self._broadcast("reminder_update", updated)
-        return updated
-
-    def snooze(self, reminder_id: str, minutes: float) -> dict[str, Any] | None:
-        found = self._find_reminder(reminder_id)
-        if found is None:
-            return None
-        slot = self.slots.get(found["cushion"])
-        until_t = None
-        if slot is not None:
-            until_t = slot.engine.tracker.snooze(found["kind"], minutes)
-            # the snooze lives in the tracker snapshot: save it now, not at the next periodic
-            # snapshot, so a crash a moment later does not bring the reminder back
-            self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
-        self.store.snooze_reminder(reminder_id, minutes)  # written at once, with the snapshot queued above
-        self._broadcast("reminder_update", {**found, "snoozed_min": minutes})
-        return {"reminder": found, "kind": found["kind"], "minutes": minutes, "until_t": until_t}
-
-    def daily_stats(self, days: int, cushion: str | None = None) -> list[dict[str, Any]]:
-        return self.store.daily_stats(days, cushion=cushion)
-
-    def timeline(self, cushion: str | None = None, day: str | None = None) -> list[dict[str, Any]]:
-        return self.store.timeline(cushion=cushion, day=day)
-
-    def latest_frame(self, cushion: str) -> dict[str, Any] | None:
-        slot = self.slots.get(cushion)
-        if slot is None or slot.last_step is None:
-            return None
-        reading = slot.last_step.reading
-        load = _heatmap(slot.engine.analyzer.calibrator, slot.last_step.frame)
-        peak = float(load.max()) if load.size else 0.0
-        # an empty seat is drawn dark, not as its noise stretched to full colour
-        scaled = np.clip(load / max(peak, HEATMAP_MIN_PEAK), 0, 1)
-        rows, cols = scaled.shape
-        return {
-            "rows": rows,
-            "cols": cols,
-            "load": np.round(scaled, 3).tolist(),
-            "peaks": reading.features.get("peaks") or [],
-            "midline_col": reading.features.get("midline_col"),
-            "cop": reading.features.get("cop"),
-        }
-
-    def settings(self) -> dict[str, Any]:
-        return {"rules": self.config.rules.model_dump(), "analysis": self.config.analysis.model_dump()}
-
-    def update_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
-        result = self._validate_patch(patch, apply=True)
-        self._apply_to_engines()
-        self.store.save_settings(patch)
-        log.info("settings changed from the dashboard: %s", patch)
-        return result
-
-    def _apply_to_engines(self) -> None:
-        for slot in list(self.slots.values()):
-            slot.engine.tracker.update_rules(self.config.rules)
-            slot.engine.analyzer.update_config(self.config.analysis)
-
-    def reload(self, fresh: Settings) -> None:
-        """SIGHUP: take the rules and analysis sections of a freshly loaded config."""
-        patch = {"rules": fresh.rules.model_dump(), "analysis": fresh.analysis.model_dump()}
-        self._validate_patch(patch, apply=True)
-        self._apply_to_engines()
-        logging.getLogger().setLevel(fresh.log_level)
-        log.info("configuration reloaded (rules, analysis, log level)")
-
-    # ---- life cycle -----------------------------------------------------------------
     def _snapshot_all(self) -> None:
-        for slot in list(self.slots.values()):
+        for slot in self.slots.values():
             try:
                 self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
                 self.store.save_calibration(slot.cushion, slot.engine.analyzer.state_dict())
             except Exception:
                 log.exception("could not save the state of %s", slot.cushion)
 
-    async def _snapshot_forever(self, every_s: float = 5.0) -> None:
+    async def _snapshot_forever(self, every_s: float = SNAPSHOT_EVERY_S) -> None:
         while not self._stopping:
             await asyncio.sleep(every_s)
             self._snapshot_all()
             self._log_new_drops()
-            if self._recorder is not None:
-                self._recorder.flush()
-
-    def _unattributed_drops(self) -> dict[str, int]:
-        drops = getattr(self.input, "drops", None)
-        return drops.snapshot() if drops is not None else {}
+            self._tick_sinks()
 
     def _log_new_drops(self) -> None:
         """Bad input is counted by the decoders at DEBUG level; say it at WARNING, at most every 5 s."""
         seen = self._drops_logged
         try:
-            inputs = self.health()["inputs"]
+            inputs = self.runtime.health()["inputs"]
         except Exception:
             log.exception("health failed")
             return
-        inputs = [*inputs, {"input": self.config.input, "cushion": "(no cushion)", "drops": self._unattributed_drops()}]
-        for h in inputs:
+        unattributed = {"input": self.config.input, "cushion": "(no cushion)",
+                        "drops": self.runtime.unattributed_drops()}
+        for h in [*inputs, unattributed]:
             key = (h.get("input"), h.get("cushion"))
             drops = dict(h.get("drops") or {})
             before = seen.get(key, {})
             new = {r: n - before.get(r, 0) for r, n in drops.items() if n > before.get(r, 0)}
             if new:
-                log.warning("cushion %s (%s): input dropped since the last report: %s", h.get("cushion"), h.get("input"),
-                            ", ".join(f"{r} {n}" for r, n in sorted(new.items())))
+                log.warning("cushion %s (%s): input dropped since the last report: %s", h.get("cushion"),
+                            h.get("input"), ", ".join(f"{r} {n}" for r, n in sorted(new.items())))
             seen[key] = drops
+
+    def reload(self, fresh: Settings) -> None:
+        """SIGHUP: take the rules and analysis sections of a freshly loaded config."""
+        self.live_settings.reload(fresh)
+
+    # ---- life cycle -----------------------------------------------------------------
+    def _start_publisher(self) -> None:
+        if not (self.config.input == "mqtt" or self.config.mqtt.host):
+            return
+        try:
+            from monitor.sinks.mqtt_publisher import MqttPublisher
+        except ImportError:
+            log.warning("MQTT publisher not available")
+            return
+        publisher = MqttPublisher(self.config.mqtt)
+        publisher.start()
+        # after the notifier, before the recorder: where the daemon has always published
+        self.sinks.insert(self.sinks.index(self.broadcaster) + 2, publisher)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        if self.config.input == "mqtt" or self.config.mqtt.host:
-            try:
-                from monitor.sinks.mqtt_publisher import MqttPublisher
-
-                self._publisher = MqttPublisher(self.config.mqtt)
-                self._publisher.start()
-            except ImportError:
-                log.warning("MQTT publisher not available")
+        self._start_publisher()
         self.input.start(self._intake)
         self._tasks = [
             asyncio.create_task(self._process_forever(), name="process"),
@@ -634,7 +320,7 @@ class Daemon(ReminderControls):
         self.input.stop()
         if self._wake is not None:
             self._wake.set()
-        for task in getattr(self, "_tasks", []):
+        for task in self._tasks:
             task.cancel()
         if self._wake is not None:
             try:  # frames gathered for a batch are analysed, not lost
@@ -642,9 +328,11 @@ class Daemon(ReminderControls):
             except Exception:
                 log.exception("could not analyse the last frames")
         self._snapshot_all()
-        if self._publisher is not None:
-            self._publisher.stop()
-        if self._recorder is not None:
-            self._recorder.close()
+        for sink in self.sinks:  # the store last: the others may still have written to it
+            if sink is not self.store:
+                try:
+                    sink.close()
+                except Exception:
+                    self._sink_failed(sink, "close")
         self.store.close()
         log.info("daemon stopped")

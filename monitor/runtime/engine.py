@@ -1,32 +1,32 @@
 """One cushion's path from frames to states and reminders.
 
 The daemon and `sitwell analyze` both run frames through a CushionEngine, so what the
-offline analysis reports is exactly what the daemon would have done.
+offline analysis reports is exactly what the daemon would have done. Each frame comes out
+as one `CushionStep` (monitor/sinks/base.py): frame, calibrated load, reading, tracker update.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Sequence
 
 import numpy as np
 
+from monitor.analysis.mounting_check import MountingCheck
+from monitor.analysis.profile import SitterProfile
 from monitor.analysis.seat import SeatAnalyzer
+from monitor.analysis.sitbones import sit_bone_loads
+from monitor.calibration.mounting import NORMAL, Mounting, map_cells
 from monitor.config.settings import AnalysisConfig, RulesConfig
 from monitor.model import DeviceInfo, Frame, SeatReading
-from monitor.analysis.sitbones import LoadTap, sit_bone_loads
-from monitor.tracker.tracker import CushionTracker, TrackerUpdate
-
-
-@dataclass(slots=True)
-class EngineStep:
-    frame: Frame
-    reading: SeatReading
-    update: TrackerUpdate
+from monitor.sinks.base import CushionStep
+from monitor.tracker.tracker import CushionTracker
 
 
 class CushionEngine:
+    """Mounting undone -> calibration -> analysis -> sit-bone loads -> tracker, for one cushion (one grid)."""
+
     def __init__(
         self,
         cushion: str,
@@ -35,36 +35,61 @@ class CushionEngine:
         analysis: AnalysisConfig,
         epoch: datetime,
         tracker: CushionTracker | None = None,
+        mounting: Mounting | None = None,
+        profile: SitterProfile | None = None,
     ):
         self.cushion = cushion
-        self.device = device
-        self.analyzer = SeatAnalyzer(device, analysis)
-        # the sit-bone dose needs the load under each sit bone: see monitor/analysis/sitbones.py
-        self._tap = LoadTap(self.analyzer.calibrator)
-        self.analyzer.calibrator = self._tap  # type: ignore[assignment]
+        self.device = device  # as the frames come on the wire
+        # how the cushion lies and is wired: undone before calibration (calibration/mounting.py)
+        self.mounting = mounting or NORMAL
+        rows, cols = self.mounting.mapped_shape(device.rows, device.cols)
+        self.analyzer = SeatAnalyzer(replace(device, rows=rows, cols=cols), analysis, profile)
+        self.mounting_check = MountingCheck()
         self.tracker = tracker or CushionTracker(cushion, rules, epoch)
 
-    def _add_sit_bones(self, readings: list[SeatReading], loads: np.ndarray | None) -> None:
-        if loads is None or len(loads) != len(readings):
-            return
-        peaks = [r.features.get("peaks") if r.present else None for r in readings]
-        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry)):
+    def _add_sit_bones(self, readings: list[SeatReading], loads: np.ndarray) -> None:
+        """The sit-bone dose needs the load under each sit bone: see monitor/analysis/sitbones.py."""
+        peaks = [r.peaks if r.present else None for r in readings]
+        for reading, pair in zip(readings, sit_bone_loads(loads, peaks, self.analyzer.geometry), strict=True):
             if pair is not None:
-                reading.features["sitbone_load"] = pair
+                reading.sitbone_load = (pair[0], pair[1])
 
-    def process(self, frame: Frame) -> EngineStep:
-        reading = self.analyzer.process(frame)
-        loads = self._tap.take_stack()
-        self._add_sit_bones([reading], None if loads is None else loads[-1:])
-        return EngineStep(frame, reading, self.tracker.update(reading))
+    def posture_features(self) -> dict[str, float] | None:
+        """What the posture classifier sees now (smoothed features, the sitter's baseline and
+        even), for a correction to tune from; None while nobody sits."""
+        pc = self.analyzer.posture
+        if pc.smooth is None:
+            return None
+        front, thigh_c, left, sacral = pc.smooth
+        return {"front": round(front, 5), "thigh_c": round(thigh_c, 5), "left": round(left, 5),
+                "sacral": round(sacral, 5), "baseline": None if pc.baseline is None else round(pc.baseline, 5),
+                "even": round(pc.even, 5)}
 
-    def process_batch(self, frames: Sequence[Frame]) -> list[EngineStep]:
+    def process(self, frame: Frame) -> CushionStep:
+        """One frame; the step's `frame` is the frame as it came, its `load` is as the seat lies."""
+        mapped = frame if self.mounting.is_normal else replace(
+            frame, cells=map_cells(frame.cells, self.mounting, frame.max_value))
+        cal = self.analyzer.calibrator.process(mapped)
+        reading = self.analyzer.analyze_frame(cal)
+        loads = cal.load[None]
+        self._add_sit_bones([reading], loads)
+        if not self.mounting_check.done:
+            self.mounting_check.observe(np.array([frame.t]), mapped.cells[None], frame.max_value, loads,
+                                        [reading.present])
+        return CushionStep(frame, cal.load, reading, self.tracker.update(reading))
+
+    def process_batch(self, frames: Sequence[Frame]) -> list[CushionStep]:
         """Same results as calling process() on each frame; analysis is vectorised."""
         if not frames:
             return []
         t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
         cells = np.stack([f.cells for f in frames])
-        readings = self.analyzer.process_batch(t, cells)
-        self._add_sit_bones(readings, self._tap.take_stack())
+        if not self.mounting.is_normal:
+            cells = map_cells(cells, self.mounting, frames[0].max_value)
+        cal = self.analyzer.calibrator.process_batch(t, cells)
+        readings = self.analyzer.analyze(cal)
+        self._add_sit_bones(readings, cal.load)
+        if not self.mounting_check.done:
+            self.mounting_check.observe(t, cells, frames[0].max_value, cal.load, [r.present for r in readings])
         update = self.tracker.update
-        return [EngineStep(f, r, update(r)) for f, r in zip(frames, readings)]
+        return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, cal.load, readings, strict=True)]

@@ -1,7 +1,8 @@
 """What the dashboard (and other front ends) may ask of the running daemon.
 
-The daemon implements this protocol; `dashboard.app.create_app(runtime)` only talks to it,
-so the web layer never reaches into transports, analysis or the store directly.
+The daemon's `runtime` (monitor/runtime/service.py) implements this protocol;
+`dashboard.app.create_app(runtime)` only talks to it, so the web layer never reaches into
+transports, analysis or the store directly. Every method the dashboard calls is here.
 """
 
 from __future__ import annotations
@@ -42,9 +43,28 @@ class Runtime(Protocol):
     def update_settings(self, patch: dict[str, Any]) -> dict[str, Any]:
         """Validate and apply without a restart; raises ValueError with a user message."""
 
-    def subscribe(self) -> "asyncio.Queue[tuple[str, dict[str, Any]]]":
-        """A bounded queue of ("state"|"reminder"|"reminder_update"|"health", payload) events.
+    def pause(self, spec: str | float | None) -> dict[str, Any]:
+        """Pause every reminder ("30m", "1h", "2h", "tomorrow", minutes; "off"/None resumes);
+        the pause status after it. Raises ValueError with a user message for a bad spec."""
+
+    def pause_status(self) -> dict[str, Any]:
+        """{"paused", "until" (ISO wall time or None), "remaining_s" (wall), "cushions": {...}}."""
+
+    def reminder_extras(self) -> list[dict[str, Any]]:
+        """Per cushion: pause, snoozes left, strict mode, sit-bone dose, sit-stand phase, calendar."""
+
+    def offloads(self, day: str | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
+        """A day's breaks confirmed by the seat (credited offloads), oldest first."""
+
+    def notices(self) -> list[dict[str, Any]]:
+        """Set-up notices: a cushion mounted or wired wrong, a full scale that does not fit."""
+
+    def set_mounting(self, cushion: str, mounting: dict[str, Any]) -> dict[str, Any]:
+        """Set how one cushion lies and is wired; raises ValueError with a user message."""
+
+    def subscribe(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
+        """A bounded queue of ("state"|"reminder"|"reminder_update"|"notice"|"health", payload) events.
 
         Slow consumers lose the oldest state events, never reminders."""
 
-    def unsubscribe(self, queue: "asyncio.Queue[tuple[str, dict[str, Any]]]") -> None: ...
+    def unsubscribe(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None: ...

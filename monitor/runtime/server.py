@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 from monitor.config.settings import Settings
+from monitor.runtime import log_repeats
+from monitor.runtime.connections import raise_open_file_limit, uvicorn_limits
 from monitor.runtime.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
 
-async def serve(settings: Settings, announce=None, reload_settings=None) -> None:
+async def serve(settings: Settings, announce: Callable[[str], object] | None = None,
+                reload_settings: Callable[[], Settings] | None = None) -> None:
     """Run the daemon and the dashboard until SIGINT/SIGTERM; SIGHUP reloads the config.
 
     `reload_settings()` returns freshly loaded Settings (or raises ConfigError)."""
@@ -20,13 +25,18 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
 
     from dashboard.app import create_app
 
+    log_repeats.install()  # no input may flood the log
+    raise_open_file_limit()
     daemon = Daemon(settings)
     d = settings.dashboard
     loopback = d.host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(daemon, token=d.token, require_token=not loopback)
-    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False)
+    app = create_app(daemon.runtime, token=d.token, require_token=not loopback)
+    config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False,
+                            **uvicorn_limits())
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn before 0.29 installed its own SIGINT/SIGTERM handlers through this method (off: ours
+    # run); later ones catch the signal during serve() and raise it again for ours on the way out.
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     await daemon.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -47,10 +57,8 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
         await asyncio.sleep(0.05)
     if serve_task.done():
         await daemon.stop()
-        try:
+        with contextlib.suppress(SystemExit, OSError):  # uvicorn has logged the reason (e.g. address in use)
             serve_task.result()
-        except (SystemExit, OSError):
-            pass  # uvicorn has logged the reason (e.g. address already in use)
         raise RuntimeError(
             f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
         )
@@ -65,5 +73,5 @@ async def serve(settings: Settings, announce=None, reload_settings=None) -> None
     await daemon.stop()
     try:
         await asyncio.wait_for(serve_task, timeout=2.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         serve_task.cancel()

@@ -16,8 +16,10 @@ import logging
 import shutil
 import subprocess
 import threading
+from typing import Any
 
 from monitor.model import Reminder
+from monitor.sinks.base import CushionStep
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,11 @@ TITLES = {
 
 
 class DesktopNotifier:
-    """`notify(reminder)` shows one desktop notification; never blocks, never raises."""
+    """`notify(reminder)` shows one desktop notification; never blocks, never raises.
+
+    As a sink (monitor.sinks.base.Sink) it notifies every reminder of a step."""
+
+    name = "desktop"
 
     def __init__(self, enabled: bool, command: str = COMMAND, timeout_s: float = TIMEOUT_S) -> None:
         self.enabled = enabled
@@ -45,6 +51,19 @@ class DesktopNotifier:
         self._lock = threading.Lock()
         self.sent = 0
         self.failed = 0
+
+    def handle(self, step: CushionStep) -> None:
+        for reminder in step.reminders:
+            self.notify(reminder)
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def health(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "sent": self.sent, "failed": self.failed}
 
     def available(self) -> bool:
         """Whether notify-send is on PATH (looked up per reminder: cheap, and it may get installed)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from monitor.config.settings import MqttConfig
 from monitor.model import POSTURES
+from monitor.mqtt.topics import monitor_status_topic, state_topic
 
 ORIGIN = {"name": "sitwell", "support_url": "https://github.com/sitwell/sitwell"}
 
@@ -27,19 +28,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", text)
 
 
-def state_topic(config: MqttConfig, cushion: str) -> str:
-    return f"{config.topic_prefix}/{cushion}/state"
-
-
 def discovery_messages(config: MqttConfig, cushion: str) -> list[tuple[str, dict[str, Any]]]:
     """(topic, payload) for every discovery config of one cushion."""
-    from monitor.mqtt.connection import monitor_status_topic
-
     # the node id also makes the unique ids: two monitors with different prefixes must not clash
     prefix = "" if config.topic_prefix == "sitwell" else f"{_slug(config.topic_prefix)}_"
     node = f"sitwell_{prefix}{cushion}"
     common: dict[str, Any] = {
-        "state_topic": state_topic(config, cushion),
+        "state_topic": state_topic(config.topic_prefix, cushion),
         "availability_topic": monitor_status_topic(config),
         "payload_available": "online",
         "payload_not_available": "offline",

@@ -27,7 +27,9 @@ from paho.mqtt.enums import MQTTErrorCode
 from monitor.config.settings import MqttConfig
 from monitor.model import CushionState, Reminder
 from monitor.mqtt.connection import MqttConnection
+from monitor.mqtt.topics import reminders_topic, state_topic
 from monitor.sinks import ha_discovery
+from monitor.sinks.base import CushionStep
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ class _Last:
 
 
 class MqttPublisher:
+    """A sink (monitor.sinks.base.Sink): each step's reminders, then its state."""
+
+    name = "mqtt"
+
     def __init__(self, config: MqttConfig, min_interval_s: float = MIN_INTERVAL_S) -> None:
         if not config.host:
             raise ValueError("mqtt.host is not set")
@@ -89,6 +95,21 @@ class MqttPublisher:
         self.conn.remove_listener(self._on_connection)
         self.conn.release()
 
+    # ---- Sink -----------------------------------------------------------------------
+    def handle(self, step: CushionStep) -> None:
+        for reminder in step.reminders:
+            self.publish_reminder(reminder)
+        self.publish_state(step.state)
+
+    def tick(self) -> None:
+        pass  # held-back states go out from the flusher thread, on the publisher's own clock
+
+    def close(self) -> None:
+        self.stop()
+
+    def health(self) -> dict[str, Any]:
+        return dict(self.counts)
+
     # ---- publishing -----------------------------------------------------------------
     def publish_state(self, state: CushionState) -> None:
         now = time.monotonic()
@@ -113,7 +134,7 @@ class MqttPublisher:
 
     def publish_reminder(self, reminder: Reminder) -> None:
         info = self.conn.publish(
-            f"{self.prefix}/{reminder.cushion}/reminders", _dumps(reminder.as_json()), qos=1, retain=False
+            reminders_topic(self.prefix, reminder.cushion), _dumps(reminder.as_json()), qos=1, retain=False
         )
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
             self.counts["lost_reminders"] += 1
@@ -123,7 +144,7 @@ class MqttPublisher:
             self.counts["reminders"] += 1
 
     def _send_state(self, cushion: str, payload: str) -> None:
-        self.conn.publish(f"{self.prefix}/{cushion}/state", payload, qos=0, retain=True)
+        self.conn.publish(state_topic(self.prefix, cushion), payload, qos=0, retain=True)
         self.counts["states"] += 1
 
     def _publish_discovery(self, cushion: str) -> None:

@@ -7,22 +7,42 @@ analysis goes on either way.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
-from monitor.model import DeviceInfo, Frame
 from monitor.codec.recording import RecordingWriter
+from monitor.model import DeviceInfo, Frame
+from monitor.sinks.base import CushionStep
 
 log = logging.getLogger(__name__)
 
+FLUSH_EVERY_S = 5.0  # wall time: a crash loses at most about this much of the recording
+
 
 class RawRecorder:
-    """Records the first cushion it sees; the header takes that cushion's grid."""
+    """Records the first cushion it sees; the header takes that cushion's grid.
+
+    A sink (monitor.sinks.base.Sink): the raw frame of every step of that cushion."""
+
+    name = "recorder"
 
     def __init__(self, path: Path):
         self.path = path
         self.cushion: str | None = None
         self._writer: RecordingWriter | None = None
         self.lost_frames = 0
+        self._flushed = time.monotonic()
+
+    def handle(self, step: CushionStep) -> None:
+        self.write(step.frame)
+
+    def tick(self) -> None:
+        if time.monotonic() - self._flushed >= FLUSH_EVERY_S:
+            self.flush()
+
+    def health(self) -> dict[str, Any]:
+        return {"path": str(self.path), "cushion": self.cushion, "lost_frames": self.lost_frames}
 
     def write(self, frame: Frame) -> None:
         if self.cushion is None:
@@ -40,6 +60,7 @@ class RawRecorder:
             self._check()
 
     def flush(self) -> None:
+        self._flushed = time.monotonic()
         if self._writer is not None:
             self._writer.flush()
             self._check()

@@ -3,7 +3,8 @@
 Each state holds from its frame time until the next state's; that interval is split at
 wall-clock minute boundaries (epoch + t) and added to the minute it falls in. An interval
 longer than `max_gap_s` (input lost) counts only its first `max_gap_s` seconds, so a
-dropped connection is not counted as sitting.
+dropped connection is not counted as sitting, and one state costs the same work whatever
+the step in frame time before it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class MinuteAggregator:
         self._row: MinuteRow | None = None
         self._row_end_t = 0.0  # frame time where the current row's minute ends
         self._dose_carry = [0.0, 0.0, 0.0, 0.0]  # dose seen while no row was open
+        self._max_pieces = int(max_gap_s // 60.0) + 2  # minutes one interval can touch
 
     def add_dose(self, added: tuple[float, float, float, float] | None) -> None:
         """Sit-bone dose of the interval before the state about to be added (call before add()):
@@ -71,12 +73,17 @@ class MinuteAggregator:
             return done
         start = prev.t
         end = min(state.t, prev.t + self.max_gap_s)
-        while end > start:
+        # At most the minutes `max_gap_s` spans, whatever the step in frame time: the work
+        # of one state is bounded (a minute boundary that rounding puts at or before
+        # `start`, far from frame time 0, closes the piece instead of looping).
+        for _ in range(self._max_pieces):
+            if not end > start:
+                break
             if self._row is None or start >= self._row_end_t:
                 if self._row is not None:
                     done.append(self._row)
                 self._open_minute(start)
-            piece_end = min(end, self._row_end_t)
+            piece_end = min(end, self._row_end_t) if self._row_end_t > start else end
             self._account(prev, piece_end - start)
             start = piece_end
         if self._row is not None and state.t >= self._row_end_t:

@@ -8,7 +8,7 @@ offloaded, so a side counts as offloaded when its load stays at least `offload_d
 (30 %) below its upright level for `offload_s` (15 s); standing up (the seat without load
 for `offload_s`) offloads both.
 
-Input per frame: `sitbone_load` = [left, right] from `SeatReading.features` (the engine
+Input per frame: `sitbone_load` = (left, right) from `SeatReading.sitbone_load` (the engine
 adds it; frames where the sit bones were not found carry none and add no dose).
 """
 
@@ -103,11 +103,11 @@ class SitBoneDose:
         if not present:
             self._seated_run = [0.0, 0.0, 0.0, 0.0]
         if lr is not None and dt > 0:
-            l, r = lr
+            left, right = lr
             r0, r1 = self.ref
-            nl = l / r0 if r0 is not None and r0 > MIN_LEVEL else 0.0
-            nr = r / r1 if r1 is not None and r1 > MIN_LEVEL else 0.0
-            a0, a1, a2, a3 = step.added = (l * dt, r * dt, nl * dt, nr * dt)
+            nl = left / r0 if r0 is not None and r0 > MIN_LEVEL else 0.0
+            nr = right / r1 if r1 is not None and r1 > MIN_LEVEL else 0.0
+            a0, a1, a2, a3 = step.added = (left * dt, right * dt, nl * dt, nr * dt)
             sp, run = self.spell, self._seated_run  # new lists: cheaper than adding in place
             self.spell = [sp[0] + a0, sp[1] + a1, sp[2] + a2, sp[3] + a3]
             self._seated_run = [run[0] + a0, run[1] + a1, run[2] + a2, run[3] + a3]
@@ -120,12 +120,12 @@ class SitBoneDose:
         if (not stood.credited) if cond else (stood.since is not None):
             self._track(stood, "both", "stood", t, cond, hold_s, step)
         ref = self.ref
-        judged = lr is not None and self.ref_s >= REF_MIN_S - EPS  # the level is known well enough
+        judged = self.ref_s >= REF_MIN_S - EPS  # the level is known well enough
         for i in (0, 1):
-            run, r = self._shift[i], ref[i]
-            low = judged and r is not None and r > 0 and lr[i] <= (1.0 - drop) * r + EPS  # type: ignore[index]
-            if (not run.credited) if low else (run.since is not None):
-                self._track(run, SIDES[i], "shifted", t, low, hold_s, step)
+            shift, level = self._shift[i], ref[i]
+            low = judged and lr is not None and level is not None and level > 0 and lr[i] <= (1.0 - drop) * level + EPS
+            if (not shift.credited) if low else (shift.since is not None):
+                self._track(shift, SIDES[i], "shifted", t, low, hold_s, step)
         return step
 
     def _learn_level(self, lr: tuple[float, float] | None, posture: str, present: bool, dt: float, drop: float) -> None:
@@ -177,19 +177,20 @@ class SitBoneDose:
 
     def heavier_side(self, imbalance: float) -> tuple[str | None, float | None]:
         """The side whose share of this spell's (raw) dose is `imbalance` or more above half."""
-        l, r = self.spell[0], self.spell[1]
-        if l + r <= 0:
+        left, right = self.spell[0], self.spell[1]
+        if left + right <= 0:
             return None, None
-        share = l / (l + r)
+        share = left / (left + right)
         if abs(share - 0.5) < imbalance - EPS:
             return None, share
         return ("left" if share > 0.5 else "right"), share
 
     def as_json(self) -> dict[str, Any]:
-        l, r, nl, nr = self.spell
+        left, right, nl, nr = self.spell
         return {
-            "spell": {"left": round(l, 3), "right": round(r, 3), "left_norm_s": round(nl, 1), "right_norm_s": round(nr, 1)},
-            "left_dose_share": round(l / (l + r), 4) if l + r > 0 else None,
+            "spell": {"left": round(left, 3), "right": round(right, 3), "left_norm_s": round(nl, 1),
+                      "right_norm_s": round(nr, 1)},
+            "left_dose_share": round(left / (left + right), 4) if left + right > 0 else None,
             "upright_level": [None if v is None else round(v, 4) for v in self.ref],
             "offloaded": [k for k in self._open],
         }
@@ -207,9 +208,9 @@ class SitBoneDose:
 
 def _pair(loads: Any) -> tuple[float, float] | None:
     try:
-        l, r = float(loads[0]), float(loads[1])
+        left, right = float(loads[0]), float(loads[1])
     except (TypeError, ValueError, IndexError, KeyError):
         return None
-    if not (0.0 <= l < _INF and 0.0 <= r < _INF):
+    if not (0.0 <= left < _INF and 0.0 <= right < _INF):
         return None  # NaN, negative or infinite: not a load
-    return l, r
+    return left, right

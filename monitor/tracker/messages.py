@@ -7,6 +7,11 @@ every 20-30 minutes. Each text says what was noticed and the one thing to do abo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.config.settings import RulesConfig
+
 
 def _minutes(seconds: float) -> int:
     return max(1, int(seconds // 60))
@@ -52,7 +57,7 @@ def may_sit(stand_min: float, move_min: float) -> str:
     return f"You've stood for {stand_min:g} minutes — you may sit down again."
 
 
-def extra_message(kind: str, rules, *, spell_s: float = 0.0, lead_s: float = 0.0) -> str:
+def extra_message(kind: str, rules: RulesConfig, *, spell_s: float = 0.0, lead_s: float = 0.0) -> str:
     """Texts of the kinds beyond CONTRACT section 6 (docs/reminders.md)."""
     if kind == "sit_warning":
         return sit_warning(spell_s, lead_s)

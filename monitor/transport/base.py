@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.codec.fullscale import FullScale
 from monitor.model import DeviceInfo, DropCounter, Frame
 
 Emit = Callable[[Frame], None]
@@ -74,6 +75,8 @@ class InputHealth:
     frames: int = 0
     error: str | None = None
     device: DeviceInfo | None = None
+    # the cushion's full-scale policy (monitor/codec/fullscale.py): its notice is in as_dict
+    full_scale: FullScale | None = None
     # pass `health.drops` to a decoder: it counts into the same locked counter
     drops: LockedDropCounter = field(default_factory=lambda: LockedDropCounter())
     _last_frame_mono: float | None = field(default=None, repr=False)
@@ -134,4 +137,6 @@ class InputHealth:
                 "fw": device.fw,
             }
         )
+        if self.full_scale is not None:
+            out["full_scale"] = self.full_scale.notice().as_json()
         return out

@@ -6,8 +6,9 @@ without COBS and the trailing 0x00: hello or frame) or one JSON frame object (§
 line; a §4 header object is accepted as the JSON form of a hello).
 
 Each cushion has its own state: grid and max_value (from its hello, else from its frames),
-its clock (device_ms unwrapped across the u32 wrap, or the JSON "t"; a clock that jumps
-back — a rebooted device — is continued, so frame time never runs backwards), its
+its clock (device_ms or the JSON "t" through the one device-clock policy,
+`monitor/transport/device_clock.py`: never backwards, a reboot or a leap ahead taken as
+a reconnect, a step back under 1 s dropped as stale), its
 online/offline status and its health counters. Bad payloads are counted per cushion and
 reason and logged at debug level; nothing here raises into paho's thread.
 """
@@ -17,55 +18,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from monitor.codec.binary import FramePacket, HelloPacket, decode_packet, device_info_from_json
+from monitor.codec.binary import (
+    FramePacket,
+    HelloPacket,
+    decode_packet,
+    device_info_from_json,
+)
 from monitor.codec.errors import CodecError
+from monitor.codec.fullscale import FullScale
 from monitor.codec.jsonframe import decode_json_frame, loads_limited
 from monitor.config.settings import MqttConfig
 from monitor.model import DeviceInfo, Frame, valid_cushion_id
-from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
 from monitor.mqtt.connection import MqttConnection
+from monitor.mqtt.topics import ANY_CUSHION, cushion_in, cushion_status_topic, frames_topic
+from monitor.transport.base import Emit, FrameInput, InputHealth, LockedDropCounter
+from monitor.transport.device_clock import U32_MS_WRAP_S, DeviceClock
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import MQTTMessage
 
 log = logging.getLogger(__name__)
 
 MAX_CUSHIONS = 256  # with a `+` subscription anyone on the broker could invent cushions
 DEFAULT_MAX_VALUE = 4095  # a 16-bit frame without a hello: most cushions are 12-bit ADCs
-U32_MS = 1 << 32
-BACK_TOLERANCE_S = 1.0  # a clock going back less than this is a stale frame, more a reboot
-
-
-class _CushionClock:
-    """Device time -> frame time that never runs backwards.
-
-    `device_ms` is a u32 and wraps after 49.7 days: a jump back by more than half the range
-    is a wrap. A smaller jump back of more than BACK_TOLERANCE_S is a device restart: time
-    continues from the last frame. Less than that is a stale or repeated frame (dropped).
-    """
-
-    def __init__(self) -> None:
-        self.last_raw: float | None = None
-        self.offset = 0.0
-        self.last_t: float | None = None
-
-    def to_t(self, raw: float, wrap: float | None = None) -> float | None:
-        """Frame time for a raw device time (seconds), or None for a stale frame."""
-        if self.last_raw is not None and raw < self.last_raw:
-            back = self.last_raw - raw
-            if wrap is not None and back > wrap / 2:
-                self.offset += wrap
-            elif back > BACK_TOLERANCE_S:
-                log.info("mqtt: device clock went back %.1f s (restart?); continuing frame time", back)
-                self.offset = (self.last_t or 0.0) - raw
-            else:
-                return None
-        t = raw + self.offset
-        if self.last_t is not None and t < self.last_t:  # rounding after an offset change
-            t = self.last_t
-        self.last_raw, self.last_t = raw, t
-        return t
+STALE_S = 1.0  # a clock going back less than this is a stale frame (reordered, redelivered), more a reboot
 
 
 class _Cushion:
@@ -79,7 +59,8 @@ class _Cushion:
         self.max_value: int | None = None  # None: not announced, inferred per frame
         self.seen_max = 0  # highest reading so far (to infer max_value without a hello)
         self.status: str | None = None  # "online" / "offline" from <prefix>/<c>/status
-        self.clock = _CushionClock()
+        self.clock = DeviceClock(f"mqtt: cushion {cushion}", stale_s=STALE_S)
+        self.last_heard = time.monotonic()  # any message on its topics (expiry)
         self.last_seq: int | None = None
         self.mono0: float | None = None  # for JSON frames without "t"
 
@@ -106,6 +87,10 @@ class MqttInput(FrameInput):
         self._cushions: dict[str, _Cushion] = {}
         for name in config.cushions:
             self._cushions[name] = _Cushion(name)
+        self._configured = frozenset(config.cushions)  # always kept, never expired
+        self._last_expiry_scan = -1e9
+        self.refused = 0  # new cushions refused at the limit
+        self.expired = 0  # cushions forgotten after cushion_expiry_s of silence
         # payloads that belong to no valid cushion (bad id, too many cushions)
         self.drops = LockedDropCounter()
         self._emit: Emit | None = None
@@ -119,10 +104,10 @@ class MqttInput(FrameInput):
             return
         self._emit = emit
         self._running = True
-        names = self.config.cushions or ["+"]
+        names = self.config.cushions or [ANY_CUSHION]
         self._topics = []
         for name in names:
-            frames, status = f"{self.prefix}/{name}/frames", f"{self.prefix}/{name}/status"
+            frames, status = frames_topic(self.prefix, name), cushion_status_topic(self.prefix, name)
             self.conn.subscribe(frames, 1, self._on_frames)
             self.conn.subscribe(status, 1, self._on_status)
             self._topics += [frames, status]
@@ -163,28 +148,50 @@ class MqttInput(FrameInput):
             c.health.set_connected(True)
 
     def _cushion_for(self, topic: str) -> _Cushion | None:
-        rest = topic[len(self.prefix) + 1 :]
-        name = rest.split("/", 1)[0]
+        name = cushion_in(self.prefix, topic)
         if not valid_cushion_id(name):
             self.drops.drop("bad_cushion_id")
             log.debug("mqtt: ignoring topic %r: bad cushion id", topic)
             return None
+        now = time.monotonic()
         with self._lock:
             c = self._cushions.get(name)
             if c is None:
-                if len(self._cushions) >= MAX_CUSHIONS:
+                if len(self._cushions) >= MAX_CUSHIONS and not self._expire(now):
                     self.drops.drop("too_many_cushions")
+                    self.refused += 1
+                    if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
+                        log.warning("mqtt: cushion %s refused: %d cushions already, none silent for %g s"
+                                    " (mqtt.cushion_expiry_s); %d refused so far", name, MAX_CUSHIONS,
+                                    self.config.cushion_expiry_s, self.refused)
                     return None
                 c = self._cushions[name] = _Cushion(name)
                 log.info("mqtt: new cushion %s", name)
                 new = True
             else:
                 new = False
+            c.last_heard = now
         if new:
             self._update_connected(c)
         return c
 
-    def _on_status(self, msg) -> None:
+    def _expire(self, now: float) -> bool:
+        """Forget the cushions silent for cushion_expiry_s (never configured ones); True if
+        there is room now. Scans at most once a second, so a flood of new ids costs O(1) each."""
+        if now - self._last_expiry_scan < 1.0:
+            return False
+        self._last_expiry_scan = now
+        limit = self.config.cushion_expiry_s
+        silent = [n for n, c in self._cushions.items() if n not in self._configured and now - c.last_heard >= limit]
+        for n in silent:
+            del self._cushions[n]
+        if silent:
+            self.expired += len(silent)
+            log.info("mqtt: %d cushions silent for %g s forgotten (%s%s)", len(silent), limit,
+                     ", ".join(silent[:5]), ", ..." if len(silent) > 5 else "")
+        return len(self._cushions) < MAX_CUSHIONS
+
+    def _on_status(self, msg: MQTTMessage) -> None:
         try:
             c = self._cushion_for(msg.topic)
             if c is None:
@@ -203,7 +210,7 @@ class MqttInput(FrameInput):
             log.exception("mqtt: status message on %s", msg.topic)
 
     # ---- frames ---------------------------------------------------------------------
-    def _on_frames(self, msg) -> None:
+    def _on_frames(self, msg: MQTTMessage) -> None:
         c: _Cushion | None = None
         try:
             c = self._cushion_for(msg.topic)
@@ -239,7 +246,7 @@ class MqttInput(FrameInput):
         c.health.drop(reason)
         log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
 
-    def _binary(self, c: _Cushion, payload: bytes) -> Frame | None:
+    def _binary(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         pkt = decode_packet(payload)
         if isinstance(pkt, HelloPacket):
             self._hello(c, pkt.info)
@@ -249,20 +256,20 @@ class MqttInput(FrameInput):
         max_value = self._max_value(c, pkt.cells, 255 if pkt.bits == 8 else None)
         if c.last_seq == pkt.seq and c.clock.last_raw == pkt.device_ms / 1000.0:
             raise CodecError("duplicate", f"seq {pkt.seq}")  # a QoS 1 redelivery
-        t = c.clock.to_t(pkt.device_ms / 1000.0, wrap=U32_MS / 1000.0)
+        t = c.clock.to_t(pkt.device_ms / 1000.0, wrap=U32_MS_WRAP_S)
         if t is None:
             raise CodecError("stale", f"device_ms {pkt.device_ms}")
         c.last_seq = pkt.seq
         return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
 
-    def _json(self, c: _Cushion, payload: bytes) -> Frame | None:
+    def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         head = bytes(payload[:256])
         if b'"header"' in head and b'"cells"' not in payload:
             self._json_header(c, payload)
             return None
         jf = decode_json_frame(
             payload,
-            max_value=c.max_value if c.max_value is not None else 65535,
+            max_value=65535,  # the full-scale policy (_max_value) judges the readings
             rows=c.grid[0] if c.grid else None,
             cols=c.grid[1] if c.grid else None,
             max_bytes=self.config.max_payload,
@@ -284,7 +291,7 @@ class MqttInput(FrameInput):
         c.last_seq = jf.seq
         return Frame(c.cushion, t, jf.cells, max_value, jf.seq)
 
-    def _json_header(self, c: _Cushion, payload: bytes) -> None:
+    def _json_header(self, c: _Cushion, payload: bytes | bytearray) -> None:
         obj = loads_limited(payload, max_bytes=self.config.max_payload, max_depth=4)
         if not isinstance(obj, dict) or obj.get("type") != "header":
             raise CodecError("bad_frame", "not a frame or header object")
@@ -299,6 +306,7 @@ class MqttInput(FrameInput):
             log.info("mqtt: cushion %s: %s %dx%d, max %d", c.cushion, info.device, info.rows, info.cols,
                      info.max_value)
         c.set_device(info)
+        self._full_scale(c).announce(info.max_value)
 
     def _check_grid(self, c: _Cushion, rows: int, cols: int) -> None:
         if c.grid is None:
@@ -306,14 +314,22 @@ class MqttInput(FrameInput):
         elif c.grid != (rows, cols):
             raise CodecError("bad_grid", f"{rows}x{cols}, the cushion has {c.grid[0]}x{c.grid[1]}")
 
+    def _full_scale(self, c: _Cushion) -> FullScale:
+        scale = c.health.full_scale
+        if scale is None:
+            scale = c.health.full_scale = FullScale(
+                self.default_max_value, explicit=False, cushion=c.cushion, setting="max_value", flag=None,
+                fix_hint=f"let cushion {c.cushion} publish its hello (retained on its frames topic) with"
+                         " max_value {scale}",
+            )
+        return scale
+
     def _max_value(self, c: _Cushion, cells: np.ndarray, bits_max: int | None) -> int:
         """Announced max_value (readings above it are dropped), else inferred and sticky."""
         top = int(cells.max()) if cells.size else 0
-        if c.max_value is not None:
-            if top > c.max_value:
-                raise CodecError("out_of_range", f"reading {top} above max_value {c.max_value}")
-            return c.max_value
-        if bits_max is not None:
-            return bits_max
+        scale = self._full_scale(c)
         c.seen_max = max(c.seen_max, top)
-        return self.default_max_value if c.seen_max <= self.default_max_value else 65535
+        in_use = scale.check(top, bits_max)
+        if in_use is None:
+            raise CodecError("out_of_range", f"reading {top} above max_value {scale.in_use}")
+        return in_use

@@ -6,18 +6,19 @@ once, and is reopened with exponential backoff up to `reconnect_max_s`; reading 
 without a restart. Bad bytes never stop the thread: decoders count them by reason.
 
 Frame time `t`:
-- binary: the device clock (u32 ms) unwrapped across its 49.7-day wrap, in seconds. A
-  clock that jumps back (the board rebooted) is rebased so `t` never goes backwards —
-  the tracker's rules run on frame time and must not see time reverse.
+- binary: the device clock (u32 ms) through the one device-clock policy
+  (`monitor/transport/device_clock.py`): unwrapped across its 49.7-day wrap, never
+  backwards, a jump back (the board rebooted) or too far ahead taken as a reconnect.
 - text: host monotonic seconds since the input started (text lines carry no time).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -25,9 +26,11 @@ import serial
 
 from monitor.codec.binary import BinaryDecoder, FramePacket, HelloPacket
 from monitor.codec.detect import CodecDetector
+from monitor.codec.fullscale import FullScale
 from monitor.codec.text import TextDecoder
 from monitor.model import DeviceInfo, Frame
 from monitor.transport.base import Emit, FrameInput, InputHealth
+from monitor.transport.device_clock import DeviceClock
 
 log = logging.getLogger(__name__)
 
@@ -35,41 +38,25 @@ CodecName = Literal["binary", "text", "detect"]
 READ_TIMEOUT_S = 0.1  # how long a read may block: bounds stop() latency
 TTY_BUFFER = 4096  # bytes the Linux tty layer buffers for a reader (N_TTY_BUF_SIZE)
 READ_CHUNK = 65536
+DIGIT_MAX = 9  # the full scale of a digit-per-cell text line
 FIRST_RETRY_S = 0.25
 STABLE_S = 2.0  # a connection that lasted this long resets the backoff
 
 
-class DeviceClock:
-    """u32 device milliseconds -> non-decreasing seconds."""
+def missing_port_text(port: str) -> str | None:
+    """For a device path that does not exist (a typo such as /dev/ttyACMO): that, and the
+    serial ports that do exist, for the log and the dashboard. None for a port that exists
+    and for URLs (socket://, loop://), whose failures say enough themselves."""
+    if "://" in port or not port.startswith("/") or os.path.exists(port):
+        return None
+    try:
+        from serial.tools import list_ports
 
-    WRAP = 1 << 32
-
-    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
-        self._last_ms: int | None = None
-        self._total_ms = 0  # unwrapped ms of the last packet
-        self._wall = wall
-        self._last_wall = 0.0
-
-    def seconds(self, device_ms: int) -> float:
-        # Kept across reconnects: a USB glitch continues the same clock (the step is
-        # forward); a rebooted board's clock starts again near 0 (a backward step).
-        now = self._wall()
-        if self._last_ms is None:
-            self._total_ms = device_ms
-        else:
-            step = (device_ms - self._last_ms) % self.WRAP
-            if step < self.WRAP // 2:
-                self._total_ms += step  # forward, possibly across the wrap
-            else:
-                # The board rebooted: its own clock cannot say how long it was away, the host's
-                # can. Frame time moves on by the host's gap, so a long outage is a real break.
-                gap_ms = int(max(0.0, now - self._last_wall) * 1000)
-                self._total_ms += gap_ms
-                log.info("serial: device clock went back %d ms (reboot?); frame time moves on by the %.1f s gap",
-                         self.WRAP - step, gap_ms / 1000)
-        self._last_ms = device_ms
-        self._last_wall = now
-        return self._total_ms / 1000.0
+        present = sorted(p.device for p in list_ports.comports())
+    except Exception:  # noqa: BLE001 - the list is a hint; the main message stands without it
+        present = []
+    there = ", ".join(present) if present else "none found (is the cushion plugged in? `sitwell doctor` checks)"
+    return f"serial port {port} does not exist; serial ports on this machine: {there} (fix --serial or serial.port)"
 
 
 class SerialInput(FrameInput):
@@ -84,6 +71,7 @@ class SerialInput(FrameInput):
         cols: int = 16,
         max_value: int = 4095,
         cushion: str = "cushion-1",
+        max_value_set: bool = False,
         reconnect_max_s: float = 10.0,
         gather_s: float = 0.0,
     ) -> None:
@@ -100,11 +88,15 @@ class SerialInput(FrameInput):
         # that half a 4 KiB tty buffer is never overrun at this baud rate.
         self.gather_s = max(0.0, min(gather_s, 0.5 * TTY_BUFFER * 10 / max(baud, 1)))
         self._health = InputHealth(input=f"serial:{port}", cushion=cushion)
+        # max_value_set: the user named the full scale (not the default); see codec/fullscale.py
+        self._health.full_scale = FullScale(max_value, explicit=max_value_set, cushion=cushion)
+        # frames of another grid than the hello's: the hello does not speak for them
+        self._unannounced = FullScale(max_value, explicit=max_value_set, cushion=cushion)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._serial: serial.SerialBase | None = None
         self._emit: Emit | None = None
-        self._clock = DeviceClock()
+        self._clock = DeviceClock(f"serial {port}")
         self._t0 = time.monotonic()
         self._hello: DeviceInfo | None = None
         self._codec: str | None = None  # the codec in use on this connection
@@ -128,10 +120,8 @@ class SerialInput(FrameInput):
         self._stop.set()
         ser = self._serial
         if ser is not None:
-            try:
-                ser.cancel_read()  # wakes a blocked read where the platform supports it
-            except Exception:  # noqa: BLE001 - not every URL handler implements it
-                pass
+            with contextlib.suppress(Exception):  # not every URL handler implements it
+                ser.cancel_read()  # type: ignore[attr-defined]  # on the port classes, not in SerialBase's stub
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             if self._thread.is_alive():
@@ -145,18 +135,26 @@ class SerialInput(FrameInput):
 
     # --- reader thread ------------------------------------------------------------------
 
+    def _open_port(self) -> serial.SerialBase:
+        """The port, opened with a read timeout of READ_TIMEOUT_S. The simulated cushion hands
+        over a virtual one here (transport/simulated.py): everything after is the hardware path."""
+        return serial.serial_for_url(self.port, baudrate=self.baud, timeout=READ_TIMEOUT_S)
+
     def _run(self) -> None:
         delay = FIRST_RETRY_S
         failing = False  # log an outage once, not on every retry
+        said: str | None = None
         while not self._stop.is_set():
             try:
-                ser = serial.serial_for_url(self.port, baudrate=self.baud, timeout=READ_TIMEOUT_S)
+                ser = self._open_port()
             except (serial.SerialException, OSError, ValueError) as exc:
-                self._health.set_connected(False, f"cannot open {self.port}: {exc}")
-                if not failing:
-                    log.warning("serial: cannot open %s (%s); retrying up to every %.0f s",
-                                self.port, exc, self.reconnect_max_s)
-                    failing = True
+                missing = missing_port_text(self.port)
+                self._health.set_connected(False, missing or f"cannot open {self.port}: {exc}")
+                if not failing or (missing and missing != said):
+                    # once per outage; again only when what it says changes (a port plugged in)
+                    log.warning("serial: %s; retrying up to every %.0f s",
+                                missing or f"cannot open {self.port} ({exc})", self.reconnect_max_s)
+                    failing, said = True, missing
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.reconnect_max_s)
                 continue
@@ -170,10 +168,8 @@ class SerialInput(FrameInput):
             opened = time.monotonic()
             error = self._read_until_gone(ser)
             self._serial = None
-            try:
+            with contextlib.suppress(Exception):  # the device may already be gone
                 ser.close()
-            except Exception:  # noqa: BLE001 - the device may already be gone
-                pass
             if error is None:
                 break  # stopped
             self._health.set_connected(False, error)
@@ -194,14 +190,15 @@ class SerialInput(FrameInput):
         self._codec = None if self.codec_setting == "detect" else self.codec_setting
         self._detector = CodecDetector() if self._codec is None else None
         self._binary = BinaryDecoder(self._health.drops)
-        self._text = TextDecoder(self.rows, self.cols, self.max_value, self._health.drops)
+        # any 16-bit reading is a frame: the full-scale policy, not the decoder, judges the scale
+        self._text = TextDecoder(self.rows, self.cols, 65535, self._health.drops)
         self._health.set_connected(True)
 
     def _read_until_gone(self, ser: serial.SerialBase) -> str | None:
         """Read and decode until stop (None) or the device fails (its error text)."""
         while not self._stop.is_set():
             try:
-                waiting = ser.in_waiting
+                waiting = ser.in_waiting  # type: ignore[attr-defined]  # every port class has it; the stub's base not
                 data = ser.read(min(waiting, READ_CHUNK) if waiting else 1)
             except (serial.SerialException, OSError) as exc:
                 return str(exc) or type(exc).__name__
@@ -234,13 +231,21 @@ class SerialInput(FrameInput):
             assert self._binary is not None
             for pkt in self._binary.feed(data):
                 if isinstance(pkt, FramePacket):
-                    self._emit_frame(self._clock.seconds(pkt.device_ms), pkt.cells, self._binary_max(pkt), pkt.seq)
+                    t = self._clock.seconds(pkt.device_ms)
+                    scale = self._scale(pkt.cells, 255 if pkt.bits == 8 else None)
+                    if scale is not None:
+                        self._emit_frame(t, pkt.cells, scale, pkt.seq)
                 elif isinstance(pkt, HelloPacket):
                     self._on_hello(pkt)
         else:
             assert self._text is not None
             for tf in self._text.feed(data):
-                self._emit_frame(time.monotonic() - self._t0, tf.cells, tf.max_value, None)
+                if tf.max_value == DIGIT_MAX:  # a digit-per-cell line: 0-9 is its own scale
+                    self._emit_frame(time.monotonic() - self._t0, tf.cells, DIGIT_MAX, None)
+                    continue
+                scale = self._scale(tf.cells, None)
+                if scale is not None:
+                    self._emit_frame(time.monotonic() - self._t0, tf.cells, scale, None)
 
     def _on_hello(self, pkt: HelloPacket) -> None:
         info = pkt.info
@@ -249,14 +254,20 @@ class SerialInput(FrameInput):
                      info.rows, info.cols, info.max_value)
         self._hello = info
         self._health.set_device(info)
+        assert self._health.full_scale is not None
+        self._health.full_scale.announce(info.max_value)
 
-    def _binary_max(self, pkt: FramePacket) -> int:
+    def _scale(self, cells: np.ndarray, wire_max: int | None) -> int | None:
+        """The full scale to read these cells at (codec/fullscale.py), or None: dropped and counted."""
+        policy = self._health.full_scale
         hello = self._hello
-        if hello is not None and (hello.rows, hello.cols) == (pkt.rows, pkt.cols):
-            return hello.max_value
-        if pkt.bits == 8:
-            return min(self.max_value, 255)
-        return self.max_value
+        if hello is not None and (hello.rows, hello.cols) != cells.shape:
+            policy = self._unannounced
+        assert policy is not None
+        scale = policy.check(int(cells.max()) if cells.size else 0, wire_max)
+        if scale is None:
+            self._health.drop("out_of_range")
+        return scale
 
     def _emit_frame(self, t: float, cells: np.ndarray, max_value: int, seq: int | None) -> None:
         self._health.frame()

@@ -13,8 +13,8 @@ import pytest
 
 from monitor.calibration.calibrator import Calibrator
 from monitor.calibration.cells import median_into as _median
-from monitor.model import Frame
 from monitor.codec.recording import RecordingReader
+from monitor.model import Frame
 
 
 def _assert_same_state(a: Calibrator, b: Calibrator) -> None:
@@ -32,7 +32,8 @@ def _compare(t: np.ndarray, cells: np.ndarray, max_value: int, sizes, seed: int 
     i = 0
     while i < len(t):
         m = int(rng.choice(sizes))
-        loads, noise = many.process_batch(t[i : i + m], cells[i : i + m])
+        batch = many.process_batch(t[i : i + m], cells[i : i + m])
+        loads, noise = batch.load, batch.noise
         expect, expect_noise = [], []
         for k in range(i, min(i + m, len(t))):
             expect.append(one.process(Frame("c", float(t[k]), cells[k], max_value)).load)

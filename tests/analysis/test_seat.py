@@ -74,7 +74,7 @@ def test_batch_gives_exactly_the_per_frame_readings():
         t[half:], cells[half:]
     )
     assert len(readings) == len(per_frame)
-    for a, b in zip(per_frame, readings):
+    for a, b in zip(per_frame, readings, strict=True):
         assert a == b
 
 
@@ -124,14 +124,15 @@ def test_left_share_follows_the_truth_and_midline_features_for_the_dashboard():
     readings = SeatAnalyzer(dev).process_batch(t, cells)
     err = [
         abs(r.left_share - lab["left_share"])
-        for r, lab in zip(readings, labels)
+        for r, lab in zip(readings, labels, strict=True)
         if lab["occupied"] and r.present and r.t > 12.0
     ]
     assert np.mean(err) < 0.02
     seated = readings[-1]
     f = seated.features
-    assert len(f["peaks"]) == 2 and all(len(p) == 2 for p in f["peaks"])
-    assert f["peaks"][0][1] < f["midline_col"] < f["peaks"][1][1]
+    peaks = seated.peaks
+    assert peaks is not None and len(peaks.left) == 2 and len(peaks.right) == 2
+    assert peaks.left[1] < f["midline_col"] < peaks.right[1]
     assert 0 <= f["cop"][0] < 16 and 0 <= f["cop"][1] < 16
     empty = readings[0]
     assert (

@@ -15,7 +15,10 @@ ROWS, COLS, MAXV = 16, 14, 4095
 
 def body(rows=ROWS, cols=COLS, amp=1500.0) -> np.ndarray:
     rr, cc = np.mgrid[0:rows, 0:cols].astype(float)
-    g = lambda r, c, s: np.exp(-0.5 * (((rr - r) / s) ** 2 + ((cc - c) / s) ** 2))
+
+    def g(r: float, c: float, s: float) -> np.ndarray:
+        return np.exp(-0.5 * (((rr - r) / s) ** 2 + ((cc - c) / s) ** 2))
+
     # Two sit bones and two thighs, leaving the seat's rim unloaded as a real body does.
     return amp * (g(11.0, 4.0, 1.0) + g(11.0, 9.5, 1.0)) + 0.2 * amp * (
         g(3.5, 4.0, 1.4) + g(3.5, 9.5, 1.4)

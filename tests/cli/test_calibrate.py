@@ -46,6 +46,7 @@ def test_calibrate_a_serial_cushion_saves_its_tare(pty_pair, tmp_path):
     db = tmp_path / "s.db"
     proc = _calibrate("--serial", str(pty_pair.path), "--seconds", "2", "--db", str(db), "--cushion", "desk-2")
     stop.set()
+    writer.join(10)  # before the fixture closes the pty under it
     assert proc.returncode == 0, proc.stderr
     assert "Calibrated desk-2" in proc.stdout
     store = Store(db)
@@ -77,3 +78,70 @@ def test_calibrate_from_a_recording_of_the_empty_seat(tmp_path):
 def test_calibrate_needs_an_input():
     proc = _calibrate()
     assert proc.returncode == 2 and "nothing to calibrate" in proc.stderr
+
+
+SEATED_SCENARIO = """
+name = "seated"
+description = "someone sits still from the first frame"
+[person]
+weight_kg = {weight}
+offset_cm = [0.0, 0.0]
+[[segments]]
+posture = "upright"
+duration_s = 600
+"""
+
+
+@pytest.mark.serial
+@pytest.mark.parametrize("weight", [45, 90])
+def test_calibrate_refuses_a_seat_someone_sits_on_still_over_a_pty(tmp_path, weight):
+    """Issue 17.1: the simulator plays a sitter who keeps still on a real pty; `sitwell
+    calibrate` must refuse (nothing saved), and --force must override."""
+    scenario = tmp_path / "seated.toml"
+    scenario.write_text(SEATED_SCENARIO.format(weight=weight))
+    sim = subprocess.Popen([sys.executable, "-m", "monitor.cli", "sim", "--scenario", str(scenario), "--pty",
+                            "--rows", "12", "--cols", "16"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = sim.stdout.readline().strip()
+        assert port.startswith("/dev/"), port
+        db = tmp_path / "s.db"
+        refused = _calibrate("--serial", port, "--seconds", "3", "--db", str(db))
+        assert refused.returncode == 1, (refused.stdout, refused.stderr)
+        assert "does not look empty" in refused.stderr and "--force" in refused.stderr
+        assert "Calibrated" not in refused.stdout
+        store = Store(db)
+        try:
+            assert store.load_calibration("cushion-1") is None  # nothing saved
+        finally:
+            store.close()
+        forced = _calibrate("--serial", port, "--seconds", "2", "--db", str(db), "--force")
+        assert forced.returncode == 0, forced.stderr
+        assert "Calibrated cushion-1" in forced.stdout and "saving anyway" in forced.stderr
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
+@pytest.mark.mqtt
+def test_calibrate_refuses_a_seat_someone_sits_on_over_mqtt(tmp_path, mosquitto):
+    """Issue 17.1, the same over MQTT: the simulator publishes a sitter who keeps still to a
+    real broker; `sitwell calibrate --mqtt` refuses."""
+    scenario = tmp_path / "seated.toml"
+    scenario.write_text(SEATED_SCENARIO.format(weight=70))
+    broker = f"{mosquitto.host}:{mosquitto.port}"
+    sim = subprocess.Popen([sys.executable, "-m", "monitor.cli", "sim", "--scenario", str(scenario), "--mqtt", broker,
+                            "--cushion", "desk-9"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        db = tmp_path / "s.db"
+        refused = _calibrate("--mqtt", broker, "--seconds", "4", "--db", str(db))
+        assert refused.returncode == 1, (refused.stdout, refused.stderr)
+        assert "does not look empty" in refused.stderr and "Calibrated" not in refused.stdout
+        store = Store(db)
+        try:
+            assert store.load_calibration("desk-9") is None
+        finally:
+            store.close()
+    finally:
+        sim.terminate()
+        sim.wait(10)

@@ -8,11 +8,9 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
+from monitor.cli.config import default_config_toml, toml_value
 from monitor.cli.main import main
 from monitor.config.settings import Settings, default_config_path, load_settings
-from monitor.cli.config import default_config_toml, toml_value
-
-
 
 
 def _sources(output: str) -> dict[str, tuple[str, str]]:
@@ -40,7 +38,7 @@ def test_init_writes_a_file_that_loads_back_as_the_defaults(home):
 def test_init_covers_every_key_of_the_model(home):
     text = default_config_toml()
     sections = re.split(r"^\[(\w+)\]$", text, flags=re.M)
-    top, by_section = sections[0], dict(zip(sections[1::2], sections[2::2]))
+    top, by_section = sections[0], dict(zip(sections[1::2], sections[2::2], strict=True))
     for name, field in Settings.model_fields.items():
         model = field.annotation
         if isinstance(model, type) and hasattr(model, "model_fields"):

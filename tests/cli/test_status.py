@@ -140,7 +140,11 @@ def test_status_summary(home, served):
     desk2 = out[out.index("  desk-2"):]
     assert "occupied   no" in desk2 and "balance    -" in desk2
     assert "input      NOT connected" in desk2 and "error: status offline" in desk2
-    assert "last reminder: uneven_load at 2026-11-24T09:13:20+00:00 on desk-1 (not acknowledged)" in out
+    # times for people (issue 17.8): local time, with the day when it is not today; never raw ISO
+    when = datetime.fromisoformat("2026-11-24T09:13:20+00:00").astimezone()
+    shown = f"{when:%a} {when.day} {when:%b} {when:%H:%M}"
+    assert f"last reminder: uneven_load at {shown} on desk-1 (not acknowledged)" in out
+    assert "2026-11-24T" not in out
     assert "do not disturb" not in out
     assert runtime.since.astimezone() == datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     assert "paused" not in out
@@ -148,7 +152,9 @@ def test_status_summary(home, served):
     assert "do not disturb: on" in CliRunner().invoke(main, ["status", "--url", url]).output
     runtime.paused_until = "2026-11-24T10:30:00+00:00"
     out = CliRunner().invoke(main, ["status", "--url", url]).output
-    assert "reminders paused until 2026-11-24T10:30:00+00:00 (25:00 left; `sitwell pause off`)" in out
+    until = datetime.fromisoformat("2026-11-24T10:30:00+00:00").astimezone()
+    shown = f"{until:%a} {until.day} {until:%b} {until:%H:%M}"
+    assert f"reminders paused until {shown} (25:00 left; `sitwell pause off`)" in out
 
 
 def test_status_json(home, served):
@@ -255,3 +261,39 @@ def test_status_and_dnd_against_the_real_daemon(home):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_status_does_not_name_another_runs_future_reminder_as_last(home, tmp_path):
+    """Issue 17.8: a run at --speed 60 stamps reminders on its simulated clock, hours ahead of
+    the wall; after a restart `sitwell status` names the last reminder that really happened,
+    in a person's time format."""
+    from datetime import timedelta
+
+    from monitor.model import Reminder
+    from monitor.sinks.store import Store
+
+    now = datetime.now().astimezone()
+    past = now - timedelta(seconds=90)
+    if past.date() != now.date():
+        past = now.replace(hour=0, minute=0, second=1, microsecond=0)
+    future = now + timedelta(hours=3)
+    db = tmp_path / "s.db"
+    store = Store(db)
+    store.add_reminder(Reminder("r-past", "cushion-1", "sit_too_long", 10.0, past.isoformat(), "Get up.", 1500.0))
+    store.add_reminder(Reminder("r-future", "cushion-1", "slouching", 20.0, future.isoformat(), "Sit up.", 1600.0))
+    store.close()
+    run = subprocess.Popen([str(SITWELL), "run", "--port", "0", "--db", str(db)], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = run.stdout.readline()
+        assert line.startswith("sitwell dashboard: "), line
+        url = line.split(": ", 1)[1].strip().rstrip("/")
+        out = subprocess.run([str(SITWELL), "status", "--url", url], capture_output=True, text=True, timeout=60)
+    finally:
+        run.terminate()
+        run.wait(15)
+    assert out.returncode == 0, out.stderr
+    last = [line for line in out.stdout.splitlines() if "last reminder" in line]
+    assert len(last) == 1, out.stdout
+    assert "sit_too_long" in last[0] and "slouching" not in last[0]
+    assert f" at {past:%H:%M} " in last[0] and past.isoformat()[:19] not in last[0]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from monitor.codec.binary import BinaryDecoder, FramePacket, decode_packet, encode_frame, frame_payload
 from monitor.codec.detect import CodecDetector

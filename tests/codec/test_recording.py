@@ -73,7 +73,7 @@ def _read(path: Path):
 def test_reader_counts_every_bad_line_by_reason(messy, monkeypatch, parser):
     if parser == "json":
         monkeypatch.setattr(recording, "_loads", json.loads)
-        monkeypatch.setattr(recording, "_PARSE_ERRORS", (ValueError, UnicodeDecodeError))
+        monkeypatch.setattr(recording, "_LINE_ERRORS", (ValueError, UnicodeDecodeError, KeyError, TypeError))
     elif recording._orjson is None:
         pytest.skip("orjson is not installed")
     frames, drops = _read(messy)

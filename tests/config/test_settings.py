@@ -42,6 +42,7 @@ def test_file_then_environment_then_flags(tmp_path, monkeypatch):
         ('cushion = "desk 1"\n', "cushion = 'desk 1'"),
         ('input = "serial"\n', "serial.port is not set"),
         ("rules = [\n", "c.toml"),
+        ("[mqtt]\ncushion_expiry_s = 1\n", "mqtt.cushion_expiry_s = 1: Input should be greater than or equal to 10"),
     ],
 )
 def test_a_bad_value_names_the_key_the_value_and_what_is_allowed(tmp_path, toml, expected):
@@ -68,3 +69,23 @@ def test_run_beyond_loopback_needs_a_token():
     proc = subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "dashboard.token is required" in proc.stderr
+
+
+def test_durations_in_the_config_read_as_people_write_them(tmp_path, monkeypatch):
+    """The one duration reader (monitor/config/parse.py) behind every *_min and *_s setting."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[rules]\nsit_limit_min = "half an hour"\nmin_break_s = "2 min"\nrepeat_every_min = "90s"\n'
+                   'slouch_after_s = 240\n')
+    monkeypatch.setenv("SITWELL_RULES__COOLDOWN_MIN", "1h")
+    s = load_settings(cfg)
+    assert (s.rules.sit_limit_min, s.rules.min_break_s, s.rules.repeat_every_min) == (30, 120, 1.5)
+    assert s.rules.slouch_after_s == 240 and s.rules.cooldown_min == 60
+    cfg.write_text('[rules]\nsit_limit_min = "soon"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg)
+    message = str(exc.value)
+    assert "rules.sit_limit_min = 'soon'" in message and "needs a number" in message and "1h30" in message
+    assert "Value error" not in message
+    cfg.write_text('[rules]\nsit_limit_min = "3h"\n')
+    with pytest.raises(ConfigError, match="less than or equal to 120"):
+        load_settings(cfg)

@@ -7,7 +7,7 @@ that need a reminder shorten the sit limit through the API itself.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -65,6 +65,7 @@ def test_openapi_schema_describes_every_endpoint(client):
         ("/api/reminders", "get"),
         ("/api/reminders/{reminder_id}/ack", "post"),
         ("/api/reminders/{reminder_id}/snooze", "post"),
+        ("/api/reminders/ack-all", "post"),
         ("/api/stream", "get"),
         ("/api/stats/daily", "get"),
         ("/api/timeline", "get"),
@@ -206,7 +207,7 @@ def test_reminder_is_streamed_listed_acknowledged_and_snoozed(client):
     assert reminder["acknowledged"] is False
     assert reminder["spell_s"] >= 5 * 60
 
-    since = (datetime.fromisoformat(reminder["at"]) - timedelta(seconds=1)).astimezone(timezone.utc)
+    since = (datetime.fromisoformat(reminder["at"]) - timedelta(seconds=1)).astimezone(UTC)
     listed = client.get("/api/reminders", params={"since": since.isoformat(), "cushion": CUSHION}).json()
     assert reminder["id"] in [r["id"] for r in listed]
     ats = [datetime.fromisoformat(r["at"]) for r in listed]
@@ -247,3 +248,150 @@ def test_history_endpoints(client):
     items = timeline.json()
     assert items and all(item["type"] in ("spell", "break") for item in items)
     assert items[0]["type"] == "spell" and items[0]["start_at"]
+
+
+# ---- hostile requests (issue 19.3, 19.4): bounded bodies, a 4xx with a message, no traceback
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _put_raw(server, headers: str, chunks) -> bytes:
+    """PUT /api/settings over a plain socket: send the head, then body chunks until the server
+    answers; the answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(server.url)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(f"PUT /api/settings HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\n"
+                  f"Content-Type: application/json\r\n{headers}\r\n".encode())
+        s.setblocking(False)
+        answer = b""
+        for chunk in chunks:
+            try:
+                answer += s.recv(65536)
+            except BlockingIOError:
+                pass
+            if answer:
+                break
+            try:
+                s.sendall(chunk)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:  # the server answered and hung up
+                break
+        s.setblocking(True)
+        s.settimeout(10)
+        while not answer.rstrip().endswith(b"}"):
+            more = s.recv(65536)
+            if not more:
+                break
+            answer += more
+    return answer
+
+
+def test_a_200_mib_body_is_refused_before_it_is_read(server, client):
+    rss_before = _rss_kb(server.proc.pid)
+    mib = b"[" * (1 << 20)
+    # streamed without a Content-Length (chunked): counted as it comes, cut off past 64 KiB
+    chunked = (f"{len(mib):x}\r\n".encode() + mib + b"\r\n" for _ in range(200))
+    answer = _put_raw(server, "Transfer-Encoding: chunked\r\n", chunked)
+    assert answer.startswith(b"HTTP/1.1 413") and b"at most 64 KiB" in answer, answer[:300]
+    # with one: refused on the header alone, before a byte of the body is sent
+    answer = _put_raw(server, f"Content-Length: {200 << 20}\r\n", [])
+    assert answer.startswith(b"HTTP/1.1 413") and b"at most 64 KiB" in answer, answer[:300]
+    assert _rss_kb(server.proc.pid) - rss_before < 50_000, "the body must not be read into memory"
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("body", [
+    b'{"rules": {"sit_limit_min": NaN}}',
+    b'{"rules": {"sit_limit_min": Infinity}}',
+    b'{"rules": {"sit_limit_min": 1e999}}',
+    b'{"rules": {"sit_limit_min": -Infinity}}',
+    b'{"analysis": {"max_delay_ms": NaN}}',
+])
+def test_non_finite_numbers_in_settings_are_a_422_with_a_message(server, client, body):
+    r = client.put("/api/settings", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["message"] and "finite" in r.json()["message"].lower()
+    assert client.get("/api/settings").json()["rules"]["sit_limit_min"] not in (None,)
+    assert "Traceback" not in server.log_path.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/json", b'{"for": NaN}'),
+    ("application/json", b'{"for": 1e999}'),
+    ("application/json", b'{"for": Infinity}'),
+    ("text/plain", b"1h"),
+    ("application/x-www-form-urlencoded", b"for=1h"),
+    ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"for\"\r\n\r\n1h\r\n--x--\r\n"),
+    ("application/json", b"\xff\xfe not even text"),
+    ("application/json", b'"1h"'),
+    ("application/json", b"[1, 2]"),
+])
+def test_bad_pause_bodies_are_a_4xx_with_a_message(server, client, content_type, body):
+    r = client.post("/api/pause", content=body, headers={"Content-Type": content_type})
+    assert 400 <= r.status_code < 500, (r.status_code, r.text)
+    message = r.json().get("message")
+    assert isinstance(message, str) and message, r.text
+    assert "Traceback" not in server.log_path.read_text(errors="replace")
+
+
+def test_two_hundred_bad_requests_log_nothing_like_a_traceback(server, client):
+    lines_before = len(server.log_path.read_text(errors="replace").splitlines())
+    for i in range(200):
+        body = [b'{"for": NaN}', b"1h", b'{"rules": {"sit_limit_min": 1e999}}'][i % 3]
+        path = "/api/settings" if i % 3 == 2 else "/api/pause"
+        method = client.put if path == "/api/settings" else client.post
+        assert method(path, content=body, headers={"Content-Type": "text/plain" if i % 3 == 1 else
+                                                    "application/json"}).status_code in (400, 413, 415, 422)
+    log = server.log_path.read_text(errors="replace")
+    assert len(log.splitlines()) - lines_before < 20 and "Traceback" not in log
+
+
+def test_ack_all_acknowledges_every_open_reminder_once(client, server):
+    """POST /api/reminders/ack-all (the page's "All done"): every open one, announced on the
+    stream like a single ack; a second call has nothing left; its filters are checked."""
+    assert client.put("/api/settings", json={"rules": {"sit_limit_min": 5, "repeat_every_min": 1}}).status_code == 200
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            open_ones = [r for r in client.get("/api/reminders").json() if not r["acknowledged"]]
+            if len(open_ones) >= 2:
+                break
+            time.sleep(0.2)
+    finally:
+        client.put("/api/settings", json={"rules": {"sit_limit_min": 120, "repeat_every_min": 60}})
+    assert len(open_ones) >= 2, "no open reminders to acknowledge"
+    with httpx.Client(timeout=10) as sse_client, sse_client.stream("GET", f"{server.url}/api/stream") as stream:
+        done = client.post("/api/reminders/ack-all", params={"cushion": CUSHION})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["count"] == len(body["acknowledged"]) >= len(open_ones)
+        assert {r["id"] for r in open_ones} <= set(body["acknowledged"])
+        announced = set()
+        for name, payload in sse_events(stream, time.monotonic() + 10):
+            if name == "reminder_update" and payload["acknowledged"]:
+                announced.add(payload["id"])
+            if announced >= set(body["acknowledged"]):
+                break
+        assert announced >= set(body["acknowledged"])
+    acked = {r["id"]: r["acknowledged"] for r in client.get("/api/reminders").json()}
+    assert all(acked[i] for i in body["acknowledged"])
+    # nothing raised since is open (the rules above are quiet again), so nothing is left
+    again = client.post("/api/reminders/ack-all", params={"kind": "sit_too_long"}).json()
+    assert again["acknowledged"] == [] or all(i not in body["acknowledged"] for i in again["acknowledged"])
+    # ids a page shows are acknowledged too; unknown ones are passed over
+    extra = client.post("/api/reminders/ack-all", json={"ids": ["no-such-id", body["acknowledged"][0]]})
+    assert extra.status_code == 200 and "no-such-id" not in extra.json()["acknowledged"]
+    assert client.post("/api/reminders/ack-all", json={"ids": "not a list"}).status_code == 422
+    assert client.post("/api/reminders/ack-all", params={"cushion": "not an id"}).status_code == 422
+    assert client.post("/api/reminders/ack-all", params={"since": "yesterday"}).status_code == 422
+    assert client.get("/api/reminders/ack-all").status_code == 405
+    assert client.post("/api/reminders/ack-all", headers={"Origin": "http://evil.example"}).status_code == 403

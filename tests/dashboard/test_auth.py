@@ -33,6 +33,10 @@ def test_changes_need_the_token(http):
     # with the token the request reaches the route: there is no such reminder
     assert http.post("/api/reminders/x/ack", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
     assert http.post("/api/reminders/x/ack", headers={"X-Sitwell-Token": TOKEN}).status_code == 404
+    # "All done" changes state like a single ack
+    assert http.post("/api/reminders/ack-all").status_code == 401
+    assert http.post("/api/reminders/ack-all", headers={"X-Sitwell-Token": "wrong"}).status_code == 403
+    assert http.post("/api/reminders/ack-all", headers={"X-Sitwell-Token": TOKEN}).status_code == 200
 
     patch = {"rules": {"sit_limit_min": 40}}
     assert http.put("/api/settings", json=patch).status_code == 401

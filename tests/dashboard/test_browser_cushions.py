@@ -25,15 +25,15 @@ CUSHIONS = ("desk-a", "desk-b")
 @pytest.fixture
 def two_cushions(mosquitto, tmp_path):
     broker = f"{mosquitto.host}:{mosquitto.port}"
-    sims = [
-        subprocess.Popen(
-            [str(SITWELL), "sim", "--mqtt", broker, "--cushion", name, "--scenario", scenario, "--speed", "5",
-             "--seed", str(seed)],
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"sim-{name}.log", "wb"),
-        )
-        for seed, (name, scenario) in enumerate(zip(CUSHIONS, ("long-spell", "tour")), start=1)
-    ]
+    sims = []
+    for seed, (name, scenario) in enumerate(zip(CUSHIONS, ("long-spell", "tour"), strict=True), start=1):
+        with open(tmp_path / f"sim-{name}.log", "wb") as log:  # the child keeps its own copy of the handle
+            sims.append(subprocess.Popen(
+                [str(SITWELL), "sim", "--mqtt", broker, "--cushion", name, "--scenario", scenario, "--speed", "5",
+                 "--seed", str(seed)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            ))
     (tmp_path / "run").mkdir()
     daemon = SitwellProcess(tmp_path / "run", ["--mqtt", broker])
     try:

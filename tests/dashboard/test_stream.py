@@ -20,10 +20,9 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:
 def test_closing_the_stream_unsubscribes(inprocess_daemon):
     d = inprocess_daemon()
     assert d.runtime.subscriptions == 0
-    with httpx.Client(base_url=d.url, timeout=10) as c:
-        with c.stream("GET", "/api/stream") as r:
-            next(r.iter_lines())  # the stream is flowing
-            assert d.runtime.subscriptions == 1
+    with httpx.Client(base_url=d.url, timeout=10) as c, c.stream("GET", "/api/stream") as r:
+        next(r.iter_lines())  # the stream is flowing
+        assert d.runtime.subscriptions == 1
     assert wait_until(lambda: d.runtime.subscriptions == 0), "the daemon still feeds a closed stream"
 
 

@@ -46,7 +46,7 @@ def sketch_output(frames: list[np.ndarray]) -> bytes:
 def documented_run_flags() -> dict[str, str]:
     cmd = next(line for line in DOC.read_text().splitlines() if line.startswith("sitwell run --serial"))
     words = shlex.split(cmd)[2:]
-    return dict(zip(words[::2], words[1::2]))
+    return dict(zip(words[::2], words[1::2], strict=True))
 
 
 @pytest.mark.serial
@@ -67,7 +67,7 @@ def test_sketch_output_through_a_pty(pty_pair, codec):
         assert wait_for(lambda: len(got) == len(frames)), (len(got), inp.health())
     finally:
         inp.stop()
-    for sent, frame in zip(frames, got):
+    for sent, frame in zip(frames, got, strict=True):
         assert frame.max_value == max_value
         assert np.array_equal(frame.cells, sent)
     assert inp.health()[0]["drops"] == {}  # the banner is a comment, not an error

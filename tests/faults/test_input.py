@@ -227,3 +227,31 @@ def test_mqtt_refused_cushions_are_visible_in_healthz(tmp_path, mosquitto):
         assert "too_many_cushions" in d.log
     finally:
         d.kill()
+
+
+@pytest.mark.mqtt
+def test_silent_mqtt_cushions_expire_so_a_new_one_is_not_refused_until_restart(tmp_path, mosquitto):
+    """Once 256 ids had published, a cushion appearing later was refused until a restart
+    (issue 19.6). Now a cushion silent for mqtt.cushion_expiry_s is forgotten."""
+    cfg = write_config(tmp_path / "sitwell.toml", extra="[mqtt]\ncushion_expiry_s = 10\n")
+    d = SitwellProcess(tmp_path, "--mqtt", f"{mosquitto.host}:{mosquitto.port}", config=cfg,
+                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-expiry"})
+    try:
+        assert wait_until(lambda: "mqtt" in d.log and d.healthz()["status"] == "ok", 10)
+        time.sleep(0.5)
+        _publish_many_cushions(mosquitto, 256, [])
+        assert wait_until(lambda: len(d.get("/api/status")) == 256, 20)
+        _publish_many_cushions(mosquitto, 0, ["sitwell/late-1/frames"])
+        assert wait_until(lambda: d.healthz()["unattributed_drops"].get("too_many_cushions", 0) >= 1, 10)
+        assert "late-1" not in {s["cushion"] for s in d.get("/api/status")}
+        assert "refused" in d.log and "mqtt.cushion_expiry_s" in d.log  # said, with the setting to change
+        time.sleep(11)  # all 256 now silent for longer than cushion_expiry_s
+        _publish_many_cushions(mosquitto, 0, ["sitwell/late-1/frames"])
+        assert wait_until(lambda: "late-1" in {s["cushion"] for s in d.get("/api/status")}, 10), d.log[-2000:]
+        h = d.healthz()
+        assert h["expired_cushions"] >= 255 and len(h["inputs"]) <= 256, h["expired_cushions"]
+        assert len(d.get("/api/status")) <= 256
+        assert "forgotten" in d.log and "Traceback" not in d.log
+    finally:
+        d.kill()
+

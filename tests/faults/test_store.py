@@ -209,3 +209,47 @@ def test_recording_through_a_full_disk_stays_readable(tmp_path, pty_pair, tiny_d
     # the frames lost are lost whole (and counted); no line is cut in half
     assert dict(reader.drops) == {}, dict(reader.drops)
     assert len(frames) == sent - lost
+
+
+def test_damaged_pages_at_start_are_said_plainly_and_what_can_be_read_is_kept(tmp_path):
+    """Header intact, pages damaged (issue 19.5): it used to start with /api/reminders [],
+    every write failing and dropped, and store.ok true."""
+    import random
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from monitor.model import Reminder
+    from monitor.sinks.store import Store
+
+    db = tmp_path / "sitwell.db"
+    s = Store(db, writer=False)
+    now = datetime.now(timezone.utc)
+    for i in range(3000):
+        s.add_reminder(Reminder(str(uuid.uuid4()), "cushion-1", "sit_too_long", float(i),
+                                (now - timedelta(minutes=i)).isoformat(), "stand up " * 6, 60.0, False))
+    s.flush()
+    s.close()
+    with open(db, "r+b") as f:
+        for page in range(60, 200, 7):
+            f.seek(page * 4096)
+            f.write(bytes(random.Random(page).randrange(256) for _ in range(4096)))
+    d = SitwellProcess(tmp_path, config=write_config(tmp_path / "sitwell.toml"), db=db)
+    try:
+        store = d.healthz()["store"]
+        assert store["integrity"]["ok"] is False and "damaged" in store["integrity"]["message"], store
+        assert "is damaged" in d.log and "moved it to" in d.log, d.log[-2000:]
+        moved = Path(store["integrity"]["moved_to"])
+        assert moved.exists() and moved.stat().st_size > 0
+        kept = store["integrity"]["rows_kept"]["reminders"]
+        assert 1000 < kept < 3000
+        assert len(d.reminders()) > 0, "the readable reminders are served"
+        # the fresh database takes writes
+        assert d.client.put("/api/settings", json={"rules": {"cooldown_min": 4}}).status_code == 200
+        assert db_rows(db, "SELECT count(*) FROM settings")[0][0] == 1
+        h = d.healthz()["store"]
+        assert h["ok"] and h["errors"] == 0 and h["dropped_writes"] == 0, h
+        assert "Traceback" not in d.log
+        assert d.signal(signal.SIGTERM) < 2.0
+        assert db_rows(db, "PRAGMA quick_check") == [("ok",)]
+    finally:
+        d.kill()

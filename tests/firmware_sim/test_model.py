@@ -44,8 +44,8 @@ def test_same_seed_same_frames_other_seed_other_frames():
     b = list(Simulator("tour", seed=5, duration_s=40).frames())
     c = list(Simulator("tour", seed=6, duration_s=40).frames())
     assert len(a) == len(b) == 400
-    assert all(np.array_equal(x.cells, y.cells) and x.label == y.label and x.t == y.t for x, y in zip(a, b))
-    assert not all(np.array_equal(x.cells, y.cells) for x, y in zip(a, c))
+    assert all(np.array_equal(x.cells, y.cells) and x.label == y.label and x.t == y.t for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x.cells, y.cells) for x, y in zip(a, c, strict=True))
     # and a second pass over the same Simulator replays the same run
     sim = Simulator("fidgety", seed=3, duration_s=5)
     assert [f.cells.tobytes() for f in sim.frames()] == [f.cells.tobytes() for f in sim.frames()]
@@ -55,7 +55,7 @@ def test_a_shorter_run_is_a_prefix_of_a_longer_one():
     short = list(Simulator("fidgety", seed=8, duration_s=7.3).frames())
     long = list(Simulator("fidgety", seed=8, duration_s=20).frames())
     assert len(short) == 73
-    assert all(np.array_equal(a.cells, b.cells) and a.label == b.label for a, b in zip(short, long))
+    assert all(np.array_equal(a.cells, b.cells) and a.label == b.label for a, b in zip(short, long, strict=False))
 
 
 def test_labels_follow_the_script():

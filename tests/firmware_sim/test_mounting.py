@@ -60,8 +60,11 @@ def settled_map(sim: Simulator) -> np.ndarray:
 
 
 def still(posture: str = "upright", seconds: float = 12.0) -> Scenario:
-    return Scenario("t", segments=[Segment("away", 4), Segment("sit", seconds, posture)],
-                    person={"weight_kg": 75, "offset_cm": [0.0, 0.0], "fidget": 0.0})
+    return Scenario(
+        "t",
+        segments=[Segment("away", 4), Segment("sit", seconds, posture)],
+        person={"weight_kg": 75, "offset_cm": [0.0, 0.0], "fidget": 0.0},
+    )
 
 
 def body_axis_deg(m: np.ndarray, width: float, depth: float) -> tuple[float, float, float]:
@@ -82,8 +85,14 @@ def body_axis_deg(m: np.ndarray, width: float, depth: float) -> tuple[float, flo
 
 @pytest.mark.parametrize("angle", [-12.0, -4.0, 7.0, 12.0])
 def test_the_rotation_is_recovered_from_the_bodys_axis(angle):
-    sim = Simulator(still(), rows=32, cols=32, seed=3, sensor_params=QUIET,
-                    physics=f"placement,angle_deg={angle},shift_x_cm=0,shift_y_cm=0,width_cm=44,depth_cm=44,response")
+    sim = Simulator(
+        still(),
+        rows=32,
+        cols=32,
+        seed=3,
+        sensor_params=QUIET,
+        physics=f"placement,angle_deg={angle},shift_x_cm=0,shift_y_cm=0,width_cm=44,depth_cm=44,response",
+    )
     ang, _, _ = body_axis_deg(settled_map(sim), 44.0, 44.0)
     # the sitter's y axis seen from the cushion: turned by -angle (u = sin a, v = cos a)
     assert ang == pytest.approx(angle, abs=1.5)
@@ -91,24 +100,62 @@ def test_the_rotation_is_recovered_from_the_bodys_axis(angle):
 
 def test_the_shift_moves_the_load_by_as_much():
     kw = dict(rows=32, cols=32, seed=3, sensor_params=QUIET)
-    _, u0, v0 = body_axis_deg(settled_map(Simulator(still(), **kw, physics="placement,angle_deg=0,shift_x_cm=0,shift_y_cm=0,width_cm=44,depth_cm=44")), 44, 44)
-    _, u1, v1 = body_axis_deg(settled_map(Simulator(still(), **kw, physics="placement,angle_deg=0,shift_x_cm=4,shift_y_cm=-3,width_cm=44,depth_cm=44")), 44, 44)
+    _, u0, v0 = body_axis_deg(
+        settled_map(
+            Simulator(still(), **kw, physics="placement,angle_deg=0,shift_x_cm=0,shift_y_cm=0,width_cm=44,depth_cm=44")
+        ),
+        44,
+        44,
+    )
+    _, u1, v1 = body_axis_deg(
+        settled_map(
+            Simulator(still(), **kw, physics="placement,angle_deg=0,shift_x_cm=4,shift_y_cm=-3,width_cm=44,depth_cm=44")
+        ),
+        44,
+        44,
+    )
     # the cushion moved +4 cm right and 3 cm forward: the load sits 4 cm left and 3 cm back on it
     assert u1 - u0 == pytest.approx(-4.0, abs=0.3)
     assert v1 - v0 == pytest.approx(3.0, abs=0.3)
 
 
 def test_cushion_sizes_scale_the_pressure():
-    small = settled_map(Simulator(still(), rows=16, cols=16, seed=3, sensor_params=QUIET, physics="placement,angle_deg=0,shift_x_cm=0,shift_y_cm=0,width_cm=36,depth_cm=36"))
-    big = settled_map(Simulator(still(), rows=16, cols=16, seed=3, sensor_params=QUIET, physics="placement,angle_deg=0,shift_x_cm=0,shift_y_cm=0,width_cm=48,depth_cm=48"))
+    small = settled_map(
+        Simulator(
+            still(),
+            rows=16,
+            cols=16,
+            seed=3,
+            sensor_params=QUIET,
+            physics="placement,angle_deg=0,shift_x_cm=0,shift_y_cm=0,width_cm=36,depth_cm=36",
+        )
+    )
+    big = settled_map(
+        Simulator(
+            still(),
+            rows=16,
+            cols=16,
+            seed=3,
+            sensor_params=QUIET,
+            physics="placement,angle_deg=0,shift_x_cm=0,shift_y_cm=0,width_cm=48,depth_cm=48",
+        )
+    )
     # same force, bigger cells: the readings sum to (36/48)^2 as much (a mat reads pressure)
     assert big.sum() / small.sum() == pytest.approx((36 / 48) ** 2, rel=0.03)
 
 
 def run(mount: str | None = None, invert: bool = False, rows: int = 16, cols: int = 16, posture: str = "lean_left"):
     # gain_sd=0 keeps the default (quiet) sensor but through the real-physics path, as a mount does
-    sim = Simulator(still(posture), rows=rows, cols=cols, seed=5, sensor_params=QUIET, physics="gain,gain_sd=0",
-                    mount=mount, invert=invert)
+    sim = Simulator(
+        still(posture),
+        rows=rows,
+        cols=cols,
+        seed=5,
+        sensor_params=QUIET,
+        physics="gain,gain_sd=0",
+        mount=mount,
+        invert=invert,
+    )
     return list(sim.frames()), sim
 
 
@@ -116,12 +163,15 @@ def tared(frames) -> list[np.ndarray]:
     return [f.cells.astype(float) - frames[0].cells for f in frames]
 
 
-@pytest.mark.parametrize("mount, relation", [
-    ("rotate180", lambda a: a[::-1, ::-1]),
-    ("mirror", lambda a: a[:, ::-1]),
-    ("rotate90", lambda a: np.rot90(a, 1)),
-    ("rotate270", lambda a: np.rot90(a, -1)),
-])
+@pytest.mark.parametrize(
+    "mount, relation",
+    [
+        ("rotate180", lambda a: a[::-1, ::-1]),
+        ("mirror", lambda a: a[:, ::-1]),
+        ("rotate90", lambda a: np.rot90(a, 1)),
+        ("rotate270", lambda a: np.rot90(a, -1)),
+    ],
+)
 def test_mounting_faults_move_the_load_and_keep_the_labels(mount, relation):
     ref, _ = run()
     got, sim = run(mount)
@@ -147,7 +197,7 @@ def test_a_quarter_turn_of_an_oblong_cushion_lays_its_rows_across_the_sitter():
 def test_inverted_wiring_reads_lower_for_more_pressure():
     ref, sim = run()
     got, _ = run(invert=True)
-    for a, b in zip(ref[::23], got[::23]):
+    for a, b in zip(ref[::23], got[::23], strict=True):
         assert np.abs(a.cells.astype(int) + b.cells.astype(int) - sim.max_value).max() <= 1
         assert a.label == b.label
     seated = got[-1].cells.astype(int)

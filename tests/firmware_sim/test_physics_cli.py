@@ -34,7 +34,12 @@ def test_physics_real_draws_a_cushion_and_says_so_in_the_header(tmp_path):
     sim = Simulator("session", seed=14, physics="real", duration_s=60)
     assert head["source"]["scenario"] == "session"  # the default scenario with --physics
     assert head["source"]["physics"] == json.loads(json.dumps(sim.physics_info()))
-    assert (head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == (sim.rows, sim.cols, sim.max_value, sim.rate_hz)
+    assert (head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == (
+        sim.rows,
+        sim.cols,
+        sim.max_value,
+        sim.rate_hz,
+    )
     assert set(head["source"]["physics"]["conditions"]) == set(CONDITIONS)
     assert [f["cells"] for f in frames] == [f.cells.tolist() for f in sim.frames()]
     assert all(max(map(max, f["cells"])) <= head["max_value"] for f in frames)
@@ -43,13 +48,32 @@ def test_physics_real_draws_a_cushion_and_says_so_in_the_header(tmp_path):
 
 def test_conditions_switch_one_by_one_and_mounting_faults_are_options(tmp_path):
     out = tmp_path / "one.jsonl.gz"
-    args = ["--physics", "real,-crosstalk,-hardware,creep=0.19", "--mount", "rotate180", "--invert", "--seed", "3",
-            "--scenario", "tour", "--duration", "20", "--rows", "12", "--cols", "20", "--out", str(out)]
+    args = [
+        "--physics",
+        "real,-crosstalk,-hardware,creep=0.19",
+        "--mount",
+        "rotate180",
+        "--invert",
+        "--seed",
+        "3",
+        "--scenario",
+        "tour",
+        "--duration",
+        "20",
+        "--rows",
+        "12",
+        "--cols",
+        "20",
+        "--out",
+        str(out),
+    ]
     res = CliRunner().invoke(sim_command, args)
     assert res.exit_code == 0, res.output
     head, _ = read(out)
     phys = head["source"]["physics"]
-    assert "crosstalk" not in phys["conditions"] and "hardware" not in phys["conditions"] and "creep" in phys["conditions"]
+    assert (
+        "crosstalk" not in phys["conditions"] and "hardware" not in phys["conditions"] and "creep" in phys["conditions"]
+    )
     assert phys["draw"]["creep"] == 0.19 and phys["draw"]["crosstalk"] == 0.0
     assert phys["mount"] == "rotate180" and phys["invert"] is True
     assert (head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == (12, 20, 4095, 10.0)
@@ -63,12 +87,15 @@ def test_without_physics_the_header_is_as_before(tmp_path):
     assert head["source"] == {"simulator": "firmware_sim", "scenario": "tour", "seed": 1}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--physics", "wobble"], "unknown physics condition 'wobble'"),
-    (["--physics", "angle_deg=99999"], "angle_deg must be in"),
-    (["--physics", "broken=diagonal"], "broken must be row:I"),
-    (["--mount", "upside-down"], "upside-down"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--physics", "wobble"], "unknown physics condition 'wobble'"),
+        (["--physics", "angle_deg=99999"], "angle_deg must be in"),
+        (["--physics", "broken=diagonal"], "broken must be row:I"),
+        (["--mount", "upside-down"], "upside-down"),
+    ],
+)
 def test_bad_physics_options_are_clear_errors(args, message):
     res = CliRunner().invoke(sim_command, args + ["--duration", "1", "--out", "-"])
     assert res.exit_code == 2
@@ -87,7 +114,8 @@ def test_a_scenario_physics_table(tmp_path):
         'name = "mat"\n'
         '[[segments]]\nkind = "away"\nduration_s = 5\n'
         '[[segments]]\nkind = "cat"\nduration_s = 30\nobject_kg = 3.5\n'
-        '[physics]\npreset = "real"\noff = ["hardware", "timing"]\nmount = "mirror"\nangle_deg = 8.0\nbroken = "col:2"\n'
+        '[physics]\npreset = "real"\noff = ["hardware", "timing"]\nmount = "mirror"\n'
+        'angle_deg = 8.0\nbroken = "col:2"\n'
     )
     sim = Simulator(str(f), seed=2)
     info = sim.physics_info()
@@ -97,9 +125,13 @@ def test_a_scenario_physics_table(tmp_path):
     # the command line adds to the scenario's table
     assert "crosstalk" not in Simulator(str(f), seed=2, physics="-crosstalk").physics_info()["conditions"]
     assert Simulator(str(f), seed=2, physics="off").physics_info()["conditions"] == []
-    for bad, msg in (('wobble = 1', "unknown physics parameter"), ('preset = "max"', "preset must be"),
-                     ('on = ["gravity"]', "on must be a list"), ('invert = "yes"', "invert must be true")):
-        f.write_text('[[segments]]\nduration_s = 5\n[physics]\n' + bad + "\n")
+    for bad, msg in (
+        ("wobble = 1", "unknown physics parameter"),
+        ('preset = "max"', "preset must be"),
+        ('on = ["gravity"]', "on must be a list"),
+        ('invert = "yes"', "invert must be true"),
+    ):
+        f.write_text("[[segments]]\nduration_s = 5\n[physics]\n" + bad + "\n")
         with pytest.raises(ScenarioError, match=msg):
             load_scenario(str(f))
 
@@ -115,8 +147,12 @@ def test_spec_tokens_apply_in_order():
 def test_the_monitor_reads_a_real_physics_recording_without_drops(tmp_path):
     out = tmp_path / "r.jsonl.gz"
     exe = str(SITWELL)
-    subprocess.run([exe, "sim", "--physics", "real", "--seed", "9", "--duration", "90", "--out", str(out)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [exe, "sim", "--physics", "real", "--seed", "9", "--duration", "90", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     res = subprocess.run([exe, "analyze", str(out)], capture_output=True, timeout=120, text=True)
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout.strip().splitlines()[-1])

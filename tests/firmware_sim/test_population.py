@@ -21,7 +21,9 @@ def test_sitters_weigh_40_to_140_kg():
 
 
 def upright_share(asymmetry: float, seed: int = 2) -> float:
-    sc = Scenario("t", segments=[Segment("away", 3), Segment("sit", 20, "upright")], person={"fidget": 0.0, "offset_cm": [0, 0]})
+    sc = Scenario(
+        "t", segments=[Segment("away", 3), Segment("sit", 20, "upright")], person={"fidget": 0.0, "offset_cm": [0, 0]}
+    )
     sim = Simulator(sc, rows=16, cols=16, seed=seed, physics=f"people,asymmetry={asymmetry},thigh_asymmetry=0")
     return float(np.mean([f.label["left_share"] for f in sim.frames() if f.label["occupied"] and f.label["seg_t"] > 3]))
 
@@ -33,8 +35,12 @@ def test_a_natural_left_right_bias_moves_the_upright_share():
 
 
 def lean_share(expressiveness: float) -> float:
-    sc = Scenario("t", segments=[Segment("away", 3), Segment("sit", 20, "lean_left")], person={"fidget": 0.0, "offset_cm": [0, 0]})
-    sim = Simulator(sc, rows=16, cols=16, seed=2, physics=f"people,asymmetry=0,thigh_asymmetry=0,expressiveness={expressiveness}")
+    sc = Scenario(
+        "t", segments=[Segment("away", 3), Segment("sit", 20, "lean_left")], person={"fidget": 0.0, "offset_cm": [0, 0]}
+    )
+    sim = Simulator(
+        sc, rows=16, cols=16, seed=2, physics=f"people,asymmetry=0,thigh_asymmetry=0,expressiveness={expressiveness}"
+    )
     return float(np.mean([f.label["left_share"] for f in sim.frames() if f.label["occupied"] and f.label["seg_t"] > 3]))
 
 
@@ -61,8 +67,16 @@ def test_a_cats_whole_weight_is_on_the_seat_and_it_moves():
 
 
 def test_a_cat_or_a_bag_leaves_the_seat_empty():
-    sc = Scenario("t", segments=[Segment("away", 10), Segment("cat", 120, object_kg=4.5), Segment("away", 10),
-                                 Segment("object", 60, object_kg=3.0), Segment("sit", 20, "upright")])
+    sc = Scenario(
+        "t",
+        segments=[
+            Segment("away", 10),
+            Segment("cat", 120, object_kg=4.5),
+            Segment("away", 10),
+            Segment("object", 60, object_kg=3.0),
+            Segment("sit", 20, "upright"),
+        ],
+    )
     sim = Simulator(sc, rows=16, cols=16, seed=3, sensor_params=QUIET)
     assert sim.real  # a cat needs the real-physics renderer, even with physics off
     frames = list(sim.frames())

@@ -48,7 +48,7 @@ def test_binary_stream_decodes_exactly(tmp_path, max_value, bits):
     frames = packets[1:]
     expected = list(sim.frames())
     assert len(frames) == len(expected) == 600
-    for got, want in zip(frames, expected):
+    for got, want in zip(frames, expected, strict=True):
         assert isinstance(got, FramePacket)
         assert got.bits == bits and got.seq == want.seq
         assert got.device_ms == round(want.t * 1000)
@@ -112,7 +112,7 @@ def test_text_lines_parse_as_rows_times_cols_ints(tmp_path):
     values = [[int(v) for v in line.split(",")] for line in lines[1:]]
     assert len(values) == 200 and all(len(v) == 96 for v in values)
     expected = list(sim.frames())
-    assert all(v == f.cells.ravel().tolist() for v, f in zip(values, expected))
+    assert all(v == f.cells.ravel().tolist() for v, f in zip(values, expected, strict=True))
     # and the monitor's text codec agrees, comment line and all
     drops = DropCounter()
     got = TextDecoder(8, 12, 4095, drops).feed(data)
@@ -127,11 +127,11 @@ def test_digit_lines_decode_as_ten_levels(tmp_path):
     got = TextDecoder(6, 7, 4095, drops).feed(data)
     expected = list(sim.frames())
     assert drops.total == 0 and len(got) == len(expected) == 600
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         assert g.max_value == 9
         assert np.array_equal(np.asarray(g.cells), (e.cells.astype(int) * 10) // 4096)
     # a sitter shows up in the coarse levels, an empty seat reads (nearly) 0
-    sums = {occ: np.mean([int(np.asarray(g.cells).sum()) for g, e in zip(got, expected) if e.label["occupied"] == occ])
+    sums = {occ: np.mean([int(np.asarray(g.cells).sum()) for g, e in zip(got, expected, strict=True) if e.label["occupied"] == occ])
             for occ in (True, False)}
     assert sums[False] < 1 and sums[True] > 4
 

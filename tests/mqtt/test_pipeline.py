@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +17,17 @@ import pytest
 
 from firmware_sim.simulator import Simulator
 from monitor.config.settings import AnalysisConfig, MqttConfig, RulesConfig
-from monitor.runtime.engine import CushionEngine
 from monitor.model import DeviceInfo, Frame
+from monitor.runtime.engine import CushionEngine
 from monitor.sinks.mqtt_publisher import MqttPublisher
 from monitor.transport.mqtt_input import MqttInput
-from tests.transport.test_mqtt_input import Collector
 from tests.sinks.test_mqtt_publisher import Watcher
+from tests.transport.test_mqtt_input import Collector
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-EPOCH = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 def engine_for(cushion: str, frames: list[Frame]) -> CushionEngine:
@@ -61,7 +61,7 @@ def test_long_spell_over_mqtt(mosquitto_session):
         assert len(frames) == len(expected), inp.health()
         # lossless and in order
         assert [f.seq for f in frames] == [e.seq for e in expected]
-        assert all(np.array_equal(f.cells, e.cells) for f, e in zip(frames, expected))
+        assert all(np.array_equal(f.cells, e.cells) for f, e in zip(frames, expected, strict=True))
         t0 = frames[0].t
         assert [round(f.t - t0, 3) for f in frames] == [round(e.t - expected[0].t, 3) for e in expected]
 

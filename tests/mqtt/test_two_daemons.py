@@ -34,7 +34,7 @@ def test_two_daemons_on_one_broker_keep_their_own_sessions(tmp_path, mosquitto):
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="two-daemons-cushion")
     try:
         for d in daemons:
-            assert wait_until(lambda: _connected_lines(d) >= 1, 15), d.log[-2000:]
+            assert wait_until(lambda d=d: _connected_lines(d) >= 1, 15), d.log[-2000:]
         time.sleep(0.5)  # subscribed
         pub.connect(mosquitto.host, mosquitto.port)
         pub.loop_start()
@@ -49,7 +49,7 @@ def test_two_daemons_on_one_broker_keep_their_own_sessions(tmp_path, mosquitto):
             return sum(h.get("frames", 0) for h in d.healthz()["inputs"] if h.get("cushion") == "desk-7")
 
         for d in daemons:
-            assert wait_until(lambda: frames(d) >= 60, 10), d.healthz()
+            assert wait_until(lambda d=d: frames(d) >= 60, 10), d.healthz()
             # connected once: nobody took its session over, so it never had to come back
             assert _connected_lines(d) == 1, d.log[-3000:]
         assert "mqtt: disconnected" not in daemons[0].log + daemons[1].log
@@ -62,7 +62,7 @@ def test_two_daemons_on_one_broker_keep_their_own_sessions(tmp_path, mosquitto):
 
 def test_the_own_client_id_is_stable_per_database_and_an_explicit_one_wins(tmp_path):
     from monitor.config.settings import Settings
-    from monitor.runtime.daemon import _with_own_client_id
+    from monitor.runtime.inputs import with_own_client_id as _with_own_client_id
 
     def own(db, **mqtt_kw):
         s = Settings(input="mqtt", mqtt={"host": "127.0.0.1", **mqtt_kw}, store={"db": db})

@@ -6,14 +6,15 @@ import gzip
 import json
 import subprocess
 import sys
+from datetime import UTC
 
 import numpy as np
 import pytest
 
-from monitor.config.settings import load_settings
-from monitor.offline.analyze import analyze_recording
-from monitor.model import DeviceInfo, Frame, POSTURES
 from monitor.codec.recording import RecordingError, RecordingReader, RecordingWriter
+from monitor.config.settings import load_settings
+from monitor.model import POSTURES, DeviceInfo, Frame
+from monitor.offline.analyze import analyze_recording
 
 
 def run_analyze(*args: str) -> subprocess.CompletedProcess:
@@ -44,7 +45,7 @@ def test_analyze_a_sample_writes_a_state_per_second_spells_and_a_summary_last(sa
 def test_analyze_reports_sit_too_long_on_the_long_spell_sample(samples_dir):
     proc = run_analyze(str(samples_dir / "long-spell-16x16.jsonl.gz"), "--jsonl")
     assert proc.returncode == 0, proc.stderr
-    reminders = [json.loads(l) for l in proc.stdout.splitlines() if '"type":"reminder"' in l]
+    reminders = [json.loads(line) for line in proc.stdout.splitlines() if '"type":"reminder"' in line]
     sit = [r for r in reminders if r["kind"] == "sit_too_long"]
     assert sit, "the 26-minute spell must raise sit_too_long"
     assert sit[0]["spell_s"] == pytest.approx(25 * 60, abs=1)
@@ -54,10 +55,10 @@ def test_analyze_reports_sit_too_long_on_the_long_spell_sample(samples_dir):
 
 def test_analyze_matches_the_daemon_engine_frame_by_frame(tmp_path):
     """The batch path (analyze) and the per-frame path (daemon) give the same states."""
-    from monitor.runtime.engine import CushionEngine
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from firmware_sim import Simulator, load_scenario, write_recording
+    from monitor.runtime.engine import CushionEngine
 
     rec = tmp_path / "tour.jsonl"
     write_recording(Simulator(load_scenario("tour"), rows=12, cols=20, rate_hz=5, seed=3), rec, cushion="c1")
@@ -65,7 +66,7 @@ def test_analyze_matches_the_daemon_engine_frame_by_frame(tmp_path):
     batch = []
     analyze_recording(rec, settings, batch.append)
     per_frame = CushionEngine("c1", DeviceInfo(rows=12, cols=20), settings.rules, settings.analysis,
-                              epoch=datetime.now(timezone.utc))
+                              epoch=datetime.now(UTC))
     seen = {}
     with RecordingReader(rec) as reader:
         for frame in reader:

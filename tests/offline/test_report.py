@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -16,7 +16,7 @@ from monitor.sinks.store import Store
 from monitor.tracker.tracker import CushionTracker
 from tests.sinks.test_store import play
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -69,9 +69,10 @@ def test_csv_matches_daily_stats_and_html_is_self_contained(filled_db, tmp_path)
     stats = s.daily_stats(3, today="2026-11-25")
     csv_path, html_path = write_report(s, 3, tmp_path / "out", today="2026-11-25")
     s.close()
-    rows = list(csv.DictReader(open(csv_path, encoding="utf-8")))
+    with open(csv_path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert [r["date"] for r in rows] == ["2026-11-23", "2026-11-24", "2026-11-25"]
-    for r, d in zip(rows, stats):
+    for r, d in zip(rows, stats, strict=True):
         assert float(r["minutes_seated"]) == d["minutes_seated"]
         assert int(r["spells"]) == d["spells"] and int(r["breaks"]) == d["breaks"]
         assert int(r["reminders_acknowledged"]) == d["reminders_acknowledged"]

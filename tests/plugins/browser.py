@@ -15,6 +15,7 @@ SITWELL_REQUIRE_ALL=1 turns that skip into a failure).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -82,10 +83,8 @@ def browser_page(request, tmp_path_factory):
             yield page
             rep = getattr(request.node, "rep_call", None)
             if rep is not None and rep.failed:
-                try:
+                with contextlib.suppress(Exception):  # the page may be gone; the failure itself matters more
                     screenshot(page, f"FAILED-{request.node.name}")
-                except Exception:  # the page may be gone; the failure itself matters more
-                    pass
         finally:
             context.close()
 
@@ -128,7 +127,7 @@ class SitwellProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("SITWELL_CONFIG", None)
         self.log_path = workdir / "sitwell-run.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (the handle outlives this method: closed by stop())
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, env=env, cwd=workdir)
         self.url = self._wait_for_url()
 
@@ -213,7 +212,7 @@ class InProcessDaemon:
             None, overrides={"store.db": str(tmp_path / "sitwell.db"), "dashboard.port": 0, **overrides}
         )
         self.daemon = Daemon(settings)
-        self.runtime = CountingRuntime(self.daemon)
+        self.runtime = CountingRuntime(self.daemon.runtime)
         self.app_kwargs = app_kwargs
         self.url = ""
         self._ready = threading.Event()
@@ -315,13 +314,13 @@ def wait_for_event(base_url: str, want, timeout: float = 20.0, params: dict | No
     import httpx
 
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=timeout) as client:
-        with client.stream("GET", f"{base_url}/api/stream", params=params, headers=headers) as response:
-            response.raise_for_status()
-            try:
-                for name, payload in sse_events(response, deadline):
-                    if want(name, payload):
-                        return name, payload
-            except httpx.ReadTimeout:
-                pass
+    with (httpx.Client(timeout=timeout) as client,
+          client.stream("GET", f"{base_url}/api/stream", params=params, headers=headers) as response):
+        response.raise_for_status()
+        try:
+            for name, payload in sse_events(response, deadline):
+                if want(name, payload):
+                    return name, payload
+        except httpx.ReadTimeout:
+            pass
     raise AssertionError(f"no matching event on {base_url}/api/stream within {timeout} s")

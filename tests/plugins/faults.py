@@ -73,7 +73,8 @@ class SitwellProcess:
     """`sitwell run ARGS` as a child process, stderr collected in `.log`."""
 
     def __init__(self, tmp_path: Path, *args: str, db: Path | None = None, config: Path | None = None,
-                 port: int | None = None, env: dict[str, str] | None = None):
+                 port: int | None = None, env: dict[str, str] | None = None,
+                 nofile: tuple[int, int] | None = None):
         self.port = port or free_port()
         self.db = db or tmp_path / "sitwell.db"
         self.base = f"http://127.0.0.1:{self.port}"
@@ -82,6 +83,8 @@ class SitwellProcess:
             cmd += ["--config", str(config)]
         environment = {k: v for k, v in os.environ.items() if not k.startswith("SITWELL_")}
         environment.update(env or {})
+        if nofile is not None:  # the (soft, hard) open-file limit the daemon starts with
+            cmd = ["prlimit", f"--nofile={nofile[0]}:{nofile[1]}", "--", *cmd]
         self.proc = subprocess.Popen(cmd + list(args), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=environment)
         self._log: list[str] = []
@@ -150,7 +153,7 @@ class SitwellProcess:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"sitwell run did not exit within {timeout} s of signal {sig}:\n{self.log}")
+            raise AssertionError(f"sitwell run did not exit within {timeout} s of signal {sig}:\n{self.log}") from None
         took = time.monotonic() - t0
         self._close()
         return took

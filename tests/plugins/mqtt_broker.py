@@ -114,7 +114,7 @@ class MosquittoBroker:
     def start(self, timeout: float = 10.0) -> None:
         if self.running:
             return
-        self._log_handle = open(self.log_file, "ab")
+        self._log_handle = open(self.log_file, "ab")  # noqa: SIM115 (the handle outlives this method: closed by stop())
         self.proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.conf_file)],
             stdout=self._log_handle,

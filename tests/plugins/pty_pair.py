@@ -12,6 +12,7 @@ fresh pty behind the same path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import tty
@@ -47,10 +48,8 @@ class PtyPair:
     def unplug(self) -> None:
         for fd in (self.master_fd, self._slave_fd):
             if fd is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         self.master_fd = self._slave_fd = None
         if self.path.is_symlink() or self.path.exists():
             self.path.unlink()

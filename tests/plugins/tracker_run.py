@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from monitor.config.settings import RulesConfig
 from monitor.model import SeatReading
 from monitor.tracker.tracker import CushionTracker, TrackerUpdate
 
-EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)  # a Tuesday
+EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)  # a Tuesday
 
 
 class Run:
@@ -24,7 +24,7 @@ class Run:
         self.updates: list[TrackerUpdate] = []
 
     def feed(self, seconds: float, present: bool = True, posture: str = "upright", ls: float | None = 0.5,
-             loads=None) -> "Run":
+             loads=None) -> Run:
         for _ in range(round(seconds / self.dt)):
             self.step(present, posture, ls, loads)
         return self
@@ -33,14 +33,14 @@ class Run:
              loads=None) -> TrackerUpdate:
         if not present:
             posture, ls = "empty", None
-        features = {} if loads is None or not present else {"sitbone_load": list(loads)}
+        sitbone_load = None if loads is None or not present else (loads[0], loads[1])
         u = self.tr.update(SeatReading(t=round(self.t, 6), present=present, posture=posture, left_share=ls,
-                                       features=features))
+                                       sitbone_load=sitbone_load))
         self.updates.append(u)
         self.t += self.dt
         return u
 
-    def away(self, seconds: float) -> "Run":
+    def away(self, seconds: float) -> Run:
         return self.feed(seconds, present=False)
 
     @property

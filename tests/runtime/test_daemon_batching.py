@@ -18,8 +18,8 @@ import pytest
 
 from firmware_sim import Simulator, load_scenario
 from monitor.config.settings import Settings
-from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
 from monitor.model import Frame
+from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
 from monitor.transport.base import FrameInput
 
 
@@ -106,7 +106,7 @@ def test_frames_wait_at_most_max_delay_and_are_analysed_together(tmp_path):
 def test_the_first_frame_after_the_due_time_ends_the_batch_and_is_shown(tmp_path):
     async def main() -> None:
         async with running(tmp_path, max_delay_ms=200) as (daemon, cushion):
-            events = daemon.subscribe()
+            events = daemon.runtime.subscribe()
             cushion.push(3)
             await asyncio.sleep(0.25)  # past due, before the silent-cushion timer
             assert analysed_t(daemon) is None
@@ -135,7 +135,7 @@ def test_zero_delay_analyses_every_frame_at_once(tmp_path):
         async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             for _ in range(3):
                 last = cushion.push(1)
-                await wait_for(lambda: analysed_t(daemon) == last, timeout=0.05)
+                await wait_for(lambda last=last: analysed_t(daemon) == last, timeout=0.05)
                 await asyncio.sleep(0.02)
 
     asyncio.run(main())

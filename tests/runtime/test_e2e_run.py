@@ -48,7 +48,7 @@ def _stop(proc: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError("sitwell run did not stop within 5 s of SIGTERM")
+        raise AssertionError("sitwell run did not stop within 5 s of SIGTERM") from None
     return out + err
 
 

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-import pytest
 
 from monitor.config.settings import MqttConfig
 from monitor.model import POSTURES, CushionState, Reminder
-from monitor.sinks.mqtt_publisher import MqttPublisher
 from monitor.mqtt.connection import MqttConnection
+from monitor.sinks.mqtt_publisher import MqttPublisher
 from monitor.transport.mqtt_input import MqttInput
 
 pytestmark = pytest.mark.mqtt

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from monitor.model import SeatReading
 from monitor.sinks.store import MIGRATIONS, Store
 from monitor.tracker.tracker import CushionTracker
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
 
 
@@ -300,7 +301,7 @@ def test_writer_thread_keeps_record_fast_while_the_database_is_locked(tmp_path):
 
 
 def test_a_later_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
-    import monitor.sinks.store as store_mod
+    import monitor.sinks.store.schema as store_mod
 
     db = tmp_path / "s.db"
     s = open_store(db)
@@ -321,7 +322,7 @@ def test_a_later_migration_upgrades_an_existing_database(tmp_path, monkeypatch):
 
 
 def test_a_failing_migration_leaves_the_old_version(tmp_path, monkeypatch):
-    import monitor.sinks.store as store_mod
+    import monitor.sinks.store.schema as store_mod
 
     db = tmp_path / "s.db"
     open_store(db).close()
@@ -366,7 +367,7 @@ def test_threads_record_and_read_at_once(tmp_path):
 
 def test_version_1_minutes_get_posture_columns(tmp_path, monkeypatch):
     """Rows written by schema 1 (postures only as JSON) count in the statistics after migration 2."""
-    import monitor.sinks.store as store_mod
+    import monitor.sinks.store.schema as store_mod
 
     db = tmp_path / "s.db"
     monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
@@ -382,4 +383,111 @@ def test_version_1_minutes_get_posture_columns(tmp_path, monkeypatch):
     assert day["minutes_seated"] == pytest.approx(50 / 60, abs=0.06)  # rounded to 0.1 min
     assert day["posture_share"]["upright"] == pytest.approx(0.6) and day["posture_share"]["slouch"] == pytest.approx(0.4)
     assert day["mean_left_share"] == pytest.approx(0.55)
+    s.close()
+
+
+# ---------------------------------------------------------------- times that are no date (issue 19.1)
+
+
+def test_an_update_whose_time_is_no_date_is_refused_and_later_writes_go_through(tmp_path, caplog):
+    """A tracker fed t = 1e12 once (before the clock policy bounded it): the store refused
+    nothing and failed on every later record with OverflowError. Now the one update is
+    refused (counted, logged once), everything around it is written, no traceback."""
+    s = open_store(tmp_path / "s.db", writer=False)
+    tr = CushionTracker("c", RulesConfig(), EPOCH)
+    _, t = play(s, tr, [(120, True, "upright", 0.5)])
+    from monitor.model import CushionState
+    from monitor.tracker.tracker import TrackerUpdate
+
+    for far in (1e12, float("nan"), -1e12):
+        s.record("c", None, TrackerUpdate(state=CushionState("c", far, True, "upright", 0.5, 10.0, far), epoch=EPOCH))
+    play(s, tr, [(120, True, "upright", 0.5)], t0=t)
+    s.close()
+    h = s.health()
+    assert h["refused_times"] == 3 and h["errors"] == 0 and h["pending_writes"] == 0, h
+    assert "Traceback" not in caplog.text and "record failed" not in caplog.text
+    raw = sqlite3.connect(tmp_path / "s.db")
+    years = {datetime.fromisoformat(m).year for (m,) in raw.execute("SELECT minute FROM minutes")}
+    assert years == {2026} and raw.execute("SELECT count(*) FROM minutes").fetchone()[0] >= 4
+
+
+def test_a_poisoned_snapshot_is_neither_saved_nor_loaded(tmp_path, caplog):
+    import json as _json
+
+    s = open_store(tmp_path / "s.db", writer=False)
+    tr = CushionTracker("c", RulesConfig(), EPOCH)
+    play(s, tr, [(30, True, "upright", 0.5)])
+    good = tr.snapshot()
+    s.save_snapshot("c", good)
+    s.save_snapshot("c", {**good, "last_t": 1e12})  # refused: the sound one stays
+    assert s.load_snapshot("c")["last_t"] == good["last_t"]
+    # one saved by an older sitwell, written behind the store's back
+    s._conn.execute("UPDATE snapshots SET body = ? WHERE cushion = 'c'",
+                    (_json.dumps({**good, "last_t": 1e12, "spell_start": 1e12 - 30}),))
+    caplog.clear()
+    assert s.load_snapshot("c") is None
+    assert len([r for r in caplog.records if "discarding the saved tracker state" in r.getMessage()]) == 1
+    s.close()
+
+
+# ---------------------------------------------------------------- damaged pages (issue 19.5)
+
+
+def _reminders_db(path, n: int = 3000) -> None:
+    import uuid
+
+    from monitor.model import Reminder
+
+    s = open_store(path, writer=False)
+    now = datetime.now(UTC)
+    for i in range(n):
+        s.add_reminder(Reminder(str(uuid.uuid4()), "c", "sit_too_long", float(i),
+                                (now - timedelta(minutes=i)).isoformat(), "m" * 50, 60.0, False))
+    s.flush()
+    s.close()
+
+
+def _damage(path, pages, page_size: int = 4096) -> None:
+    import random
+
+    with open(path, "r+b") as f:
+        for page in pages:  # never page 0: the header stays intact
+            f.seek(page * page_size)
+            f.write(bytes(random.Random(page).randrange(256) for _ in range(page_size)))
+
+
+def test_damaged_pages_at_start_are_moved_aside_and_readable_rows_kept(tmp_path):
+    db = tmp_path / "s.db"
+    _reminders_db(db)
+    _damage(db, range(60, 200, 7))
+    s = open_store(db)
+    h = s.health()
+    assert h["integrity"]["ok"] is False and h["integrity"]["problem"], h["integrity"]
+    assert "damaged" in h["integrity"]["message"]
+    moved = Path(h["integrity"]["moved_to"])
+    assert moved.exists() and moved.read_bytes()[:16] == b"SQLite format 3\x00"  # the damaged file is kept
+    kept = h["integrity"]["rows_kept"]["reminders"]
+    assert 1000 < kept < 3000, kept  # most rows survive; the damaged pages' rows are gone
+    assert len(s.reminders(limit=5000)) == kept
+    s.save_settings({"rules": {"cooldown_min": 4}})  # and the fresh database takes writes
+    assert s.health()["ok"] and s.health()["errors"] == 0
+    s.close()
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+def test_damage_while_running_is_never_reported_ok(tmp_path):
+    db = tmp_path / "s.db"
+    _reminders_db(db)
+    s = open_store(db, writer=False)
+    s._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _damage(db, range(2, 226, 3))  # behind the store's back, while it runs
+    s._conn.execute("PRAGMA shrink_memory")  # its page cache: read the damaged pages from disk
+    from monitor.model import Reminder
+
+    for i in range(10):
+        s.add_reminder(Reminder(f"late-{i}", "c", "sit_too_long", 1.0, datetime.now(UTC).isoformat(), "m", 1.0, False))
+    s.flush()
+    h = s.health()
+    assert h["ok"] is False and h["dropped_writes"] > 0 and "malformed" in h["last_error"], h
     s.close()

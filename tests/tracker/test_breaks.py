@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from monitor.analysis.features import SeatGeometry
-from monitor.sinks.store import Store
 from monitor.analysis.sitbones import sit_bone_loads
+from monitor.model import SitBonePeaks
+from monitor.sinks.store import Store
 from tests.plugins.tracker_run import Run
 
-EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
 EVEN = (1.0, 1.0)
 
 
@@ -140,7 +140,7 @@ def test_sit_bone_loads_from_a_load_map():
     load[11, 4] = 2.0
     load[11, 11] = 1.0
     load[0, 0] = 5.0  # far from both: not a sit bone's
-    got = sit_bone_loads([load, load], [[[11.0, 4.0], [11.0, 11.0]], []], geo)
+    got = sit_bone_loads([load, load], [SitBonePeaks((11.0, 4.0), (11.0, 11.0)), None], geo)
     assert got[0] == [pytest.approx(2.0), pytest.approx(1.0)]
     assert got[1] is None
 
@@ -149,7 +149,7 @@ def test_sit_bone_loads_from_a_load_map():
 
 
 def test_daily_stats_count_breaks_taken_skipped_snoozed_offloads_and_dose(tmp_path):
-    store = Store(tmp_path / "s.db", tz=timezone.utc, writer=False)
+    store = Store(tmp_path / "s.db", tz=UTC, writer=False)
     r = Run()
     r.feed(1501, loads=(1.2, 1.0))
     r.feed(20, loads=(0.5, 1.5))  # taken (shifted)
@@ -160,7 +160,7 @@ def test_daily_stats_count_breaks_taken_skipped_snoozed_offloads_and_dose(tmp_pa
     sits = [x for x in r.reminders if x.kind == "sit_too_long"]
     store.snooze_reminder(sits[1].id, 5)
     store.close()
-    store = Store(tmp_path / "s.db", tz=timezone.utc, writer=False)
+    store = Store(tmp_path / "s.db", tz=UTC, writer=False)
     day, = store.daily_stats(1, today="2026-11-24")
     assert len(sits) == 3
     assert (day["breaks_taken"], day["breaks_skipped"], day["breaks_snoozed"]) == (2, 1, 1)

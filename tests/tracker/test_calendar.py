@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -105,12 +105,12 @@ def test_reminder_due_in_a_meeting_comes_right_after_it_file_url(tmp_path):
 def test_calendar_over_http_with_a_timeout_and_revalidation(calendar_server):
     server = calendar_server(ics(MEETING))
     cal = CalendarQuiet(server.url, refresh_s=3600.0)
-    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)) == "Design review"
-    assert cal.busy(datetime(2026, 11, 24, 9, 40, tzinfo=timezone.utc)) is None  # the end is exclusive
-    assert cal.next_free(datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)) == datetime(2026, 11, 24, 9, 40,
-                                                                                         tzinfo=timezone.utc)
+    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == "Design review"
+    assert cal.busy(datetime(2026, 11, 24, 9, 40, tzinfo=UTC)) is None  # the end is exclusive
+    assert cal.next_free(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == datetime(2026, 11, 24, 9, 40,
+                                                                                         tzinfo=UTC)
     assert cal.load_now() and server.requests[-1].get("If-None-Match") == '"v1"'  # 304: kept
-    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)) == "Design review"
+    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == "Design review"
     r = Run()
     r.tr.calendar_source = cal
     r.feed(2500)
@@ -124,7 +124,7 @@ def test_recurring_events_transparent_cancelled_and_all_day(tmp_path):
     allday = "\r\n".join(["BEGIN:VEVENT", "UID:a1", "DTSTAMP:20261101T000000Z", "DTSTART;VALUE=DATE:20261124",
                           "DTEND;VALUE=DATE:20261125", "SUMMARY:Conference", "END:VEVENT"])
     cal = CalendarQuiet(write(tmp_path, ics(daily, free, gone, allday)))
-    at = lambda h, m: datetime(2026, 11, 24, h, m, tzinfo=timezone.utc)  # noqa: E731
+    at = lambda h, m: datetime(2026, 11, 24, h, m, tzinfo=UTC)  # noqa: E731
     assert cal.busy(at(9, 15)) == "Stand-up"  # the fifth day of a daily series
     assert cal.busy(at(9, 35)) is None
     assert cal.busy(at(12, 0)) is None
@@ -135,7 +135,7 @@ def test_floating_times_are_read_in_the_epochs_zone(tmp_path):
     cal = CalendarQuiet(write(tmp_path, ics(event("l1", "20261124T092000", "20261124T094000"))))
     cet = timezone(timedelta(hours=1))
     assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=cet)) == "Meeting"
-    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc).astimezone(cet)) is None
+    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=UTC).astimezone(cet)) is None
 
 
 @pytest.mark.parametrize("bad", ["missing", "garbage", "http-500", "unreachable", "scheme"])
@@ -167,7 +167,7 @@ def test_the_last_good_calendar_is_kept_when_a_refresh_fails(calendar_server):
     server.status = 503
     assert cal.load_now()  # failed, but the previous copy stays in use
     assert cal.errors == 1
-    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)) == "Design review"
+    assert cal.busy(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == "Design review"
 
 
 def test_analyze_holds_reminders_during_a_meeting(tmp_path, samples_dir):
@@ -192,7 +192,7 @@ def test_analyze_holds_reminders_during_a_meeting(tmp_path, samples_dir):
     due = datetime.fromisoformat(plain[0]["at"])
     start, end = due - timedelta(minutes=1), (due + timedelta(seconds=90)).replace(microsecond=0)
     fmt = "%Y%m%dT%H%M%SZ"
-    meeting = event("a1", start.astimezone(timezone.utc).strftime(fmt), end.astimezone(timezone.utc).strftime(fmt))
+    meeting = event("a1", start.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt))
     config = tmp_path / "c.toml"
     config.write_text(f'[rules]\ncalendar = "{write(tmp_path, ics(meeting))}"\n')
     quiet = sit_reminders("--config", str(config))
@@ -208,7 +208,7 @@ def test_on_the_daemons_event_loop_a_slow_calendar_never_blocks(calendar_server)
     server = calendar_server(ics(MEETING))
     server.delay = 1.0
     cal = CalendarQuiet(server.url, refresh_s=3600)
-    at = datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
     async def ask():
         started = time.monotonic()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from monitor.config.settings import RulesConfig, parse_hours
 from monitor.model import SEATED_POSTURES, SeatReading
@@ -13,7 +13,7 @@ from monitor.tracker.aggregate import MinuteAggregator
 from monitor.tracker.tracker import CushionTracker
 
 DT = 1.0
-EPOCH = datetime(2026, 11, 24, 8, 40, 17, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 11, 24, 8, 40, 17, tzinfo=UTC)
 
 segment = st.tuples(
     st.integers(1, 300),  # seconds
@@ -156,7 +156,7 @@ def test_spells_never_overlap_and_totals_add_up(rules, segments):
         assert s.start >= prev_end and s.end >= s.start
         prev_end = s.end
     # breaks between spells are at least min_break
-    for a, b in zip(spells, spells[1:]):
+    for a, b in pairwise(spells):
         assert b.start - a.end >= rules.min_break_s - 1e-6
     occupied_s = sum(DT for u in updates[:-1] if u.state.occupied)
     in_spells = sum(s.end - s.start for s in spells)

@@ -4,13 +4,11 @@ pre-warning, snooze limits, strict mode, timed pause (docs/reminders.md, "Beyond
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from monitor.config.settings import RulesConfig
 from monitor.tracker.tracker import CushionTracker, SnoozeRefused
 from tests.plugins.tracker_run import EPOCH, Run
-
 
 # ---------------------------------------------------------------- pre-warning
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from monitor.config.settings import RulesConfig
 from monitor.model import SeatReading
 from tests.plugins.tracker_run import Run
-
 
 # ---------------------------------------------------------------- occupancy and spells
 
@@ -234,7 +233,7 @@ def test_reminder_ids_unique():
 
 def test_working_hours_hold_back_then_fire_when_they_start():
     # epoch 08:30; working hours from 09:00: the 25-minute mark (08:55) is held until 09:00
-    epoch = datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc)
+    epoch = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
     run = Run(RulesConfig(working_hours="09:00-17:00"), epoch=epoch).feed(1800)
     assert run.kinds("sit_too_long") == []  # up to 08:59:59
     run.step()
@@ -245,7 +244,7 @@ def test_working_hours_hold_back_then_fire_when_they_start():
 
 
 def test_working_hours_end_stops_reminders():
-    epoch = datetime(2026, 11, 24, 16, 50, tzinfo=timezone.utc)
+    epoch = datetime(2026, 11, 24, 16, 50, tzinfo=UTC)
     run = Run(RulesConfig(working_hours="09:00-17:00"), epoch=epoch).feed(3600, posture="slouch")
     # slouching at 16:53 is inside the hours; the 25-minute mark (17:15) and the
     # slouching repeats (17:03, ...) are after them and never come
@@ -253,7 +252,7 @@ def test_working_hours_end_stops_reminders():
 
 
 def test_working_days():
-    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
     run = Run(RulesConfig(working_days=[0, 1, 2, 3, 4]), epoch=saturday).feed(3600)
     assert run.reminders == []
     run = Run(RulesConfig(working_days=[5]), epoch=saturday).feed(1501)
@@ -261,13 +260,13 @@ def test_working_days():
 
 
 def test_quiet_hours_wrapping_midnight():
-    epoch = datetime(2026, 11, 24, 21, 50, tzinfo=timezone.utc)
+    epoch = datetime(2026, 11, 24, 21, 50, tzinfo=UTC)
     run = Run(RulesConfig(quiet_hours=["22:00-06:00"]), epoch=epoch).feed(3600)
     assert run.reminders == []
 
 
 def test_quiet_hours_release_a_held_reminder_once():
-    epoch = datetime(2026, 11, 24, 11, 50, tzinfo=timezone.utc)
+    epoch = datetime(2026, 11, 24, 11, 50, tzinfo=UTC)
     run = Run(RulesConfig(quiet_hours=["12:00-12:30"]), epoch=epoch).feed(2401)
     # due 12:15 (quiet), once at 12:30, then 5 min later
     assert run.kinds("sit_too_long") == [2400.0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -90,4 +90,4 @@ def test_epoch_naive_and_aware_snapshot_roundtrip():
     r = Run(tracker=tr, epoch=naive).feed(100)
     back = CushionTracker.restore(r.tr.snapshot(), RulesConfig(), naive + timedelta(seconds=100))
     assert back.spell is not None and back.spell.start == pytest.approx(-100.0)
-    assert back.epoch.tzinfo is None and EPOCH.tzinfo is timezone.utc
+    assert back.epoch.tzinfo is None and EPOCH.tzinfo is UTC

@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 import time
+from itertools import pairwise
 
 import numpy as np
 import paho.mqtt.client as mqtt
@@ -146,7 +147,7 @@ def test_json_frames_in(mosquitto_session, started):
     finally:
         cushion.close()
     assert [f.t for f in frames] == pytest.approx([1.5, 1.7, 1.9])
-    assert all(np.array_equal(f.cells, s) for f, s in zip(frames, sent))
+    assert all(np.array_equal(f.cells, s) for f, s in zip(frames, sent, strict=True))
     assert {f.max_value for f in frames} == {4095}  # no header: the 12-bit default
     assert health_of(inp, "json-1")["frames"] == 3
 
@@ -214,7 +215,7 @@ def test_device_clock_wrap_and_restart(mosquitto_session, started):
     # 50 repeated with the same seq: a redelivery; 40: stale; 10_000_000 -> 200: a reboot
     seqs = [1, 2, 3, 4, 4, 5, 6, 7, 8]
     try:
-        for s, m in zip(seqs, ms):
+        for s, m in zip(seqs, ms, strict=True):
             cushion.send(frame_payload(c, seq=s, device_ms=m % top))
         frames = out.wait_for(7)
         assert wait_until(lambda: sum(health_of(inp, "clock")["drops"].values()) == 2)
@@ -225,7 +226,7 @@ def test_device_clock_wrap_and_restart(mosquitto_session, started):
     assert t[:4] == pytest.approx([base, base + 0.05, base + 0.1, base + 0.15])
     assert t[4] == pytest.approx((top + 10_000_000) / 1000)  # after the wrap
     assert t[5] == pytest.approx(t[4]) and t[6] == pytest.approx(t[4] + 0.05)  # continues after the reboot
-    assert all(b >= a for a, b in zip(t, t[1:]))
+    assert all(b >= a for a, b in pairwise(t))
     assert health_of(inp, "clock")["drops"] == {"duplicate": 1, "stale": 1}
 
 

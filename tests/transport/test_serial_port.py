@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ import pytest
 from monitor.codec.binary import encode_frame, encode_hello
 from monitor.model import DeviceInfo, Frame
 from monitor.transport.base import FrameInput
-from monitor.transport.serial_port import DeviceClock, SerialInput
+from monitor.transport.device_clock import DeviceClock
+from monitor.transport.serial_port import SerialInput
 
 pytestmark = pytest.mark.serial
 
@@ -148,7 +151,7 @@ def test_unplug_and_replug_resumes(pty_pair, started, caplog):
     pty_pair.write(b"".join(encode_frame(grid(i), i, 1000 + i * 100, 16) for i in range(3, 6)))
     frames = sink.wait_for(6)
     assert [f.seq for f in frames] == list(range(6))
-    assert all(b.t >= a.t for a, b in zip(frames, frames[1:]))
+    assert all(b.t >= a.t for a, b in pairwise(frames))
     assert inp.health()[0]["error"] is None
     assert any("frames arriving again" in r.getMessage() for r in caplog.records)
 
@@ -266,7 +269,7 @@ def test_flapping_port_backs_off_and_logs_once(started, caplog):
         server.close()
     # backoff 0.25, 0.5, 1, 1, ... gives ~5 attempts in 3 s; a fixed 0.25 s retry gives 12
     assert 2 <= len(accepts) <= 7, accepts
-    gaps = [b - a for a, b in zip(accepts, accepts[1:])]
+    gaps = [b - a for a, b in pairwise(accepts)]
     assert gaps[-1] > 0.7
     lost = [r for r in caplog.records if "lost" in r.getMessage()]
     assert len(lost) == 1
@@ -294,3 +297,39 @@ def test_gathering_between_reads_never_risks_the_tty_buffer():
     fast = SerialInput("/dev/null", baud=921600, gather_s=0.05)
     assert fast.gather_s * 921600 / 10 <= TTY_BUFFER / 2
     assert SerialInput("/dev/null", gather_s=0.0).gather_s == 0.0
+
+
+def test_a_mistyped_port_is_named_with_the_ports_that_exist(tmp_path):
+    """Issue 17.6: `sitwell run --serial /dev/ttyACMO` (letter O) says, in the log once and in
+    /healthz (which the dashboard shows), that the port does not exist and which ones do."""
+    import subprocess
+    import sys
+
+    import httpx
+    from serial.tools import list_ports
+
+    typo = "/dev/ttyACMO"
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    run = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--serial", typo, "--port", "0",
+                            "--db", str(tmp_path / "s.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=env)
+    try:
+        line = run.stdout.readline()
+        assert line.startswith("sitwell dashboard: "), line
+        url = line.split(": ", 1)[1].strip().rstrip("/")
+        present = sorted(p.device for p in list_ports.comports())
+        deadline = time.monotonic() + 10
+        error = None
+        while time.monotonic() < deadline and not error:
+            inputs = httpx.get(url + "/healthz", timeout=5).json()["inputs"]
+            error = inputs[0].get("error") if inputs else None
+            time.sleep(0.1)
+        assert error and f"{typo} does not exist" in error, error
+        assert (", ".join(present) if present else "none found") in error
+        time.sleep(4.0)  # several retries (0.25, 0.5, 1, 2 s apart)
+    finally:
+        run.terminate()
+        _, log = run.communicate(timeout=15)
+    said = [line for line in log.splitlines() if f"{typo} does not exist" in line]
+    assert len(said) == 1, log  # once, not on every retry
+    assert "serial ports on this machine" in said[0]
