@@ -3,8 +3,9 @@
 The input runs in its own thread(s) and hands frames to `_intake` (thread-safe, bounded per
 cushion at analysis.queue_per_cushion; when analysis falls behind, a cushion's frames are
 thinned evenly and counted as `shed`: CushionSlot.admit). The asyncio loop drains the
-queues through one CushionEngine per cushion (monitor/runtime/slots.py) and hands every step to the sinks in order (the store,
-the dashboard's SSE feed, the desktop notifier, MQTT, the recorder: monitor/sinks/base.py).
+queues through one CushionEngine per cushion (monitor/runtime/slots.py) and hands every step
+to the sinks in order (the store, the dashboard's SSE feed, the desktop notifier, MQTT, the
+recorder: monitor/sinks/base.py).
 The daemon does intake and scheduling only; what the dashboard may ask is
 `daemon.runtime` (monitor/runtime/service.py), settings changes are monitor/runtime/live_settings.py.
 """
