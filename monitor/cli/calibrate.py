@@ -17,7 +17,7 @@ import click
 import numpy as np
 
 from monitor.calibration.explicit import calibrate_from_frames
-from monitor.cli.options import DurationParam, HostPortParam, mqtt_overrides
+from monitor.cli.options import DurationParam, cushion_input_options, mqtt_overrides
 from monitor.model import Frame
 
 log = logging.getLogger(__name__)
@@ -83,15 +83,8 @@ def seat_looks_occupied(frames: list[Frame], scale: float, occupancy_kg: float) 
 
 
 @click.command("calibrate")
-@click.option("--serial", "serial_port", metavar="PORT", help="Calibrate the cushion on this serial port.")
-@click.option("--codec", type=click.Choice(["binary", "text", "detect"]))
-@click.option("--rows", type=int)
-@click.option("--cols", type=int)
-@click.option("--max-value", type=int)
-@click.option("--baud", type=int)
-@click.option("--mqtt", "mqtt_host", type=HostPortParam(),
-              help="Calibrate a cushion publishing to this broker (default port 1883).")
-@click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
+@cushion_input_options("Calibrate the cushion on this serial port.",
+                       "Calibrate a cushion publishing to this broker (default port 1883).")
 @click.option(
     "--recording",
     type=click.Path(exists=True, dir_okay=False),

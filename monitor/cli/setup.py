@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor.analysis.setup_steps import STEPS, SetupSession, SetupStatus
+from monitor.cli.options import cushion_input_options
 from monitor.config.settings import Settings
 
 if TYPE_CHECKING:
@@ -152,14 +153,7 @@ def save_result(store: Any, name: str, session: SetupSession, engine: Any, setti
 
 
 @click.command("setup")
-@click.option("--serial", "serial_port", metavar="PORT", help="The cushion on this serial port or pty.")
-@click.option("--codec", type=click.Choice(["binary", "text", "detect"]))
-@click.option("--rows", type=int)
-@click.option("--cols", type=int)
-@click.option("--max-value", type=int)
-@click.option("--baud", type=int)
-@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="A cushion publishing to this broker.")
-@click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
+@cushion_input_options("The cushion on this serial port or pty.", "A cushion publishing to this broker.")
 @click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording.")
 @click.option("--step-seconds", type=click.FloatRange(3, 60), default=8.0, show_default=True,
               help="How long each posture is recorded (after 2 s of settling).")
