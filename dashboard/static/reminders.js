@@ -275,7 +275,9 @@ export class Reminders {
     li.append(el("time", { datetime: r.at, text: clockTime(r.at) }), " ");
     if (status === "done") li.append(el("span", { class: "done", text: "✓ done" }));
     else if (status === "resolved") {
-      li.append(el("span", { class: "done", text: `✓ ${RESOLVED_SHORT[this.resolved.get(r.id)] || "over"}` }));
+      // the words go in their own span: a phone's one-line row shows the tick alone
+      const why = RESOLVED_SHORT[this.resolved.get(r.id)] || "over";
+      li.append(el("span", { class: "done", title: why }, "✓ ", el("span", { class: "why", text: why })));
     } else if (status === "snoozed") li.append(el("span", { class: "muted", text: `snoozed ${r.snoozed_min} min` }));
     else {
       const ack = el("button", { type: "button", class: "small", text: "Done",
