@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for i in range(max(1, args.runs)):
             r = analyze_once(path)
-            log.info("%gh run %d: %.1f s wall, %.1f s CPU, %.0f MB peak", h, i + 1, r["wall_s"], r["cpu_s"], r["peak_rss_mb"])
+            log.info(
+                "%gh run %d: %.1f s wall, %.1f s CPU, %.0f MB peak", h, i + 1, r["wall_s"], r["cpu_s"], r["peak_rss_mb"]
+            )
             runs.append(r)
         frames = runs[0]["frames"]
         med = {k: statistics.median(r[k] for r in runs) for k in ("wall_s", "cpu_s", "peak_rss_mb")}

@@ -135,7 +135,9 @@ def measure(transport: str, args) -> dict:
     try:
         if transport == "serial":
             pty = Pty()
-            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", CUSHION], wd, max_delay_ms=args.max_delay_ms)
+            daemon = Daemon(
+                ["--serial", pty.path, "--codec", "binary", "--cushion", CUSHION], wd, max_delay_ms=args.max_delay_ms
+            )
         else:
             broker = Mosquitto(wd)
             daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd, max_delay_ms=args.max_delay_ms)

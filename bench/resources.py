@@ -53,13 +53,21 @@ def frames_of(seed: int, n: int, rows: int, cols: int, rate: float) -> list:
 
 def _frames_counted(daemon: Daemon) -> tuple[int, int, int]:
     """From /healthz: frames the inputs counted, input drops, and frames the daemon's own
-    per-cushion queues dropped because it fell behind (reason `queue_full`)."""
+    per-cushion queues dropped because it fell behind (reason `shed`: thinned evenly)."""
     _, health = daemon.get_json("/healthz", timeout=60.0)  # a saturated daemon answers late
     inputs = health.get("inputs") or []
     frames = sum(int(h.get("frames") or 0) for h in inputs)
-    queue = sum(int((h.get("drops") or {}).get("queue_full", 0)) for h in inputs)
+    queue = sum(int((h.get("drops") or {}).get("shed", 0)) for h in inputs)
     drops = sum(sum((h.get("drops") or {}).values()) for h in inputs) - queue
     return frames, drops, queue
+
+
+def _flow_totals(daemon: Daemon) -> dict[str, int]:
+    """From /healthz, summed over the cushions: received, analysed, shed, queued, lost_in_transit."""
+    _, health = daemon.get_json("/healthz", timeout=60.0)
+    keys = ("received", "analysed", "shed", "queued", "lost_in_transit")
+    flows = [h["flow"] for h in health.get("inputs") or [] if "flow" in h]
+    return {k: sum(int(f.get(k, 0)) for f in flows) for k in keys}
 
 
 def run_setup(setup: str, args) -> dict:
@@ -77,7 +85,9 @@ def run_setup(setup: str, args) -> dict:
     try:
         if setup == "serial":
             pty = Pty()
-            daemon = Daemon(["--serial", pty.path, "--codec", "binary", "--cushion", "bench-1"], wd, max_delay_ms=args.max_delay_ms)
+            daemon = Daemon(
+                ["--serial", pty.path, "--codec", "binary", "--cushion", "bench-1"], wd, max_delay_ms=args.max_delay_ms
+            )
         else:
             broker = Mosquitto(wd)
             daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd, max_delay_ms=args.max_delay_ms)
@@ -134,6 +144,7 @@ def run_setup(setup: str, args) -> dict:
         cpu1, wall1 = stat.cpu_s(), time.perf_counter()
         time.sleep(0.5)
         frames1, input_drops, queue_drops = _frames_counted(daemon)
+        time.sleep(2.0)  # let the backlog drain before the flow totals are read
         sent = (i - warm_n) * cushions
         result = {
             "setup": setup,
@@ -152,6 +163,8 @@ def run_setup(setup: str, args) -> dict:
             "input_drops": input_drops,
             "queue_drops": queue_drops,
             "sse_client": bool(args.sse),
+            # the whole run, warm-up included; after a settle so the queues have drained
+            "flow": _flow_totals(daemon),
         }
         if broker is not None:
             try:
@@ -159,9 +172,9 @@ def run_setup(setup: str, args) -> dict:
                 result["mosquitto_rss_mb"] = b.rss_mb()
             except OSError:
                 pass
-        log.info("%s: %.2f %% of a core (median of %d windows), RSS %.0f MB (peak %.0f MB), %d/%d frames",
+        log.info("%s: %.2f %% of a core (median of %d windows), RSS %.0f MB (peak %.0f MB), %d/%d frames; %s",
                  setup, 100 * result["cpu_share_median"], len(windows), result["rss_mb"], result["peak_rss_mb"],
-                 result["frames_counted"], sent)
+                 result["frames_counted"], sent, result["flow"])
         ok = True
         return result
     finally:

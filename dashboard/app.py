@@ -336,5 +336,8 @@ def create_app(
     from dashboard.routes_sitter import router as sitter_router  # corrections, guided set-up
 
     app.include_router(sitter_router)
+    from dashboard.routes_journal import router as journal_router  # pain journal (docs/journal.md)
+
+    app.include_router(journal_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

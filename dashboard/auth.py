@@ -168,7 +168,8 @@ class GuardMiddleware:
                 await _reject(
                     send,
                     401,
-                    "this dashboard needs its access token: open /?token=<token> once, or send Authorization: Bearer <token>",
+                    "this dashboard needs its access token: open /?token=<token> once, "
+                    "or send Authorization: Bearer <token>",
                     [(b"www-authenticate", b'Bearer realm="sitwell"')],
                 )
                 return

@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from monitor.config.parse import parse_pause
-
 from monitor.runtime.protocol import Runtime
 
 router = APIRouter(tags=["reminders"])

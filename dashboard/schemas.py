@@ -21,7 +21,8 @@ class Healthz(Open):
     status: str = Field(description='"ok" while the daemon runs')
     inputs: list[dict[str, Any]] = Field(
         default_factory=list,
-        description='per input and cushion: {"input","cushion","connected","frames","drops":{reason:n},"last_frame_age_s","error"}',
+        description='per input and cushion: {"input","cushion","connected","frames","drops":{reason:n},'
+        '"last_frame_age_s","error"}',
     )
 
 
@@ -82,7 +83,6 @@ HOURS_RANGE = r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$"
 _EXTRA_CONSTRAINTS: dict[str, Any] = {
     "working_hours": Annotated[str, Field(pattern=HOURS_RANGE)] | None,
     "quiet_hours": list[Annotated[str, Field(pattern=HOURS_RANGE)]],
-    "working_days": list[Annotated[int, Field(ge=0, le=6)]],
 }
 
 

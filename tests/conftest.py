@@ -84,7 +84,12 @@ def pytest_sessionfinish(session, exitstatus):
     """In CI a run that skipped anything, or ran no MQTT, serial or browser test, fails."""
     if os.environ.get("SITWELL_REQUIRE_ALL") != "1" or session.config.option.collectonly:
         return
-    if session.config.getoption("keyword") or session.config.getoption("markexpr") or session.config.args != ["tests"] and session.config.args:
+    if (
+        session.config.getoption("keyword")
+        or session.config.getoption("markexpr")
+        or session.config.args != ["tests"]
+        and session.config.args
+    ):
         return  # a partial run chosen by hand
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(tr.stats.get("skipped", [])) if tr else 0

@@ -172,6 +172,17 @@ function renderHealth(h) {
   }
   const drops = h.drops && typeof h.drops === "object" ? Object.values(h.drops).reduce((a, b) => a + b, 0) : h.drops;
   $("health-drops").textContent = drops == null ? "–" : String(drops);
+  if (h.flow) renderFlow(h.flow);
+}
+
+// Frames received, analysed, shed (the daemon thinned them) and lost in transit (seq gaps), with why.
+function renderFlow(f) {
+  let text = `${f.analysed} of ${f.received}`;
+  if (f.shed) text += ` · ${f.shed} shed`;
+  if (f.lost_in_transit) text += ` · ${f.lost_in_transit} lost in transit`;
+  $("health-flow").textContent = text;
+  $("health-flow").title = f.reason || "every frame received was analysed";
+  $("health").dataset.flow = f.shed || f.lost_in_transit ? "lossy" : "ok";
 }
 
 // The database in plain words: damaged at start (moved aside, rows kept), or not writing.

@@ -111,6 +111,8 @@ export function drawTimeline(container, items, now = new Date()) {
     svg.append(el("text", { x: Math.min(W - 22, Math.max(22, x(d))), y: 62, class: "tick-label", text: clockTime(d) }));
   }
   container.replaceChildren(svg);
+  // journal.js puts the day's pain marks on this same axis
+  document.dispatchEvent(new CustomEvent("sitwell:timeline", { detail: { t0: t0.getTime(), t1: t1.getTime() } }));
 }
 
 export function drawLegend(list) {

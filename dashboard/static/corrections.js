@@ -4,18 +4,12 @@
 // it reads the cushion and the posture shown from #posture's data attributes (app.js).
 
 import { Api, readToken } from "./api.js";
+import { POSTURE_WORDS } from "./format.js";
 
 const api = new Api(readToken());
 const $ = (id) => document.getElementById(id);
-const WORDS = {
-  upright: "Sitting upright",
-  lean_left: "Leaning left",
-  lean_right: "Leaning right",
-  cross_left: "Left leg crossed",
-  cross_right: "Right leg crossed",
-  slouch: "Slouching",
-  forward: "Perched forward",
-};
+// every seated posture, in the words the rest of the page uses
+const WORDS = Object.fromEntries(Object.entries(POSTURE_WORDS).filter(([name]) => name !== "empty"));
 let lastId = null;
 
 function shown() {

@@ -33,7 +33,7 @@ Smoothing is in time, not frames: features pass an exponential average (SMOOTH_T
 new posture is taken once the rules have named it continuously for HOLD_S, so a frame rate
 of 5 or 50 Hz behaves the same, a fidget does not flicker, and a real change shows within
 about two seconds.
-"""
+"""  # noqa: E501 (the rules table: a row cannot wrap)
 
 from __future__ import annotations
 

@@ -11,8 +11,9 @@ nearest to that decimal. Here the product is used only where that is provably th
   nearest to the decimal k * 10**-n, which is what CPython returns (signed zeros included).
 
 Elements closer than a safe margin (|p| * 2**-50) to a half-integer, or very large ones, are
-rounded by `round` itself; non-finite ones round to themselves, as in CPython. With few elements the numpy calls cost more than the
-rounding, so short inputs are rounded by `round` outright.
+rounded by `round` itself; non-finite ones round to themselves, as in CPython. With few
+elements the numpy calls cost more than the rounding, so short inputs are rounded by
+`round` outright.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 the frames in order (it is stateful; `Calibrator.process_batch` vectorises the runs of frames
 between its state changes, with bit-identical results), the features of the whole batch are
 computed at once (vectorised, the same function the per-frame path calls on a stack of one),
-and the same stateful decision step runs over the frames in order. So offline analysis of a recording gives exactly what the
-daemon gives live.
+and the same stateful decision step runs over the frames in order. So offline analysis of a
+recording gives exactly what the daemon gives live.
 """
 
 from __future__ import annotations

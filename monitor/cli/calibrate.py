@@ -17,7 +17,7 @@ import click
 import numpy as np
 
 from monitor.calibration.explicit import calibrate_from_frames
-from monitor.cli.options import DurationParam, HostPortParam, mqtt_overrides
+from monitor.cli.options import DurationParam, cushion_input_options, mqtt_overrides
 from monitor.model import Frame
 
 log = logging.getLogger(__name__)
@@ -83,16 +83,13 @@ def seat_looks_occupied(frames: list[Frame], scale: float, occupancy_kg: float) 
 
 
 @click.command("calibrate")
-@click.option("--serial", "serial_port", metavar="PORT", help="Calibrate the cushion on this serial port.")
-@click.option("--codec", type=click.Choice(["binary", "text", "detect"]))
-@click.option("--rows", type=int)
-@click.option("--cols", type=int)
-@click.option("--max-value", type=int)
-@click.option("--baud", type=int)
-@click.option("--mqtt", "mqtt_host", type=HostPortParam(),
-              help="Calibrate a cushion publishing to this broker (default port 1883).")
-@click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
-@click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording of the empty seat.")
+@cushion_input_options("Calibrate the cushion on this serial port.",
+                       "Calibrate a cushion publishing to this broker (default port 1883).")
+@click.option(
+    "--recording",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Take the frames from a recording of the empty seat.",
+)
 @click.option("--seconds", type=DurationParam("s", 1, 600), default=10.0, show_default=True,
               help="How long to read the empty seat (seconds, or e.g. 1 min).")
 @click.option("--db", type=click.Path(dir_okay=False))
@@ -133,7 +130,9 @@ def calibrate_command(serial_port: str | None, codec: str | None, rows: int | No
         only = None if settings.input == "mqtt" and not cushion else settings.cushion
         frames = collect_frames(build_input(settings), seconds, only)
     if len(frames) < 3:
-        click.echo(f"error: only {len(frames)} frame(s) arrived; is the cushion connected? (try `sitwell doctor`)", err=True)
+        click.echo(
+            f"error: only {len(frames)} frame(s) arrived; is the cushion connected? (try `sitwell doctor`)", err=True
+        )
         sys.exit(1)
     name = frames[0].cushion if (settings.input == "mqtt" and not cushion) or recording else settings.cushion
     frames = [f for f in frames if f.cushion == frames[0].cushion and f.shape == frames[0].shape]
@@ -154,6 +153,7 @@ def calibrate_command(serial_port: str | None, codec: str | None, rows: int | No
         store.close()
     bad = int((~cal.mask).sum())
     click.echo(
-        f"Calibrated {name}: {len(frames)} frames, {cal.rows}x{cal.cols} cells, noise {cal.noise * cal.max_value:.1f} counts, "
+        f"Calibrated {name}: {len(frames)} frames, {cal.rows}x{cal.cols} cells, "
+        f"noise {cal.noise * cal.max_value:.1f} counts, "
         f"{bad} bad cell(s) masked. Saved to {settings.store.db}; a running daemon takes it at its next start."
     )

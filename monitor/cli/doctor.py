@@ -67,7 +67,12 @@ def check_secrets_private(settings: Settings) -> Check | None:
         return None
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        return Check("secrets", WARN, f"{path} holds {', '.join(held)} and is readable by others (mode {mode:o})", f"chmod 600 {path}")
+        return Check(
+            "secrets",
+            WARN,
+            f"{path} holds {', '.join(held)} and is readable by others (mode {mode:o})",
+            f"chmod 600 {path}",
+        )
     return Check("secrets", OK, f"{path} holds {', '.join(held)} and is private (mode {mode:o})")
 
 
@@ -79,8 +84,11 @@ def check_serial(settings: Settings) -> Check | None:
     if not is_url:
         if not os.path.exists(port):
             return Check(
-                "serial", FAIL, f"{port} does not exist",
-                "plug the cushion in and find its port with `ls /dev/ttyACM* /dev/ttyUSB*` (or `dmesg | tail`), then set serial.port",
+                "serial",
+                FAIL,
+                f"{port} does not exist",
+                "plug the cushion in and find its port with `ls /dev/ttyACM* /dev/ttyUSB*` (or `dmesg | tail`), "
+                "then set serial.port",
             )
         if not os.access(port, os.R_OK | os.W_OK):
             return Check(
@@ -117,8 +125,10 @@ def check_broker(settings: Settings) -> Check | None:
         )
     reason = _mqtt_connack(settings)
     if reason is not None:
-        fix = "check mqtt.username / mqtt.password and the broker's ACL" if "authori" in reason.lower() or "password" in reason.lower() else (
-            "check mqtt.tls, mqtt.ca_file and mqtt.protocol against the broker's listener"
+        fix = (
+            "check mqtt.username / mqtt.password and the broker's ACL"
+            if "authori" in reason.lower() or "password" in reason.lower()
+            else ("check mqtt.tls, mqtt.ca_file and mqtt.protocol against the broker's listener")
         )
         return Check("broker", FAIL, f"{where} accepts TCP but MQTT connect failed: {reason}", fix)
     return Check("broker", OK, f"{where} answers MQTT {cfg.protocol} (CONNACK accepted)")
@@ -188,7 +198,9 @@ def check_database(settings: Settings) -> Check:
     fd, scratch = tempfile.mkstemp(prefix=".sitwell-doctor-", suffix=".db", dir=directory)
     os.close(fd)
     try:
-        check = _open_wal(Path(scratch), f"{directory} is writable and SQLite runs there in WAL mode; {db.name} will be created")
+        check = _open_wal(
+            Path(scratch), f"{directory} is writable and SQLite runs there in WAL mode; {db.name} will be created"
+        )
     finally:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -205,9 +217,16 @@ def _open_wal(path: Path, ok_text: str) -> Check:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        return Check("database", FAIL, f"{path}: {exc}", "move the file aside (it is not a usable SQLite database) or set store.db")
+        return Check(
+            "database",
+            FAIL,
+            f"{path}: {exc}",
+            "move the file aside (it is not a usable SQLite database) or set store.db",
+        )
     if str(mode).lower() != "wal":
-        return Check("database", FAIL, f"{path}: SQLite refuses WAL mode (got {mode})", "put store.db on a local filesystem")
+        return Check(
+            "database", FAIL, f"{path}: SQLite refuses WAL mode (got {mode})", "put store.db on a local filesystem"
+        )
     return Check("database", OK, ok_text)
 
 
@@ -228,7 +247,9 @@ def check_dashboard(settings: Settings) -> Check:
         return Check("dashboard", OK, f"{host}:{port} is free")
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
-            return Check("dashboard", FAIL, f"cannot listen on {host}:{port}: {exc.strerror or exc}", "fix dashboard.host")
+            return Check(
+                "dashboard", FAIL, f"cannot listen on {host}:{port}: {exc.strerror or exc}", "fix dashboard.host"
+            )
     if sitwell_answers(host, port):
         return Check("dashboard", OK, f"{host}:{port} is taken by a running sitwell (see `sitwell status`)")
     return Check(

@@ -58,6 +58,8 @@ class LazyGroup(click.Group):
         "pause": "monitor.cli.pause:pause_command",
         "calibrate": "monitor.cli.calibrate:calibrate_command",
         "setup": "monitor.cli.setup:setup_command",
+        "log": "monitor.cli.journal:log_group",
+        "journal": "monitor.cli.journal:journal_group",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -142,7 +144,8 @@ def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int 
     host_ = settings.dashboard.host
     if host_ not in ("127.0.0.1", "localhost", "::1") and not settings.dashboard.token:
         click.echo(
-            f"config error: dashboard.token is required when the dashboard listens on {host_} (use --token or SITWELL_DASHBOARD__TOKEN)",
+            f"config error: dashboard.token is required when the dashboard listens on {host_} "
+            "(use --token or SITWELL_DASHBOARD__TOKEN)",
             err=True,
         )
         sys.exit(2)
@@ -181,9 +184,12 @@ def run(serial_port: str | None, codec: str | None, rows: int | None, cols: int 
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="A TOML config file (rules, analysis).")
 @click.option("--sit-limit", type=DurationParam("min"),
               help="How long before sit_too_long: minutes, or e.g. 30m, 1h (default 25 minutes).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal).")
-def analyze(recording: str, jsonl: bool, config_file: str | None, sit_limit: float | None,
-            progress: bool | None) -> None:
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when stderr is a terminal)."
+)
+def analyze(
+    recording: str, jsonl: bool, config_file: str | None, sit_limit: float | None, progress: bool | None
+) -> None:
     """Analyse a recording (CONTRACT section 4) as the daemon would, writing JSON Lines."""
     from monitor.codec.recording import RecordingError
     from monitor.offline.analyze import analyze_recording, jsonl_writer

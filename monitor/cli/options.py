@@ -66,3 +66,25 @@ def mqtt_overrides(broker: tuple[str, int] | str | None) -> dict[str, Any]:
             raise click.BadParameter(str(exc), param_hint="--mqtt") from None
     host, port = broker
     return {"mqtt.host": host, "mqtt.port": port, "input": "mqtt"}
+
+
+def cushion_input_options(serial_help: str, mqtt_help: str) -> Any:
+    """The options that name one cushion to read (serial port or broker, its codec and grid),
+    shared by the commands that read a cushion for themselves (calibrate, setup)."""
+    options = [
+        click.option("--serial", "serial_port", metavar="PORT", help=serial_help),
+        click.option("--codec", type=click.Choice(["binary", "text", "detect"])),
+        click.option("--rows", type=int),
+        click.option("--cols", type=int),
+        click.option("--max-value", type=int),
+        click.option("--baud", type=int),
+        click.option("--mqtt", "mqtt_host", type=HostPortParam(), help=mqtt_help),
+        click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard)."),
+    ]
+
+    def decorate(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate

@@ -26,7 +26,8 @@ UNIT_NAME = "sitwell.service"
 SYSTEMCTL_TIMEOUT_S = 20
 # What `systemctl is-enabled` / `is-active` print when they could ask systemd at all.
 ENABLED_WORDS = frozenset(
-    "enabled enabled-runtime linked linked-runtime alias masked masked-runtime static indirect disabled generated transient not-found".split()
+    "enabled enabled-runtime linked linked-runtime alias masked masked-runtime static indirect disabled generated"
+    " transient not-found".split()
 )
 ACTIVE_WORDS = frozenset("active inactive failed activating deactivating reloading refreshing unknown".split())
 
@@ -172,7 +173,9 @@ def service_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Print the unit and change nothing.")
 @click.option("--no-start", is_flag=True, help="Write and enable the unit, but do not start it now.")
 @click.argument("extra", nargs=-1, metavar="[-- MORE RUN FLAGS]")
-def install(serial, codec, rows, cols, max_value, baud, mqtt, cushion, host, port, db, config, dry_run, no_start, extra):
+def install(
+    serial, codec, rows, cols, max_value, baud, mqtt, cushion, host, port, db, config, dry_run, no_start, extra
+):
     """Write ~/.config/systemd/user/sitwell.service running `sitwell run` with these flags, and start it.
 
     Secrets (the dashboard token, the MQTT password) belong in the config file or in
@@ -233,7 +236,9 @@ def uninstall() -> None:
         click.echo(f"{path} was not installed")
     ok, said = systemctl("daemon-reload")
     if not ok:
-        click.echo(_manual_steps(["systemctl --user disable --now sitwell", "systemctl --user daemon-reload"]), err=True)
+        click.echo(
+            _manual_steps(["systemctl --user disable --now sitwell", "systemctl --user daemon-reload"]), err=True
+        )
 
 
 @service_group.command("status")

@@ -16,12 +16,16 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.analysis.setup_steps import STEPS, SetupSession, SetupStatus
+from monitor.cli.options import cushion_input_options
 from monitor.config.settings import Settings
+
+if TYPE_CHECKING:
+    from monitor.calibration.mounting import Mounting
 
 log = logging.getLogger(__name__)
 LIVE_EVERY_S = 1.0
@@ -75,7 +79,7 @@ class Printer:
                 self._line(text)
 
 
-def _saved_mounting(settings: Settings, store: Any, cushion: str):
+def _saved_mounting(settings: Settings, store: Any, cushion: str) -> Mounting:
     """The cushion's mounting: config file, then what the dashboard saved (as the daemon does)."""
     from monitor.calibration.mounting import Mounting
 
@@ -149,14 +153,7 @@ def save_result(store: Any, name: str, session: SetupSession, engine: Any, setti
 
 
 @click.command("setup")
-@click.option("--serial", "serial_port", metavar="PORT", help="The cushion on this serial port or pty.")
-@click.option("--codec", type=click.Choice(["binary", "text", "detect"]))
-@click.option("--rows", type=int)
-@click.option("--cols", type=int)
-@click.option("--max-value", type=int)
-@click.option("--baud", type=int)
-@click.option("--mqtt", "mqtt_host", metavar="HOST[:PORT]", help="A cushion publishing to this broker.")
-@click.option("--cushion", help="Which cushion (default cushion-1; with --mqtt: the first one heard).")
+@cushion_input_options("The cushion on this serial port or pty.", "A cushion publishing to this broker.")
 @click.option("--recording", type=click.Path(exists=True, dir_okay=False), help="Take the frames from a recording.")
 @click.option("--step-seconds", type=click.FloatRange(3, 60), default=8.0, show_default=True,
               help="How long each posture is recorded (after 2 s of settling).")
@@ -164,8 +161,10 @@ def save_result(store: Any, name: str, session: SetupSession, engine: Any, setti
 @click.option("--timeout", "timeout_s", type=click.FloatRange(10, 3600), default=900.0, show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False))
-def setup_command(serial_port, codec, rows, cols, max_value, baud, mqtt_host, cushion, recording, step_seconds,
-                  speed, timeout_s, db, config_file) -> None:
+def setup_command(serial_port: str | None, codec: str | None, rows: int | None, cols: int | None,
+                  max_value: int | None, baud: int | None, mqtt_host: str | None, cushion: str | None,
+                  recording: str | None, step_seconds: float, speed: float | None, timeout_s: float, db: str | None,
+                  config_file: str | None) -> None:
     """Guided set-up: empty seat, then sit upright, lean left/right, cross each leg, slouch, perch
     forward (~10 s each). Learns your own way of sitting; redo it any time."""
     from monitor.cli.main import settings_or_exit, setup_logging

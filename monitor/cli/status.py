@@ -111,7 +111,8 @@ def _input_line(i: dict[str, Any], show_cushion: bool = False) -> str:
     who = f" {i.get('cushion')}" if show_cushion and i.get("cushion") else ""
     state = "connected" if i.get("connected") else "NOT connected"
     indent = "    " if show_cushion else " " * 15  # under the value column of its cushion's block
-    text = f"{indent}{i.get('input', 'input')}{who}: {state}, frames {i.get('frames', 0)}, drops {format_drops(i.get('drops'))}"
+    text = (f"{indent}{i.get('input', 'input')}{who}: {state}, frames {i.get('frames', 0)}, "
+            f"drops {format_drops(i.get('drops'))}")
     if i.get("error"):
         text += f", error: {i['error']}"
     return text

@@ -102,7 +102,9 @@ def decode_packet(payload: bytes | bytearray | memoryview) -> Packet:
 _CELL_DTYPES: dict[int, np.dtype[Any]] = {8: np.dtype("u1"), 16: np.dtype("<u2")}
 
 
-def _frame(payload: bytes | bytearray | memoryview, seq: int, device_ms: int, rows: int, cols: int, bits: int) -> FramePacket:
+def _frame(
+    payload: bytes | bytearray | memoryview, seq: int, device_ms: int, rows: int, cols: int, bits: int
+) -> FramePacket:
     if not (MIN_GRID <= rows <= MAX_GRID and MIN_GRID <= cols <= MAX_GRID):
         raise CodecError("bad_grid", f"{rows}x{cols}")
     dtype = _CELL_DTYPES.get(bits)

@@ -118,9 +118,12 @@ class FullScale:
             new = scale_for(top)
             if self.source in ("config", "hello") and self.above < ADOPT_AFTER:
                 if self.above == 1:
-                    self._warning = (f"cushion {self.cushion}: readings up to {top} are above the full scale "
-                                     f"{scale} ({self._setting if self.source == 'config' else 'its hello'}); such frames are dropped as out_of_range until "
-                                     f"{ADOPT_AFTER} have come, then full scale {new} is taken from the readings")
+                    self._warning = (
+                        f"cushion {self.cushion}: readings up to {top} are above the full scale "
+                        f"{scale} ({self._setting if self.source == 'config' else 'its hello'}); "
+                        f"such frames are dropped as out_of_range until "
+                        f"{ADOPT_AFTER} have come, then full scale {new} is taken from the readings"
+                    )
                     self._fix = self._set_fix(new)
                     log.warning("%s; fix: %s", self._warning, self._fix)
                 return None

@@ -53,7 +53,9 @@ class RecordingHeader:
 
     @property
     def device(self) -> DeviceInfo:
-        return DeviceInfo(device=self.cushion, rows=self.rows, cols=self.cols, max_value=self.max_value, rate_hz=self.rate_hz)
+        return DeviceInfo(
+            device=self.cushion, rows=self.rows, cols=self.cols, max_value=self.max_value, rate_hz=self.rate_hz
+        )
 
 
 # Parse one JSON line (bytes or str). orjson rejects NaN/Infinity, json accepts them; the
@@ -106,7 +108,9 @@ def parse_header(line: str | bytes) -> RecordingHeader:
         raise RecordingError(f"max_value {max_value} is outside 1..65535")
     rate = obj.get("rate_hz")
     cushion = str(obj.get("cushion") or "recording")
-    return RecordingHeader(cushion, rows, cols, max_value, float(rate) if rate else None, _parse_start(obj.get("start")))
+    return RecordingHeader(
+        cushion, rows, cols, max_value, float(rate) if rate else None, _parse_start(obj.get("start"))
+    )
 
 
 class RecordingReader:

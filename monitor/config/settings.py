@@ -85,6 +85,33 @@ class MqttConfig(Section):
     # restart. Configured `cushions` never expire.
     cushion_expiry_s: Seconds = Field(3600.0, ge=10, le=30 * 86400,
                                     description="seconds of silence after which an MQTT cushion is forgotten")
+    # Several daemons on one broker: "i/n" takes the cushions whose crc32(id) % n == i - 1
+    # (docs/scaling.md); the others cost a topic check each and are counted, not analysed.
+    partition: str | None = Field(None, description='"i/n": this daemon analyses partition i of n'
+                                  " (by a hash of the cushion id); unset: every cushion")
+    # MQTT 5 Receive Maximum: how many QoS 1 frames the broker may have in flight to us
+    # unacknowledged (the rest wait in its queue, max_queued_messages: docs/scaling.md)
+    receive_maximum: int = Field(100, ge=1, le=65535)
+
+    @field_validator("partition")
+    @classmethod
+    def _partition(cls, v: str | None) -> str | None:
+        if v is None or v.strip() == "":
+            return None
+        index, sep, parts = v.strip().partition("/")
+        if not sep or not index.strip().isdigit() or not parts.strip().isdigit():
+            raise ValueError(f'mqtt.partition must be "i/n" (e.g. "1/2": the first of two daemons), got {v!r}')
+        i, n = int(index), int(parts)
+        if not 1 <= n <= 1024 or not 1 <= i <= n:
+            raise ValueError(f"mqtt.partition {v!r}: need 1 <= i <= n <= 1024 (i is this daemon's share, 1-based)")
+        return f"{i}/{n}"
+
+    def partition_parts(self) -> tuple[int, int] | None:
+        """(i, n) of mqtt.partition, or None."""
+        if self.partition is None:
+            return None
+        i, n = self.partition.split("/")
+        return int(i), int(n)
 
     @field_validator("cushions")
     @classmethod
@@ -155,10 +182,19 @@ class RulesConfig(Section):
     prewarn_s: Seconds = Field(60.0, ge=5, le=600, description="how long before sit_too_long the heads-up comes")
     max_snoozes: int | None = Field(None, ge=0, le=100, description="snoozes allowed per spell; None: unlimited")
     strict: bool = Field(False, description="sit_too_long repeats every minute, cannot be snoozed, until a real break")
-    offload_drop: float = Field(0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level")
+    offload_drop: float = Field(
+        0.30, ge=0.05, le=0.9, description="a sit bone counts as offloaded this far below its upright level"
+    )
     offload_s: Seconds = Field(15.0, ge=3, le=600, description="... for this long (or the seat empty this long)")
-    dose_imbalance: float = Field(0.10, ge=0.02, le=0.5, description="sit_too_long names the side whose sit-bone dose share is this far above half")
-    calendar: str | None = Field(None, description="ICS file or URL (file://, http(s)://): no reminders during busy events")
+    dose_imbalance: float = Field(
+        0.10,
+        ge=0.02,
+        le=0.5,
+        description="sit_too_long names the side whose sit-bone dose share is this far above half",
+    )
+    calendar: str | None = Field(
+        None, description="ICS file or URL (file://, http(s)://): no reminders during busy events"
+    )
     calendar_refresh_min: Minutes = Field(15.0, ge=1, le=1440)
     sitstand: bool = Field(False, description="sit-stand desk cycle: stand_up and may_sit reminders")
     sitstand_sit_min: Minutes = Field(20.0, ge=5, le=120)
@@ -187,6 +223,11 @@ class AnalysisConfig(Section):
         250, ge=0, le=1000,
         description="the daemon gathers a cushion's frames for up to this long and analyses them in one"
         " batch: a fraction of the CPU, results shown up to this much later; 0: every frame at once",
+    )
+    queue_per_cushion: int = Field(
+        256, ge=4, le=65536,
+        description="frames a cushion may have waiting for analysis; past half of it the cushion's frames"
+        " are thinned evenly (counted as shed in /healthz)",
     )
 
 
@@ -228,6 +269,29 @@ class NotifyConfig(Section):
     desktop: bool = Field(False, description="also show reminders as desktop notifications (notify-send)")
 
 
+class JournalConfig(Section):
+    """The pain and progress journal (docs/journal.md)."""
+
+    enabled: bool = Field(True, description="the journal card, API and commands; off: hidden, nothing logged")
+    prompt_times: list[str] = Field(
+        default_factory=list, description='ask "how is the pain?" at these local times, e.g. ["17:30"]')
+    prompt_after_spell_min: float | None = Field(
+        None, ge=10, le=480, description="also ask after a sitting spell this long (minutes); None: never")
+    max_prompts_per_day: int = Field(2, ge=0, le=12, description="prompts shown per day at most")
+    min_days_for_associations: int = Field(
+        14, ge=14, le=365, description="days with entries before 'what seems to help' says anything")
+    mqtt_entity: bool = Field(True, description="a Home Assistant number entity for pain, when MQTT is configured")
+
+    @field_validator("prompt_times")
+    @classmethod
+    def _clock_times(cls, value: list[str]) -> list[str]:
+        for item in value:
+            m = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", item.strip())
+            if not m:
+                raise ValueError(f"journal.prompt_times: {item!r} is not a time of day HH:MM (e.g. \"17:30\")")
+        return [item.strip() for item in value]
+
+
 class Settings(BaseSettings):
     """Everything sitwell reads at start."""
 
@@ -252,6 +316,7 @@ class Settings(BaseSettings):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     mounting: MountingConfig = Field(default_factory=MountingConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
 
     _toml_file: Path | None = None
 

@@ -199,6 +199,8 @@ class MqttConnection:
         if self.mqtt5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = SESSION_EXPIRY_S
+            # a bounded in-flight window for the QoS 1 frames the broker sends us (docs/scaling.md)
+            props.ReceiveMaximum = cfg.receive_maximum
             kwargs = {"clean_start": False, "properties": props}
         log.info(
             "mqtt: connecting to %s:%s as %s (MQTT %s%s)",

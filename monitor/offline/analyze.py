@@ -42,7 +42,12 @@ class AnalysisTotals:
 
 def _spell_line(spell: Spell, open_: bool = False) -> dict[str, Any]:
     end = spell.end if spell.end is not None else spell.start
-    line = {"type": "spell", "start": round(spell.start, 2), "end": round(end, 2), "seconds": round(end - spell.start, 1)}
+    line = {
+        "type": "spell",
+        "start": round(spell.start, 2),
+        "end": round(end, 2),
+        "seconds": round(end - spell.start, 1),
+    }
     if open_:
         line["open"] = True  # the recording stopped before this spell ended
     return line
@@ -75,7 +80,14 @@ def analyze_recording(
     totals = AnalysisTotals()
     next_second: int | None = None
     state: CushionState | None = None
-    bar = tqdm(total=Path(path).stat().st_size, unit="B", unit_scale=True, disable=not progress, file=sys.stderr, desc="analyze")
+    bar = tqdm(
+        total=Path(path).stat().st_size,
+        unit="B",
+        unit_scale=True,
+        disable=not progress,
+        file=sys.stderr,
+        desc="analyze",
+    )
 
     def emit_seconds_until(t: float) -> None:
         # Whole seconds S < t are settled: every frame with time <= S has been seen.

@@ -63,9 +63,31 @@ def write_report(store: Any, days: int, out_dir: str | Path, cushion: str | None
         w.writeheader()
         for d in stats:
             w.writerow(_csv_row(d))
-    html_path.write_text(render_html(stats, cushion), encoding="utf-8")
+    page = render_html(stats, cushion)
+    journal = _journal_part(store, stats)  # the pain journal (monitor/offline/report_journal.py)
+    if journal is not None:
+        from monitor.offline.report_journal import CSS as JOURNAL_CSS, journal_html, write_journal_csvs
+
+        write_journal_csvs(journal, out / stem)
+        page = page.replace("</style>", JOURNAL_CSS + "</style>", 1)
+        page = page.replace("</body>", journal_html(journal) + "</body>")
+    html_path.write_text(page, encoding="utf-8")
     log.info("report written: %s, %s", csv_path, html_path)
     return csv_path, html_path
+
+
+def _journal_part(store: Any, stats: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The journal's entries and associations for these days, when the file has any entries."""
+    path = getattr(store, "path", None)
+    if path is None or str(path) == ":memory:":
+        return None
+    from monitor.journal import JournalBook
+    from monitor.offline.report_journal import journal_part
+
+    with JournalBook(path) as book:
+        if not book.entries(limit=1):
+            return None
+        return journal_part(book, stats)
 
 
 def _csv_row(d: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +112,7 @@ th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:right} th:first-
 .legend span{display:inline-block;margin-right:1em} .legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-.1em}
 svg{width:100%;height:auto} svg text{font:11px system-ui,sans-serif;fill:#444}
 .summary{display:flex;gap:2em;flex-wrap:wrap} .summary div{min-width:9em} .summary b{display:block;font-size:1.4em}
-"""
+"""  # noqa: E501 (CSS rules, one per line)
 
 
 def _e(x: Any) -> str:
@@ -156,8 +178,10 @@ def _posture_chart(stats: list[dict[str, Any]]) -> str:
                 continue
             ph = v * inner
             y -= ph
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{ph:.1f}" fill="{POSTURE_COLOURS[p]}">'
-                         f'<title>{_e(d["date"])}: {_e(POSTURE_LABELS[p])} {100 * v:.0f}%</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{ph:.1f}" fill="{POSTURE_COLOURS[p]}">'
+                f"<title>{_e(d['date'])}: {_e(POSTURE_LABELS[p])} {100 * v:.0f}%</title></rect>"
+            )
         if n <= 31 and (n <= 14 or i % 2 == 0):
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{h - bottom + 16}" text-anchor="middle">'
                          f'{_e(_label(d["date"]) if n <= 10 else d["date"][5:])}</text>')
@@ -233,8 +257,13 @@ def render_html(stats: list[dict[str, Any]], cushion: str | None = None) -> str:
     for d in stats:
         for k, n in (d.get("reminders_by_kind") or {}).items():
             kinds[k] = kinds.get(k, 0) + n
-    kind_rows = "".join(f"<tr><td>{_e(KIND_LABELS.get(k, k))}</td><td>{n}</td></tr>"
-                        for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])) or '<tr><td colspan="2">none</td></tr>'
+    kind_rows = (
+        "".join(
+            f"<tr><td>{_e(KIND_LABELS.get(k, k))}</td><td>{n}</td></tr>"
+            for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])
+        )
+        or '<tr><td colspan="2">none</td></tr>'
+    )
     who = f" — cushion {_e(cushion)}" if cushion else ""
     made = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     return f"""<!doctype html>
@@ -273,7 +302,7 @@ def render_html(stats: list[dict[str, Any]], cushion: str | None = None) -> str:
 {kind_rows}
 </table>
 </body></html>
-"""
+"""  # noqa: E501 (the HTML page: its lines are its output)
 
 
 # ---------------------------------------------------------------------------- command line
@@ -310,4 +339,8 @@ def report_command(days: int, out_dir: str, db: str | None, cushion: str | None)
     finally:
         store.close()
     click.echo(f"wrote {csv_path}")
+    for extra in ("-journal.csv", "-associations.csv"):
+        journal_csv = csv_path.with_name(csv_path.stem + extra)
+        if journal_csv.is_file():
+            click.echo(f"wrote {journal_csv}")
     click.echo(f"wrote {html_path}")

@@ -1,9 +1,11 @@
 """The running daemon: input -> engines -> sinks, in one process, with the dashboard's runtime.
 
 The input runs in its own thread(s) and hands frames to `_intake` (thread-safe, bounded per
-cushion, newest wins). The asyncio loop drains the queues through one CushionEngine per
-cushion (monitor/runtime/slots.py) and hands every step to the sinks in order (the store,
-the dashboard's SSE feed, the desktop notifier, MQTT, the recorder: monitor/sinks/base.py).
+cushion at analysis.queue_per_cushion; when analysis falls behind, a cushion's frames are
+thinned evenly and counted as `shed`: CushionSlot.admit). The asyncio loop drains the
+queues through one CushionEngine per cushion (monitor/runtime/slots.py) and hands every step
+to the sinks in order (the store, the dashboard's SSE feed, the desktop notifier, MQTT, the
+recorder: monitor/sinks/base.py).
 The daemon does intake and scheduling only; what the dashboard may ask is
 `daemon.runtime` (monitor/runtime/service.py), settings changes are monitor/runtime/live_settings.py.
 """
@@ -15,8 +17,10 @@ import logging
 import math
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.config.settings import Settings
+from monitor.journal.wiring import open_journal, start_journal_mqtt
 from monitor.model import DeviceInfo, Frame
 from monitor.runtime.controls import ReminderControls
 from monitor.runtime.engine import CushionEngine
@@ -44,7 +48,7 @@ __all__ = ["BATCH_MAX", "MAX_CUSHIONS", "QUEUE_PER_CUSHION", "REGRID_FRAMES", "R
 
 log = logging.getLogger(__name__)
 
-QUEUE_PER_CUSHION = 256  # frames; beyond this the oldest are dropped (newest wins)
+QUEUE_PER_CUSHION = 256  # the default of analysis.queue_per_cushion (frames)
 PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion before yielding
 # A batch is analysed when the first frame after its due time arrives, or this long after its
 # due time if none does (the cushion stopped or is slower than this).
@@ -75,6 +79,10 @@ class Daemon:
         self.sink_errors: dict[str, int] = {}
         self.runtime = RuntimeService(settings, self.slots, self.input, self.store, self.broadcaster,
                                       self.live_settings, self.controls, self.recorder, self.sinks, self.sink_errors)
+        # the pain journal (monitor/journal, docs/journal.md): its routes find it on the runtime
+        self.journal = open_journal(settings)
+        self.runtime.journal = self.journal  # type: ignore[attr-defined]
+        self.journal_mqtt: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -91,11 +99,12 @@ class Daemon:
             if slot is None:
                 return
         q = slot.queue
-        if len(q) >= QUEUE_PER_CUSHION:
-            q.popleft()
-            if slot.drop("queue_full"):
-                log.warning("cushion %s: analysis cannot keep up; %d frames dropped so far (oldest first, newest kept)",
-                            frame.cushion, slot.drops["queue_full"])
+        if not slot.admit(self.config.analysis.queue_per_cushion):
+            n = slot.drops["shed"]
+            if n in (1, 10, 100) or n % 1000 == 0:
+                log.warning("cushion %s: analysis cannot keep up; keeping every %d. frame, %d of %d shed so far",
+                            frame.cushion, slot.keep_every, slot.drops["shed"], slot.received)
+            return
         q.append(frame)
         now = slot.last_frame_wall = time.monotonic()
         # The loop is told of the first frame after a batch is due (so the batch ends with a
@@ -306,6 +315,7 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._start_publisher()
+        self.journal_mqtt = start_journal_mqtt(self.config, self.journal)
         self.input.start(self._intake)
         self._tasks = [
             asyncio.create_task(self._process_forever(), name="process"),
@@ -334,5 +344,9 @@ class Daemon:
                     sink.close()
                 except Exception:
                     self._sink_failed(sink, "close")
+        if self.journal_mqtt is not None:
+            self.journal_mqtt.stop()
+        if self.journal is not None:
+            self.journal.close()
         self.store.close()
         log.info("daemon stopped")

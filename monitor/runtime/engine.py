@@ -54,7 +54,7 @@ class CushionEngine:
             if pair is not None:
                 reading.sitbone_load = (pair[0], pair[1])
 
-    def posture_features(self) -> dict[str, float] | None:
+    def posture_features(self) -> dict[str, float | None] | None:
         """What the posture classifier sees now (smoothed features, the sitter's baseline and
         even), for a correction to tune from; None while nobody sits."""
         pc = self.analyzer.posture

@@ -12,7 +12,7 @@ dashboard's "Apply" button sends to POST /api/cushions/{cushion}/mounting), or N
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from monitor.calibration.mounting import Mounting, compose
@@ -47,7 +47,11 @@ def mounting_notice(cushion: str, engine: Any) -> dict[str, Any] | None:
     f = engine.mounting_check.finding
     fix = suggested(engine)
     if f.state == "fault" and fix is not None:
-        flags = f"--orientation {fix.orientation}" + (" --invert" if fix.invert else "") + (" --mirror" if fix.mirror else "")
+        flags = (
+            f"--orientation {fix.orientation}"
+            + (" --invert" if fix.invert else "")
+            + (" --mirror" if fix.mirror else "")
+        )
         return {
             "cushion": cushion, "kind": "mounting", "level": "warning",
             "message": f"cushion {cushion}: {f.message}",
@@ -69,7 +73,7 @@ def full_scale_notice(health: Mapping[str, Any]) -> dict[str, Any] | None:
             "fix": fs.get("fix"), "apply": None}
 
 
-def collect_notices(engines: Mapping[str, Any], inputs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def collect_notices(engines: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = [n for h in inputs if (n := full_scale_notice(h)) is not None]
     out += [n for cushion, engine in sorted(engines.items()) if (n := mounting_notice(cushion, engine)) is not None]
     return out

@@ -60,7 +60,8 @@ async def serve(settings: Settings, announce: Callable[[str], object] | None = N
         with contextlib.suppress(SystemExit, OSError):  # uvicorn has logged the reason (e.g. address in use)
             serve_task.result()
         raise RuntimeError(
-            f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? Choose another --port"
+            f"the dashboard could not listen on {d.host}:{d.port}: is another sitwell running there? "
+            "Choose another --port"
         )
     port = server.servers[0].sockets[0].getsockname()[1] if server.servers else d.port
     url = f"http://{'127.0.0.1' if d.host in ('0.0.0.0', '') else d.host}:{port}/"

@@ -37,6 +37,21 @@ log = logging.getLogger(__name__)
 HEATMAP_MIN_PEAK = 0.08  # full-scale units; about a light sitter's sit-bone peak
 
 
+def frame_flow(slot: CushionSlot, drops: Mapping[str, int]) -> dict[str, Any]:
+    """A cushion's frames: received, analysed, shed (thinned by the daemon), lost_in_transit
+    (seq gaps: dropped by the broker or the network before they reached us), and why."""
+    flow: dict[str, Any] = {**slot.flow(), "lost_in_transit": int(drops.get("lost_in_transit", 0))}
+    reasons = []
+    if flow["shed"]:
+        reasons.append(f"analysis could not keep up: frames thinned (now every {flow['keep_every']}. kept)"
+                       if flow["keep_every"] > 1 else "analysis could not keep up: frames thinned")
+    if flow["lost_in_transit"]:
+        reasons.append("frames missing in the sequence: the broker or the network dropped them"
+                       " (a subscriber too slow for the broker's queue?)")
+    flow["reason"] = "; ".join(reasons) or None
+    return flow
+
+
 class RuntimeService(SitterControls, SetupControls):
     """Implements monitor.runtime.Runtime over the running daemon's parts (the sitter's own
     thresholds, corrections and the guided set-up: runtime/sitter.py)."""
@@ -140,6 +155,8 @@ class RuntimeService(SitterControls, SetupControls):
             slot = self.cushions.get(h["cushion"])
             if slot is not None and slot.drops:
                 h["drops"] = {**h.get("drops", {}), **slot.drops}
+            if slot is not None:
+                h["flow"] = frame_flow(slot, h.get("drops") or {})
         return {
             "status": "ok",
             "uptime_s": round(time.time() - self.started_wall, 1),
@@ -147,6 +164,11 @@ class RuntimeService(SitterControls, SetupControls):
             "clock": self.controls.clock(),  # the one clock reminders and pauses are on (controls.py)
             "inputs": inputs,
             "unattributed_drops": self.unattributed_drops(),
+            # several daemons on one broker (mqtt.partition): what the others take, not a problem
+            "partition": self.config.mqtt.partition if self.config.input == "mqtt" else None,
+            "other_partition": {"frames": getattr(self.input, "other_partition", 0),
+                                "cushions": self.input.foreign_cushions() if hasattr(self.input, "foreign_cushions")
+                                else 0},
             "store": self.store.health(),
             "refused_cushions": self.cushions.refused,
             "expired_cushions": max(self.cushions.expired, getattr(self.input, "expired", 0)),

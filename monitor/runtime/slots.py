@@ -45,6 +45,11 @@ class CushionSlot:
         self.last_frame_wall: float | None = None
         self.due_wall = 0.0  # when the frames queued now are to be analysed (analysis.max_delay_ms)
         self.other_grid: tuple[tuple[int, int], float, int] | None = None  # shape, since (t), frames
+        # the frame flow (intake thread writes received/shed, the loop analysed): /healthz
+        self.received = 0  # frames handed to the daemon for this cushion
+        self.analysed = 0  # frames analysed (a step made)
+        self.keep_every = 1  # thinning when the queue backs up: see admit()
+        self._since_kept = 0
 
     @property
     def dropped(self) -> int:
@@ -55,6 +60,34 @@ class CushionSlot:
         self.drops[reason] += 1
         n = self.drops[reason]
         return n in (1, 10, 100) or n % 1000 == 0
+
+    def admit(self, capacity: int) -> bool:
+        """Whether the frame arriving now is queued (intake thread); False: shed, and counted.
+
+        The stated way of shedding load: when analysis cannot keep up, the cushion's frames
+        are thinned evenly, every k-th kept, with k = capacity // (capacity - backlog):
+        1 while the queue is under half full, 2 from half, 3 from two thirds, ... and none at
+        all when it is full. The kept frames stay evenly spaced in time (the spell and posture
+        timing stay right, only coarser), never a random loss and never a hole of seconds."""
+        self.received += 1
+        backlog = len(self.queue)
+        if backlog >= capacity:
+            self.keep_every = capacity
+            self.drop("shed")
+            return False
+        self.keep_every = k = capacity // (capacity - backlog)
+        self._since_kept += 1
+        if self._since_kept >= k:
+            self._since_kept = 0
+            return True
+        self.drop("shed")
+        return False
+
+    def flow(self) -> dict[str, int]:
+        """Received, analysed, shed, queued (and the thinning now): received = analysed + shed
+        + queued + the frames dropped for another reason (wrong_grid, analysis_error)."""
+        return {"received": self.received, "analysed": self.analysed, "shed": self.drops.get("shed", 0),
+                "queued": len(self.queue), "keep_every": self.keep_every}
 
     def process_some(self, new_engine: NewEngine) -> list[CushionStep]:
         """Up to BATCH_MAX queued frames through the engine in one vectorised call.
@@ -71,6 +104,7 @@ class CushionSlot:
             pass  # find the frame at fault: one at a time
         else:
             self.last_step = steps[-1]
+            self.analysed += len(steps)
             return steps
         done: list[CushionStep] = []
         for frame in batch:
@@ -82,6 +116,7 @@ class CushionSlot:
                                   self.drops["analysis_error"])
         if done:
             self.last_step = done[-1]
+            self.analysed += len(done)
         return done
 
     def _take_batch(self, new_engine: NewEngine) -> list[Frame]:

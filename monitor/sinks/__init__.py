@@ -1,9 +1,12 @@
-"""Sinks: where each step goes — the store, MQTT, desktop notifications, raw recordings.
+"""Sinks: where each step goes — the store, MQTT, desktop notifications, raw recordings, the
+dashboard's live stream.
 
+base.py (Sink, the interface every sink implements, and CushionStep, what each is handed),
 store/ (SQLite persistence), mqtt_publisher.py (state and reminders to a broker, with
 ha_discovery.py for Home Assistant), desktop_notify.py (notify-send), recorder.py (the raw
-frames as a recording). Imported on first use (PEP 562): the daemon loads only the sinks
-its settings switch on, and `sitwell report` only the store.
+frames as a recording), broadcast.py (SseBroadcaster: the steps to /api/stream). The sinks
+are imported on first use (PEP 562): the daemon loads only those its settings switch on,
+and `sitwell report` only the store.
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from monitor.sinks.base import CushionStep, Sink
+
 if TYPE_CHECKING:
+    from monitor.sinks.broadcast import SseBroadcaster
     from monitor.sinks.desktop_notify import DesktopNotifier
     from monitor.sinks.mqtt_publisher import MqttPublisher
     from monitor.sinks.recorder import RawRecorder
     from monitor.sinks.store import Store
 
-__all__ = ["DesktopNotifier", "MqttPublisher", "RawRecorder", "Store"]
+__all__ = ["CushionStep", "DesktopNotifier", "MqttPublisher", "RawRecorder", "Sink", "SseBroadcaster", "Store"]
 
 _LAZY = {
     "DesktopNotifier": "monitor.sinks.desktop_notify",
     "MqttPublisher": "monitor.sinks.mqtt_publisher",
     "RawRecorder": "monitor.sinks.recorder",
+    "SseBroadcaster": "monitor.sinks.broadcast",
     "Store": "monitor.sinks.store",
 }
 

@@ -104,3 +104,32 @@ def discovery_messages(config: MqttConfig, cushion: str) -> list[tuple[str, dict
 
 def encode(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"))
+
+
+def journal_topics(config: MqttConfig) -> tuple[str, str]:
+    """(command topic, state topic) of the pain journal's number entity (docs/journal.md)."""
+    return f"{config.topic_prefix}/journal/pain/set", f"{config.topic_prefix}/journal/pain"
+
+
+def journal_discovery(config: MqttConfig) -> tuple[str, dict[str, Any]]:
+    """The retained discovery config of a Home Assistant `number` that logs pain 0-10."""
+    from monitor.mqtt.connection import monitor_status_topic
+
+    prefix = "" if config.topic_prefix == "sitwell" else f"{_slug(config.topic_prefix)}_"
+    node = f"sitwell_{prefix}journal"
+    command, state = journal_topics(config)
+    payload = {
+        "name": "Pain now",
+        "command_topic": command,
+        "state_topic": state,
+        "min": 0, "max": 10, "step": 1, "mode": "slider",
+        "icon": "mdi:emoticon-sick-outline",
+        "availability_topic": monitor_status_topic(config),
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": {"identifiers": [node], "name": "sitwell pain journal", "manufacturer": "sitwell",
+                   "model": "pain and progress journal"},
+        "origin": ORIGIN,
+        "unique_id": f"{node}_pain",
+    }
+    return f"{config.ha_prefix}/number/{node}/pain/config", payload

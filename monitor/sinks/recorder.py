@@ -70,7 +70,9 @@ class RawRecorder:
         lost = self._writer.lost_frames
         if lost != self.lost_frames:
             if self.lost_frames == 0 or lost // 1000 != self.lost_frames // 1000:
-                log.error("recording to %s failed (%d frames lost so far): %s", self.path, lost, self._writer.last_error)
+                log.error(
+                    "recording to %s failed (%d frames lost so far): %s", self.path, lost, self._writer.last_error
+                )
             self.lost_frames = lost
 
     def close(self) -> None:

@@ -7,8 +7,9 @@ Floating times (no zone) are read in the zone of the time asked about (the cushi
 
 Fetching: the first use loads the calendar at once (so `sitwell analyze` is repeatable) —
 except on a running asyncio loop (the daemon), which a slow server must never stall: there
-the first load, like every refresh, runs in a background thread. Afterwards a calendar older than `refresh_s` is fetched again in a background thread and
-the previous one is used meanwhile. HTTP has a timeout and revalidates with ETag /
+the first load, like every refresh, runs in a background thread. Afterwards a calendar
+older than `refresh_s` is fetched again in a background thread and the previous one is
+used meanwhile. HTTP has a timeout and revalidates with ETag /
 Last-Modified. A calendar that cannot be read or parsed is logged and ignored (no quiet
 from it); the last good copy is kept. Nothing here raises to the tracker.
 """

@@ -29,7 +29,9 @@ def sit_too_long(spell_s: float, repeat: int, side: str | None = None, left_shar
         text = f"Still sitting after {minutes} minutes — time to get up, stretch and move for a minute or two."
     if side in ("left", "right"):
         pct = "" if left_share is None else f" ({round(100 * (left_share if side == 'left' else 1 - left_share))}%)"
-        text += f" Your {side} sit bone has carried more of the load{pct}: when you sit again, shift your weight off it."
+        text += (
+            f" Your {side} sit bone has carried more of the load{pct}: when you sit again, shift your weight off it."
+        )
     return text
 
 
@@ -90,7 +92,9 @@ def crossed_legs(posture: str | None) -> str:
 
 
 def slouching() -> str:
-    return "You've been slumped back for a few minutes — sit up tall on both sit bones and let the backrest support you."
+    return (
+        "You've been slumped back for a few minutes — sit up tall on both sit bones and let the backrest support you."
+    )
 
 
 def message(kind: str, *, spell_s: float = 0.0, repeat: int = 0, side: str | None = None,

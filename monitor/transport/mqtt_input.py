@@ -11,6 +11,13 @@ its clock (device_ms or the JSON "t" through the one device-clock policy,
 a reconnect, a step back under 1 s dropped as stale), its
 online/offline status and its health counters. Bad payloads are counted per cushion and
 reason and logged at debug level; nothing here raises into paho's thread.
+
+Frames lost before they reached us (a broker dropping messages for a slow subscriber, its
+queue limits: docs/scaling.md) show as gaps in the frames' `seq` and are counted per cushion
+as `lost_in_transit` (a gap of half the u16 range or more, or a device reboot, is a restart,
+not a loss). With `mqtt.partition` = "i/n" only the cushions whose crc32(id) % n == i - 1
+are taken; the others are counted as `other_partition` from their topic alone, before
+anything is decoded or any state is kept for them.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +54,14 @@ log = logging.getLogger(__name__)
 MAX_CUSHIONS = 256  # with a `+` subscription anyone on the broker could invent cushions
 DEFAULT_MAX_VALUE = 4095  # a 16-bit frame without a hello: most cushions are 12-bit ADCs
 STALE_S = 1.0  # a clock going back less than this is a stale frame (reordered, redelivered), more a reboot
+SEQ_WRAP = 1 << 16  # binary frames' seq is a u16 (CONTRACT §2.1)
+SEQ_BEHIND = 1024  # a seq up to this far behind the newest is a late frame, further a restart
+
+
+def partition_of(cushion: str, parts: int) -> int:
+    """The 1-based partition a cushion belongs to among `parts`: a stable hash (crc32 of the id),
+    the same on every daemon and every run (unlike Python's hash())."""
+    return zlib.crc32(cushion.encode()) % parts + 1
 
 
 class _Cushion:
@@ -84,15 +100,22 @@ class MqttInput(FrameInput):
         self.prefix = config.topic_prefix
         self.conn = MqttConnection.shared(config)
         self._lock = threading.Lock()
+        self.partition = config.partition_parts()  # (index, of) or None: every cushion
+        mine = [c for c in config.cushions if self._in_partition(c)]
+        if len(mine) < len(config.cushions):
+            log.warning("mqtt: cushions %s are configured but belong to other partitions than %s: not analysed here",
+                        ", ".join(c for c in config.cushions if c not in mine), config.partition)
         self._cushions: dict[str, _Cushion] = {}
-        for name in config.cushions:
+        for name in mine:
             self._cushions[name] = _Cushion(name)
-        self._configured = frozenset(config.cushions)  # always kept, never expired
+        self._configured = frozenset(mine)  # always kept, never expired
         self._last_expiry_scan = -1e9
         self.refused = 0  # new cushions refused at the limit
         self.expired = 0  # cushions forgotten after cushion_expiry_s of silence
         # payloads that belong to no valid cushion (bad id, too many cushions)
         self.drops = LockedDropCounter()
+        self.other_partition = 0  # frames of cushions another daemon's partition takes
+        self._foreign: set[str] = set()  # their ids, to say how many (bounded: see _is_foreign)
         self._emit: Emit | None = None
         self._broker_up = False
         self._topics: list[str] = []
@@ -191,8 +214,31 @@ class MqttInput(FrameInput):
                      ", ".join(silent[:5]), ", ..." if len(silent) > 5 else "")
         return len(self._cushions) < MAX_CUSHIONS
 
+    def _is_foreign(self, topic: str) -> bool:
+        """A cushion of another daemon's partition (before anything is decoded)."""
+        if self.partition is None:
+            return False
+        name = cushion_in(self.prefix, topic)
+        if self._in_partition(name):
+            return False
+        if len(self._foreign) < 4 * MAX_CUSHIONS:
+            self._foreign.add(name)
+        return True
+
+    def _in_partition(self, cushion: str) -> bool:
+        if self.partition is None:
+            return True
+        index, parts = self.partition
+        return partition_of(cushion, parts) == index
+
+    def foreign_cushions(self) -> int:
+        """How many cushions of other partitions were seen (up to 4 * MAX_CUSHIONS)."""
+        return len(self._foreign)
+
     def _on_status(self, msg: MQTTMessage) -> None:
         try:
+            if self._is_foreign(msg.topic):
+                return
             c = self._cushion_for(msg.topic)
             if c is None:
                 return
@@ -213,6 +259,9 @@ class MqttInput(FrameInput):
     def _on_frames(self, msg: MQTTMessage) -> None:
         c: _Cushion | None = None
         try:
+            if self._is_foreign(msg.topic):
+                self.other_partition += 1
+                return
             c = self._cushion_for(msg.topic)
             if c is None:
                 return
@@ -256,10 +305,11 @@ class MqttInput(FrameInput):
         max_value = self._max_value(c, pkt.cells, 255 if pkt.bits == 8 else None)
         if c.last_seq == pkt.seq and c.clock.last_raw == pkt.device_ms / 1000.0:
             raise CodecError("duplicate", f"seq {pkt.seq}")  # a QoS 1 redelivery
+        reconnects = c.clock.reconnects
         t = c.clock.to_t(pkt.device_ms / 1000.0, wrap=U32_MS_WRAP_S)
+        self._count_gap(c, pkt.seq, c.clock.reconnects != reconnects)  # a stale frame arrived: not lost
         if t is None:
             raise CodecError("stale", f"device_ms {pkt.device_ms}")
-        c.last_seq = pkt.seq
         return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
 
     def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
@@ -285,11 +335,31 @@ class MqttInput(FrameInput):
             raw = jf.t
         if jf.seq is not None and c.last_seq == jf.seq and c.clock.last_raw == raw:
             raise CodecError("duplicate", f"seq {jf.seq}")
+        reconnects = c.clock.reconnects
         t = c.clock.to_t(raw)
+        self._count_gap(c, jf.seq, c.clock.reconnects != reconnects)  # a stale frame arrived: not lost
         if t is None:
             raise CodecError("stale", f"t {raw}")
-        c.last_seq = jf.seq
         return Frame(c.cushion, t, jf.cells, max_value, jf.seq)
+
+    def _count_gap(self, c: _Cushion, seq: int | None, restarted: bool) -> None:
+        """Frames missing between the newest seq and this one: `lost_in_transit` (u16 wrap).
+        A seq a little behind the newest (reordered, redelivered) is no loss and moves nothing;
+        far behind, or a device reboot, starts the count afresh."""
+        last = c.last_seq
+        if seq is None or last is None or restarted:
+            c.last_seq = seq
+            return
+        gap = (seq - last - 1) % SEQ_WRAP
+        if gap >= SEQ_WRAP - SEQ_BEHIND:
+            return  # behind the newest
+        if gap >= SEQ_WRAP // 2:
+            c.last_seq = seq  # far behind: a restart the clock did not see
+            return
+        c.last_seq = seq
+        if gap:
+            c.health.drop("lost_in_transit", gap)
+            log.debug("mqtt: cushion %s: %d frame(s) missing before seq %d", c.cushion, gap, seq)
 
     def _json_header(self, c: _Cushion, payload: bytes | bytearray) -> None:
         obj = loads_limited(payload, max_bytes=self.config.max_payload, max_depth=4)

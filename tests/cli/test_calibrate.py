@@ -22,7 +22,9 @@ def _empty_seat_frames(seconds: float, rows: int = 12, cols: int = 16):
 
 
 def _calibrate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monitor.cli", "calibrate", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "calibrate", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.serial
@@ -62,14 +64,18 @@ def test_calibrate_a_serial_cushion_saves_its_tare(pty_pair, tmp_path):
 
 
 def test_calibrate_refuses_an_occupied_seat(samples_dir, tmp_path):
-    proc = _calibrate("--recording", str(samples_dir / "tour-16x16.jsonl.gz"), "--seconds", "120", "--db", str(tmp_path / "s.db"))
+    proc = _calibrate(
+        "--recording", str(samples_dir / "tour-16x16.jsonl.gz"), "--seconds", "120", "--db", str(tmp_path / "s.db")
+    )
     assert proc.returncode == 1
     assert "does not look empty" in proc.stderr
 
 
 def test_calibrate_from_a_recording_of_the_empty_seat(tmp_path):
     rec = tmp_path / "empty.jsonl"
-    write_recording(Simulator(load_scenario("tour"), rows=8, cols=8, rate_hz=5, seed=2, duration_s=15), rec, cushion="desk-3")
+    write_recording(
+        Simulator(load_scenario("tour"), rows=8, cols=8, rate_hz=5, seed=2, duration_s=15), rec, cushion="desk-3"
+    )
     proc = _calibrate("--recording", str(rec), "--seconds", "10", "--db", str(tmp_path / "s.db"))
     assert proc.returncode == 0, proc.stderr
     assert "Calibrated desk-3" in proc.stdout

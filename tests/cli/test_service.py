@@ -72,7 +72,9 @@ def test_unit_passes_systemd_analyze_verify(home, tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze not installed")
-    result = CliRunner().invoke(main, ["service", "install", "--dry-run", "--port", "8123", "--config", "/etc/a b.toml"])
+    result = CliRunner().invoke(
+        main, ["service", "install", "--dry-run", "--port", "8123", "--config", "/etc/a b.toml"]
+    )
     assert result.exit_code == 0
     unit_file = tmp_path / "sitwell.service"
     unit_file.write_text(result.output.split("\n", 1)[1])  # without the "# path" line

@@ -247,7 +247,9 @@ def test_status_and_dnd_against_the_real_daemon(home):
         assert result.exit_code == 0, result.output
         out = result.output
         assert out.startswith(f"sitwell at {url}: ok\n  cushion-1\n"), out
-        assert re.search(r"posture    (empty|upright|lean_left|lean_right|cross_left|cross_right|slouch|forward)\n", out)
+        assert re.search(
+            r"posture    (empty|upright|lean_left|lean_right|cross_left|cross_right|slouch|forward)\n", out
+        )
         assert re.search(r"spell      \d+:\d\d", out)
         assert re.search(r"sim: connected, frames [1-9]\d*, drops 0", out)  # the simulated input's health
         dnd = CliRunner().invoke(main, ["dnd", "on", "--url", url])

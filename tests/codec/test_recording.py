@@ -113,6 +113,8 @@ def test_throughput_bench_runs_and_reports_every_grid(tmp_path):
         assert r["frames"] == 60 and r["per_frame_fps"] > 0 and r["batch_fps"] > 0
         # bytes on the wire: 13 header + 2 per cell + 2 CRC, plus COBS overhead and the 0x00
         cells = r["cells"]
-        assert 13 + 2 * cells + 2 + 1 < r["bytes_per_packet"] <= 13 + 2 * cells + 2 + 1 + (13 + 2 * cells + 2) // 254 + 1
+        assert (
+            13 + 2 * cells + 2 + 1 < r["bytes_per_packet"] <= 13 + 2 * cells + 2 + 1 + (13 + 2 * cells + 2) // 254 + 1
+        )
         assert r["wire_fps"]["921600"] == pytest.approx(92160 / r["bytes_per_packet"])
     assert "daemon÷wire 921600" in proc.stdout

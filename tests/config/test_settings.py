@@ -16,7 +16,13 @@ def test_defaults_follow_the_contract(monkeypatch):
     assert (s.dashboard.host, s.dashboard.port) == ("127.0.0.1", 8000)
     r = s.rules
     assert (r.sit_limit_min, r.repeat_every_min, r.min_break_s) == (25, 5, 60)
-    assert (r.uneven_threshold, r.uneven_after_s, r.crossed_after_s, r.slouch_after_s, r.cooldown_min) == (0.10, 120, 120, 180, 10)
+    assert (r.uneven_threshold, r.uneven_after_s, r.crossed_after_s, r.slouch_after_s, r.cooldown_min) == (
+        0.10,
+        120,
+        120,
+        180,
+        10,
+    )
     assert (r.occupied_after_s, r.empty_after_s) == (3, 3)
     assert s.serial.baud == 115200 and s.serial.codec == "detect"
 
@@ -43,6 +49,10 @@ def test_file_then_environment_then_flags(tmp_path, monkeypatch):
         ('input = "serial"\n', "serial.port is not set"),
         ("rules = [\n", "c.toml"),
         ("[mqtt]\ncushion_expiry_s = 1\n", "mqtt.cushion_expiry_s = 1: Input should be greater than or equal to 10"),
+        ('[mqtt]\npartition = "half"\n', 'mqtt.partition must be "i/n" (e.g. "1/2"'),
+        ('[mqtt]\npartition = "3/2"\n', "need 1 <= i <= n <= 1024"),
+        ('[mqtt]\npartition = "0/2"\n', "need 1 <= i <= n <= 1024"),
+        ("[analysis]\nqueue_per_cushion = 1\n", "analysis.queue_per_cushion = 1"),
     ],
 )
 def test_a_bad_value_names_the_key_the_value_and_what_is_allowed(tmp_path, toml, expected):
@@ -59,16 +69,31 @@ def test_a_missing_config_file_is_an_error(tmp_path):
 
 
 def test_run_refuses_a_bad_flag_with_one_line_and_exit_2():
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--port", "99999"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "run", "--port", "99999"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[0] == "config error: dashboard.port = 99999: Input should be less than or equal to 65535"
+    assert (
+        proc.stderr.strip().splitlines()[0]
+        == "config error: dashboard.port = 99999: Input should be less than or equal to 65535"
+    )
     assert "Traceback" not in proc.stderr
 
 
 def test_run_beyond_loopback_needs_a_token():
-    proc = subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "run", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert "dashboard.token is required" in proc.stderr
+
+
+def test_a_partition_is_read_as_index_of_parts(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[mqtt]\npartition = " 2/3 "\n')
+    assert load_settings(cfg).mqtt.partition_parts() == (2, 3)
+    cfg.write_text("[mqtt]\n")
+    assert load_settings(cfg).mqtt.partition_parts() is None
 
 
 def test_durations_in_the_config_read_as_people_write_them(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ that need a reminder shorten the sit limit through the API itself.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,7 +52,16 @@ def test_healthz_reports_the_input(client):
 def test_status_follows_the_contract(client):
     [entry] = [s for s in client.get("/api/status").json() if s["cushion"] == CUSHION]
     assert set(entry) >= {"cushion", "occupied", "posture", "left_share", "spell_s", "connected", "last_frame_age_s"}
-    assert entry["posture"] in ("empty", "upright", "lean_left", "lean_right", "cross_left", "cross_right", "slouch", "forward")
+    assert entry["posture"] in (
+        "empty",
+        "upright",
+        "lean_left",
+        "lean_right",
+        "cross_left",
+        "cross_right",
+        "slouch",
+        "forward",
+    )
     assert entry["connected"] is True
     assert entry["last_frame_age_s"] < 5
 
@@ -180,7 +190,10 @@ def test_settings_are_validated_and_applied(client):
         assert isinstance(r.json()["message"], str) and r.json()["message"], bad
     assert "sit_limit_min" in client.put("/api/settings", json={"rules": {"sit_limit_min": 2}}).json()["message"]
     assert client.put("/api/settings", json=[1, 2]).status_code == 422
-    assert client.put("/api/settings", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.put("/api/settings", content=b"{not json", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     assert client.get("/api/settings").json()["rules"]["sit_limit_min"] == 31
     client.put("/api/settings", json=before)
 
@@ -221,7 +234,9 @@ def test_reminder_is_streamed_listed_acknowledged_and_snoozed(client):
         assert ack.status_code == 200
         assert ack.json()["id"] == reminder["id"] and ack.json()["acknowledged"] is True
         seen = next(
-            p for n, p in sse_events(stream, time.monotonic() + 10) if n == "reminder_update" and p["id"] == reminder["id"]
+            p
+            for n, p in sse_events(stream, time.monotonic() + 10)
+            if n == "reminder_update" and p["id"] == reminder["id"]
         )
         assert seen["acknowledged"] is True
     listed = client.get("/api/reminders", params={"since": since.isoformat()}).json()
@@ -273,10 +288,8 @@ def _put_raw(server, headers: str, chunks) -> bytes:
         s.setblocking(False)
         answer = b""
         for chunk in chunks:
-            try:
+            with contextlib.suppress(BlockingIOError):  # nothing to read yet: send on
                 answer += s.recv(65536)
-            except BlockingIOError:
-                pass
             if answer:
                 break
             try:

@@ -120,6 +120,15 @@ def test_live_view_draws_the_heatmap_and_readouts(browser_page, daemon):
     assert page.get_attribute("#spell-progress", "value") not in (None, "0")
     page.wait_for_function("() => /\\/s$/.test(document.getElementById('health-rate').textContent)", timeout=15_000)
     assert page.text_content("#health-connected") == "connected"
+    # frames analysed of received (and shed / lost in transit when there are any), from /healthz
+    page.wait_for_function("() => /^\\d+ of \\d+/.test(document.getElementById('health-flow').textContent)",
+                           timeout=15_000)
+    flow = httpx.get(daemon.url + "/healthz").json()["inputs"][0]["flow"]
+    shown = page.text_content("#health-flow")
+    analysed, received = (int(x) for x in shown.split(" · ")[0].split(" of "))
+    assert 0 < analysed <= received <= flow["received"], (shown, flow)
+    if "shed" in shown:  # the page says so only when the daemon counted it
+        assert flow["shed"] > 0, (shown, flow)
     assert page.text_content("#link-status") == "live"
     assert page.is_hidden("#cushion-picker")  # one cushion: no selector
     screenshot(page, "dashboard-desktop")
@@ -225,7 +234,9 @@ def test_settings_form_saves_and_shows_errors(browser_page, daemon, defaults):
     message = page.text_content("#settings-status")
     assert "sit limit" in message and "5" in message, message
     assert page.get_attribute("#set-sit-limit", "aria-invalid") == "true"
-    assert httpx.get(daemon.url + "/api/settings").json()["rules"]["sit_limit_min"] == defaults["rules"]["sit_limit_min"]
+    assert (
+        httpx.get(daemon.url + "/api/settings").json()["rules"]["sit_limit_min"] == defaults["rules"]["sit_limit_min"]
+    )
 
     page.fill("#set-sit-limit", "40")
     page.fill("#set-sensitivity", "2")

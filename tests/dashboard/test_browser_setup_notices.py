@@ -9,7 +9,7 @@ import pytest
 from monitor.calibration.mounting import Mounting, apply_fault
 from tests.plugins.browser import screenshot
 from tests.plugins.faults import PACE, Cushion, SitwellProcess, wait_until, write_config
-from tests.runtime.test_corrections import _banks
+from tests.runtime.test_corrections import posture_banks
 
 pytestmark = [pytest.mark.browser, pytest.mark.serial]
 
@@ -50,7 +50,7 @@ def test_thats_not_what_im_doing_picks_counts_and_undoes(browser_page, tmp_path,
                        config=write_config(tmp_path / "s.toml"))
     try:
         cushion = Cushion(pty_pair, rate_hz=10)
-        cushion.empty, cushion.seated = _banks("lean_left")
+        cushion.empty, cushion.seated = posture_banks("lean_left")
         assert wait_until(lambda: d.input_health()["connected"], 10)
         cushion.hello()
         cushion.away(6, pace=PACE)

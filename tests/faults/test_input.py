@@ -114,7 +114,7 @@ def test_frame_of_another_grid_is_counted_not_taken_for_queue_overflow(tmp_path,
         assert wait_until(lambda: d.input_health()["frames"] >= cushion.sent + 3, 10)
         time.sleep(0.5)
         drops = d.input_health().get("drops", {})
-        assert drops.get("queue_full", 0) == 0, f"wrong-grid frames counted as queue overflow: {drops}"
+        assert drops.get("shed", 0) == 0, f"wrong-grid frames counted as queue overflow: {drops}"
         assert sum(drops.values()) == 3, drops
         st = d.status()
         assert st["occupied"] and 17 <= st["spell_s"] <= 20, st

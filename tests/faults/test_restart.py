@@ -101,7 +101,7 @@ def test_sigkill_mid_spell_continues_the_spell_and_sends_no_reminder_twice(tmp_p
         assert repeat["id"] != sent["id"]
         assert 59 <= repeat["spell_s"] - sent["spell_s"] <= 61
         h = second.input_health()
-        assert h.get("drops", {}).get("queue_full", 0) == 0, h
+        assert h.get("drops", {}).get("shed", 0) == 0, h
     finally:
         second.kill()
 

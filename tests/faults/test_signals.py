@@ -86,7 +86,10 @@ def test_sighup_reloads_rules_and_a_broken_edit_keeps_the_running_config(tmp_pat
             cfg.write_text(broken)
             before = d.log.count("configuration not reloaded")
             d.proc.send_signal(signal.SIGHUP)
-            assert wait_until(lambda before=before: d.log.count("configuration not reloaded") > before, 10), (why, d.log)
+            assert wait_until(lambda before=before: d.log.count("configuration not reloaded") > before, 10), (
+                why,
+                d.log,
+            )
             assert d.get("/api/settings")["rules"]["sit_limit_min"] == 5, why
             assert d.healthz()["status"] == "ok"
         assert "sit_limit_min" in d.log  # the log names the bad key

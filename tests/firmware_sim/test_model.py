@@ -44,7 +44,9 @@ def test_same_seed_same_frames_other_seed_other_frames():
     b = list(Simulator("tour", seed=5, duration_s=40).frames())
     c = list(Simulator("tour", seed=6, duration_s=40).frames())
     assert len(a) == len(b) == 400
-    assert all(np.array_equal(x.cells, y.cells) and x.label == y.label and x.t == y.t for x, y in zip(a, b, strict=True))
+    assert all(
+        np.array_equal(x.cells, y.cells) and x.label == y.label and x.t == y.t for x, y in zip(a, b, strict=True)
+    )
     assert not all(np.array_equal(x.cells, y.cells) for x, y in zip(a, c, strict=True))
     # and a second pass over the same Simulator replays the same run
     sim = Simulator("fidgety", seed=3, duration_s=5)
@@ -203,7 +205,11 @@ def test_posture_changes_blend_over_two_seconds():
 
 
 def test_object_on_seat_is_light_and_unoccupied():
-    sc = Scenario("bag", segments=[Segment("away", 4), Segment("object", 6, object_kg=4.5), Segment("sit", 6)], person={"weight_kg": 60})
+    sc = Scenario(
+        "bag",
+        segments=[Segment("away", 4), Segment("object", 6, object_kg=4.5), Segment("sit", 6)],
+        person={"weight_kg": 60},
+    )
     frames = list(Simulator(sc, seed=3).frames())
     empty = np.mean([f.cells for f in frames[10:40]], axis=0)
     bag = np.mean([f.cells for f in frames[70:100]], axis=0) - empty
@@ -225,10 +231,16 @@ def test_micro_movements_keep_a_seated_frame_alive():
 def test_sensor_creep_rises_under_load_and_leaves_a_residue():
     from firmware_sim import SensorParams
 
-    sc = Scenario("creep", segments=[Segment("away", 5), Segment("sit", 120), Segment("away", 60)], person={"weight_kg": 80, "fidget": 0.0})
+    sc = Scenario(
+        "creep",
+        segments=[Segment("away", 5), Segment("sit", 120), Segment("away", 60)],
+        person={"weight_kg": 80, "fidget": 0.0},
+    )
 
     def sums(creep: float) -> dict[float, float]:
-        quiet = SensorParams(noise=0, noise_rel=0, gain_spread=0, offset_sd=0, dead_fraction=0, stuck_fraction=0, drift=0, creep=creep)
+        quiet = SensorParams(
+            noise=0, noise_rel=0, gain_spread=0, offset_sd=0, dead_fraction=0, stuck_fraction=0, drift=0, creep=creep
+        )
         sim = Simulator(sc, rows=8, cols=8, rate_hz=5, seed=1, sensor_params=quiet)
         return {round(f.t, 1): float(f.cells.astype(float).sum()) for f in sim.frames()}
 

@@ -27,7 +27,9 @@ PY = sys.executable
 
 
 def short(seconds: float = 6.0) -> Scenario:
-    return Scenario("short", segments=[Segment("away", 2), Segment("sit", seconds, "lean_left")], person={"weight_kg": 70})
+    return Scenario(
+        "short", segments=[Segment("away", 2), Segment("sit", seconds, "lean_left")], person={"weight_kg": 70}
+    )
 
 
 @pytest.mark.parametrize("name", ["rec.jsonl", "rec.jsonl.gz"])
@@ -41,7 +43,13 @@ def test_write_recording_reads_back_with_the_monitor(tmp_path, name):
     lines = text.splitlines()
     head = json.loads(lines[0])
     assert head["type"] == "header" and head["format"] == "sitwell-recording" and head["version"] == 1
-    assert (head["cushion"], head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == ("desk-2", 12, 20, 4095, 10.0)
+    assert (head["cushion"], head["rows"], head["cols"], head["max_value"], head["rate_hz"]) == (
+        "desk-2",
+        12,
+        20,
+        4095,
+        10.0,
+    )
     first = json.loads(lines[1])
     assert first["label"] == {"occupied": False, "posture": "empty", "left_share": None, "seg": "away", "seg_t": 0.0}
     assert json.loads(lines[-1])["label"]["posture"] == "lean_left"
@@ -49,7 +57,9 @@ def test_write_recording_reads_back_with_the_monitor(tmp_path, name):
     with RecordingReader(path) as reader:
         frames = list(reader)
     assert len(frames) == 80
-    assert all(np.array_equal(f.cells, e.cells) and f.t == pytest.approx(e.t) for f, e in zip(frames, expected, strict=True))
+    assert all(
+        np.array_equal(f.cells, e.cells) and f.t == pytest.approx(e.t) for f, e in zip(frames, expected, strict=True)
+    )
 
 
 def test_write_recording_to_open_files():
@@ -110,7 +120,8 @@ def test_scenario_files_and_errors(tmp_path):
     good = tmp_path / "mine.toml"
     good.write_text(
         'name = "mine"\n[person]\nweight_kg = 90\noffset_cm = [2, -1]\n[sensor]\nrows = 8\ncols = 10\nrate_hz = 5\n'
-        '[[segments]]\nposture = "slouch"\nduration_s = 4\nintensity = 1.2\n[[segments]]\nkind = "object"\nduration_s = 2\nobject_kg = 2\n'
+        '[[segments]]\nposture = "slouch"\nduration_s = 4\nintensity = 1.2\n'
+        '[[segments]]\nkind = "object"\nduration_s = 2\nobject_kg = 2\n'
     )
     sim = Simulator(str(good))
     assert (sim.rows, sim.cols, sim.rate_hz, sim.person.weight_kg) == (8, 10, 5.0, 90.0)
@@ -136,8 +147,26 @@ def test_cli_help_and_errors():
     runner = CliRunner()
     res = runner.invoke(sim_command, ["--help"])
     assert res.exit_code == 0
-    for opt in ("--scenario", "--seed", "--rows", "--cols", "--rate", "--max-value", "--out", "--pty", "--serial",
-                "--baud", "--codec", "--mqtt", "--cushion", "--speed", "--fast", "--faults", "--duration", "disconnect@"):
+    for opt in (
+        "--scenario",
+        "--seed",
+        "--rows",
+        "--cols",
+        "--rate",
+        "--max-value",
+        "--out",
+        "--pty",
+        "--serial",
+        "--baud",
+        "--codec",
+        "--mqtt",
+        "--cushion",
+        "--speed",
+        "--fast",
+        "--faults",
+        "--duration",
+        "disconnect@",
+    ):
         assert opt in res.output
     assert runner.invoke(sim_command, ["--faults", "crc=7"]).exit_code == 2
     assert runner.invoke(sim_command, ["--scenario", "nope"]).exit_code == 2
@@ -148,8 +177,29 @@ def test_cli_help_and_errors():
 def test_cli_writes_a_recording(tmp_path):
     out = tmp_path / "sub" / "t.jsonl.gz"
     res = CliRunner().invoke(
-        sim_command, ["--scenario", "tour", "--rows", "8", "--cols", "8", "--rate", "5", "--duration", "30", "--out", str(out),
-                      "--cushion", "c-3", "--weight", "110", "--offset", "-2,1.5", "--seed", "4"]
+        sim_command,
+        [
+            "--scenario",
+            "tour",
+            "--rows",
+            "8",
+            "--cols",
+            "8",
+            "--rate",
+            "5",
+            "--duration",
+            "30",
+            "--out",
+            str(out),
+            "--cushion",
+            "c-3",
+            "--weight",
+            "110",
+            "--offset",
+            "-2,1.5",
+            "--seed",
+            "4",
+        ],
     )
     assert res.exit_code == 0, res.output
     with gzip.open(out, "rt") as fh:
@@ -161,8 +211,24 @@ def test_cli_writes_a_recording(tmp_path):
 
 def test_python_m_prints_text_frames():
     res = subprocess.run(
-        [PY, "-m", "firmware_sim", "--rows", "6", "--cols", "5", "--duration", "3", "--codec", "text", "--out", "-", "--fast"],
-        capture_output=True, timeout=60,
+        [
+            PY,
+            "-m",
+            "firmware_sim",
+            "--rows",
+            "6",
+            "--cols",
+            "5",
+            "--duration",
+            "3",
+            "--codec",
+            "text",
+            "--out",
+            "-",
+            "--fast",
+        ],
+        capture_output=True,
+        timeout=60,
     )
     assert res.returncode == 0, res.stderr
     lines = [line for line in res.stdout.decode().splitlines() if not line.startswith("#")]
@@ -182,8 +248,24 @@ def test_pty_read_by_pyserial():
     import serial
 
     proc = subprocess.Popen(
-        [PY, "-m", "firmware_sim", "--scenario", "tour", "--pty", "--speed", "10", "--duration", "60", "--rows", "8", "--cols", "8"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            PY,
+            "-m",
+            "firmware_sim",
+            "--scenario",
+            "tour",
+            "--pty",
+            "--speed",
+            "10",
+            "--duration",
+            "60",
+            "--rows",
+            "8",
+            "--cols",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         path = proc.stdout.readline().decode().strip()
@@ -324,9 +406,26 @@ def test_mqtt_json_frames_via_cli(mosquitto):
     got: list[dict] = []
     sub = _subscriber(mosquitto, "sitwell/j-1/frames", lambda m: got.append(json.loads(m.payload)))
     res = subprocess.run(
-        [PY, "-m", "firmware_sim", "--mqtt", f"{mosquitto.host}:{mosquitto.port}", "--cushion", "j-1", "--codec", "json",
-         "--rows", "4", "--cols", "4", "--duration", "2", "--fast"],
-        capture_output=True, timeout=60,
+        [
+            PY,
+            "-m",
+            "firmware_sim",
+            "--mqtt",
+            f"{mosquitto.host}:{mosquitto.port}",
+            "--cushion",
+            "j-1",
+            "--codec",
+            "json",
+            "--rows",
+            "4",
+            "--cols",
+            "4",
+            "--duration",
+            "2",
+            "--fast",
+        ],
+        capture_output=True,
+        timeout=60,
     )
     deadline = time.monotonic() + 5
     while len(got) < 21 and time.monotonic() < deadline:
@@ -359,9 +458,13 @@ def test_mqtt_credentials(mosquitto_factory):
         assert subscribed.wait(10)
         base = [PY, "-m", "firmware_sim", "--mqtt", f"{broker.host}:{broker.port}", "--cushion", "pw-1",
                 "--rows", "4", "--cols", "4", "--duration", "1", "--fast", "--mqtt-user", "cushion"]
-        bad = subprocess.run(base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "wrong"})
+        bad = subprocess.run(
+            base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "wrong"}
+        )
         assert bad.returncode != 0 and b"did not accept" in bad.stderr
-        good = subprocess.run(base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "s3cret"})
+        good = subprocess.run(
+            base, capture_output=True, timeout=60, env=os.environ | {"SITWELL_SIM_MQTT_PASSWORD": "s3cret"}
+        )
         assert good.returncode == 0, good.stderr
         deadline = time.monotonic() + 5
         while len(got) < 11 and time.monotonic() < deadline:

@@ -131,8 +131,12 @@ def test_digit_lines_decode_as_ten_levels(tmp_path):
         assert g.max_value == 9
         assert np.array_equal(np.asarray(g.cells), (e.cells.astype(int) * 10) // 4096)
     # a sitter shows up in the coarse levels, an empty seat reads (nearly) 0
-    sums = {occ: np.mean([int(np.asarray(g.cells).sum()) for g, e in zip(got, expected, strict=True) if e.label["occupied"] == occ])
-            for occ in (True, False)}
+    sums = {
+        occ: np.mean(
+            [int(np.asarray(g.cells).sum()) for g, e in zip(got, expected, strict=True) if e.label["occupied"] == occ]
+        )
+        for occ in (True, False)
+    }
     assert sums[False] < 1 and sums[True] > 4
 
 

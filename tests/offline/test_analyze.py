@@ -123,6 +123,8 @@ def test_writer_output_reads_back(tmp_path):
 
 def test_header_errors_name_the_problem(tmp_path):
     p = tmp_path / "h.jsonl"
-    p.write_text(json.dumps({"type": "header", "format": "sitwell-recording", "version": 1, "rows": 2, "cols": 16}) + "\n")
+    p.write_text(
+        json.dumps({"type": "header", "format": "sitwell-recording", "version": 1, "rows": 2, "cols": 16}) + "\n"
+    )
     with pytest.raises(RecordingError, match="grid 2x16"):
         RecordingReader(p)

@@ -53,10 +53,12 @@ class MosquittoBroker:
         users: dict[str, str] | None = None,
         tls: bool = False,
         require_certificate: bool = False,
+        conf: tuple[str, ...] = (),
     ) -> None:
         """`users`: name -> password, and anonymous clients are refused. `tls`: the listener
         speaks TLS with a fresh test CA (`ca_file`; `client_cert`/`client_key` are signed by
-        it too); `require_certificate`: clients must present such a certificate."""
+        it too); `require_certificate`: clients must present such a certificate; `conf`: more
+        mosquitto.conf lines (e.g. "max_queued_messages 50")."""
         self.workdir = workdir
         self.port = port or _free_port()
         self.data_dir = workdir / "data"
@@ -100,6 +102,7 @@ class MosquittoBroker:
                     "log_type information",
                     "connection_messages true",
                     "max_queued_messages 10000",
+                    *conf,  # last: mosquitto takes the last value of a setting
                     "",
                 ]
             )

@@ -12,7 +12,7 @@ from tests.plugins.faults import PACE, Cushion, SitwellProcess, wait_until, writ
 pytestmark = pytest.mark.serial
 
 
-def _banks(posture: str) -> tuple[np.ndarray, np.ndarray]:
+def posture_banks(posture: str) -> tuple[np.ndarray, np.ndarray]:
     from firmware_sim.scenario import parse_scenario
     from firmware_sim.simulator import Simulator
 
@@ -32,7 +32,7 @@ def test_a_correction_is_stored_counted_tunes_and_can_be_undone(tmp_path, pty_pa
     args = ("--serial", str(pty_pair.path), "--codec", "binary")
     d = SitwellProcess(tmp_path, *args, config=cfg)
     cushion = Cushion(pty_pair, rate_hz=10)
-    cushion.empty, cushion.seated = _banks("lean_left")
+    cushion.empty, cushion.seated = posture_banks("lean_left")
     try:
         assert wait_until(lambda: d.input_health()["connected"], 10)
         cushion.hello()

@@ -14,12 +14,14 @@ import asyncio
 import contextlib
 import time
 
+import numpy as np
 import pytest
 
 from firmware_sim import Simulator, load_scenario
 from monitor.config.settings import Settings
 from monitor.model import Frame
 from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
+from monitor.runtime.service import frame_flow
 from monitor.transport.base import FrameInput
 
 
@@ -63,7 +65,12 @@ def analysed_t(daemon: Daemon) -> float | None:
 
 
 async def started(tmp_path, max_delay_ms: int) -> tuple[Daemon, HandFedInput]:
-    settings = Settings(input="serial", serial={"port": "/dev/null"}, store={"db": tmp_path / "sitwell.db"}, analysis={"max_delay_ms": max_delay_ms})
+    settings = Settings(
+        input="serial",
+        serial={"port": "/dev/null"},
+        store={"db": tmp_path / "sitwell.db"},
+        analysis={"max_delay_ms": max_delay_ms},
+    )
     cushion = HandFedInput()
     daemon = Daemon(settings, frame_input=cushion)
     await daemon.start()
@@ -154,14 +161,24 @@ def test_frames_still_gathered_at_shutdown_are_analysed(tmp_path):
     asyncio.run(main())
 
 
-def test_a_burst_beyond_the_queue_keeps_the_newest_frames_and_counts_the_rest(tmp_path):
+def test_a_burst_beyond_the_queue_is_thinned_evenly_and_counted_as_shed(tmp_path):
     async def main() -> None:
         async with running(tmp_path, max_delay_ms=0) as (daemon, cushion):
             # pushed from the loop's own thread: nothing is analysed until it yields
-            last = cushion.push(QUEUE_PER_CUSHION + 100)
+            n = QUEUE_PER_CUSHION * 2
+            cushion.push(n)
             slot = daemon.slots["hand-1"]
-            assert len(slot.queue) == QUEUE_PER_CUSHION and slot.drops["queue_full"] == 100
-            assert slot.queue[-1].t == last  # newest kept, oldest dropped
-            await wait_for(lambda: analysed_t(daemon) == last, timeout=10.0)
+            queued = [f.t for f in slot.queue]
+            assert len(queued) < QUEUE_PER_CUSHION  # bounded
+            assert slot.received == n and slot.drops["shed"] == n - len(queued)
+            # the first half taken whole, then thinned: gaps grow with the backlog, never shrink
+            steps = np.diff(queued)
+            half = QUEUE_PER_CUSHION // 2
+            assert np.allclose(steps[: half - 1], steps[0])
+            assert np.all(np.diff(steps) >= -1e-9) and steps[-1] > steps[0]
+            await wait_for(lambda: slot.analysed == len(queued), timeout=20.0)
+            flow = frame_flow(slot, slot.drops)  # what /healthz shows for it
+            assert flow["received"] == flow["analysed"] + flow["shed"] == n, flow
+            assert flow["reason"] and "thinned" in flow["reason"]
 
     asyncio.run(main())

@@ -16,7 +16,9 @@ from monitor.sinks.desktop_notify import DesktopNotifier
 SLEEP = shutil.which("sleep") or "/bin/sleep"  # looked up before the tests empty PATH
 
 
-def reminder(kind: str = "sit_too_long", message: str = "You have been sitting for 25 minutes: stand up and move.") -> Reminder:
+def reminder(
+    kind: str = "sit_too_long", message: str = "You have been sitting for 25 minutes: stand up and move."
+) -> Reminder:
     return Reminder(id="r-1", cushion="desk-1", kind=kind, t=1500.0, at="2026-11-24T09:25:00+00:00",
                     message=message, spell_s=1500.0)
 

@@ -326,7 +326,9 @@ def test_a_failing_migration_leaves_the_old_version(tmp_path, monkeypatch):
 
     db = tmp_path / "s.db"
     open_store(db).close()
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, "CREATE TABLE ok (x); SELECT nope FROM nowhere"])
+    monkeypatch.setattr(
+        store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, "CREATE TABLE ok (x); SELECT nope FROM nowhere"]
+    )
     with pytest.raises(sqlite3.OperationalError):
         Store(db)
     raw = sqlite3.connect(db)
@@ -352,7 +354,9 @@ def test_threads_record_and_read_at_once(tmp_path):
             s.reminders()
             s.daily_stats(2, today="2026-11-24")
 
-    threads = [threading.Thread(target=cushion, args=(f"c{i}", i)) for i in range(3)] + [threading.Thread(target=reader)]
+    threads = [threading.Thread(target=cushion, args=(f"c{i}", i)) for i in range(3)] + [
+        threading.Thread(target=reader)
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -381,7 +385,9 @@ def test_version_1_minutes_get_posture_columns(tmp_path, monkeypatch):
     s = open_store(db)
     (day,) = s.daily_stats(1, today="2026-11-24")
     assert day["minutes_seated"] == pytest.approx(50 / 60, abs=0.06)  # rounded to 0.1 min
-    assert day["posture_share"]["upright"] == pytest.approx(0.6) and day["posture_share"]["slouch"] == pytest.approx(0.4)
+    assert day["posture_share"]["upright"] == pytest.approx(0.6) and day["posture_share"]["slouch"] == pytest.approx(
+        0.4
+    )
     assert day["mean_left_share"] == pytest.approx(0.55)
     s.close()
 

@@ -80,8 +80,23 @@ MIGRATION_4 = ";".join(
      "CREATE TABLE sitter_profiles (cushion TEXT PRIMARY KEY, saved_at TEXT NOT NULL, body TEXT NOT NULL)"]
 )
 
+# The pain and progress journal (monitor/journal, docs/journal.md). IF NOT EXISTS: on the
+# journal branch this was the 4th entry before the corrections migration landed, so a
+# development database that met it there is still migrated cleanly.
+MIGRATION_5 = ";".join(
+    ["CREATE TABLE IF NOT EXISTS journal (id TEXT PRIMARY KEY, at TEXT NOT NULL, at_ts REAL NOT NULL,"
+     " day TEXT NOT NULL, pain INTEGER NOT NULL CHECK (pain BETWEEN 0 AND 10), locations TEXT NOT NULL,"
+     " note TEXT NOT NULL, source TEXT NOT NULL, cushion TEXT, reminder_id TEXT, created_at TEXT NOT NULL,"
+     " edited_at TEXT)",
+     "CREATE INDEX IF NOT EXISTS journal_at ON journal (at_ts)",
+     "CREATE INDEX IF NOT EXISTS journal_day ON journal (day)",
+     "CREATE TABLE IF NOT EXISTS journal_prompts (id TEXT PRIMARY KEY, day TEXT NOT NULL, at TEXT NOT NULL,"
+     " reason TEXT NOT NULL, answered INTEGER NOT NULL DEFAULT 0)",
+     "CREATE INDEX IF NOT EXISTS journal_prompts_day ON journal_prompts (day)"]
+)
+
 # Ordered; entry i takes the database from user_version i to i + 1. Only ever append.
-MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4]
+MIGRATIONS: list[str] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5]
 POSTURE_COLUMNS = tuple(f"{p}_s" for p in SEATED_POSTURES)
 SITBONE_COLUMNS = ("sitbone_l", "sitbone_r", "sitbone_l_norm", "sitbone_r_norm")
 
