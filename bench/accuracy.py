@@ -207,7 +207,7 @@ def physics_sources(n: int, physics: str, scenario: str, seed0: int, minutes: fl
         draw = info.get("draw", {})
         name = (
             f"phys:{physics}:seed{seed}:{sim.rows}x{sim.cols}@{sim.rate_hz:g}Hz:max{sim.max_value}"
-            f":{draw.get('weight_kg', 0):.0f}kg:rot{draw.get('angle_deg', 0):+.0f}"
+            f":{draw.get('weight_kg') or 0:.0f}kg:rot{draw.get('angle_deg') or 0:+.0f}"
         )
         yield name, dev, frames()
 

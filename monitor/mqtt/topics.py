@@ -40,5 +40,9 @@ def monitor_status_topic(config: MqttConfig) -> str:
     """The monitor's own online/offline topic.
 
     Two levels (`sitwell/status`), so it never matches the cushions' `sitwell/+/status`
-    and no cushion id can collide with it."""
+    and no cushion id can collide with it. A daemon of a partition (mqtt.partition "i/n")
+    has its own, `sitwell/status/partition-i-of-n`, so one dying is told from the others."""
+    if config.partition:
+        i, n = config.partition.split("/")
+        return f"{config.topic_prefix}/status/partition-{i}-of-{n}"
     return f"{config.topic_prefix}/status"

@@ -143,6 +143,9 @@ def test_what_the_broker_drops_for_a_stalled_subscriber_is_counted_as_lost_in_tr
 def test_two_daemons_with_partitions_analyse_every_cushion_exactly_once(tmp_path, mosquitto):
     daemons = [_daemon(tmp_path, f"p{i}", mosquitto, "max_delay_ms = 0", f'partition = "{i}/2"') for i in (1, 2)]
     pub = _publisher(mosquitto, "partitioned-cushions")
+    statuses: dict[str, bytes] = {}
+    pub.on_message = lambda _c, _u, msg: statuses.__setitem__(msg.topic, msg.payload)
+    pub.subscribe("sitwell/status/#", qos=1)
     cushions = [f"desk-{k}" for k in range(12)]
     owners = {c: partition_of(c, 2) for c in cushions}
     assert set(owners.values()) == {1, 2}  # both daemons have work
@@ -165,6 +168,9 @@ def test_two_daemons_with_partitions_analyse_every_cushion_exactly_once(tmp_path
             assert h["other_partition"] == {"frames": foreign * frames, "cushions": foreign}, h["other_partition"]
             assert h["unattributed_drops"] == {}, h  # another daemon's cushions are not a problem
             assert not [n for n in h["notices"] if "partition" in str(n)]
+        # each daemon has its own online/offline topic (its last will): one dying is told apart
+        want = {f"sitwell/status/partition-{i}-of-2": b"online" for i in (1, 2)}
+        assert wait_until(lambda: statuses == want, 10), statuses
     finally:
         pub.loop_stop()
         pub.disconnect()
