@@ -12,6 +12,7 @@ under the sitter's left.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -41,6 +42,7 @@ SACRAL_HALF_CM = (
     4.0  # ... within 4 cm of the midline. Relative to the sit bones, not to the
 )
 # seat, so a coarse grid's blur of deep-seated sit bones does not read as sacral load.
+MAX_TILT_DEG = 15.0  # the cushion lies turned under the sitter by up to ~12 degrees
 SACRAL_DEFAULT_DEPTH = (
     0.75  # where sit bones usually are, for frames where none were found
 )
@@ -203,7 +205,6 @@ def extract_batch(
     # another order than a stack of many, and the per-frame path must match the batch exactly.
     cop_r = np.add.reduce(row_prof * ri, axis=1) * inv_total
     cop_c = np.add.reduce(col_prof * ci, axis=1) * inv_total
-    front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
 
     S = geo.smooth_r @ L @ geo.smooth_c  # (n, R, C) smoothed
     found, pr, pc = _find_peaks(geo, S)
@@ -216,19 +217,17 @@ def extract_batch(
     midline = np.where(
         found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)
     ).astype(f32)
-    # Share of each column left of the midline: a column the midline crosses is split by area.
-    wl = np.minimum(
-        np.maximum(midline[:, None] - ci[None, :] + f32(0.5), f32(0.0)), f32(1.0)
-    )  # (n, C)
-    left_share = np.add.reduce(col_prof * wl, axis=1) * inv_total
+    wl = _left_weights(geo, found, pr, pc, midline)  # (n, R, C)
+    left_share = np.add.reduce(L * wl, axis=(1, 2)) * inv_total
+    front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
     front_share = np.add.reduce(front_col, axis=1) * inv_total
-    thigh_l = np.add.reduce(front_col * wl, axis=1) * inv_total
-    thigh_r = front_share - thigh_l
-    # Sacral zone: rows from SACRAL_BACK_CM behind the sit bones (partly covered rows by their
-    # covered part), columns within SACRAL_HALF_CM of the midline.
+    thigh_l = np.add.reduce(np.add.reduce(L * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_total
     peak_row = np.where(
         found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5)
     )
+    thigh_r = front_share - thigh_l
+    # Sacral zone: rows from SACRAL_BACK_CM behind the sit bones (partly covered rows by their
+    # covered part), columns within SACRAL_HALF_CM of the midline.
     z = peak_row + f32(SACRAL_BACK_CM / geo.cell_d_cm)
     sac_rw = np.minimum(
         np.maximum(ri[None, :] + f32(0.5) - z[:, None], f32(0.0)), f32(1.0)
@@ -266,6 +265,32 @@ def extract_batch(
         ),
     )
 
+
+
+def _left_weights(
+    geo: SeatGeometry, found: np.ndarray, pr: np.ndarray, pc: np.ndarray, midline: np.ndarray
+) -> np.ndarray:
+    """(n, R, C): the share of each cell left of the sitter's midline.
+
+    The midline runs through the middle of the two sit bones, square to the line between
+    them: a cushion lying turned under the sitter (up to ~12 degrees) tilts it, and a straight
+    column split would hand the thighs' load to the wrong side. The tilt is capped at
+    MAX_TILT_DEG (beyond that a peak is more likely misplaced than the cushion turned); without
+    peaks the midline is the middle column. A cell the midline crosses is split by width."""
+    f32 = np.float32
+    cw, cd = f32(geo.cell_w_cm), f32(geo.cell_d_cm)
+    dx = (pc[:, 1] - pc[:, 0]).astype(f32) * cw
+    dy = (pr[:, 1] - pr[:, 0]).astype(f32) * cd
+    slope = np.where(found & (dx > f32(1e-3)), dy / np.maximum(dx, f32(1e-3)), f32(0.0))
+    lim = f32(math.tan(math.radians(MAX_TILT_DEG)))
+    slope = np.clip(slope, -lim, lim).astype(f32)
+    mid_r = np.where(found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(0.0)).astype(f32)
+    # Column of the midline at each row: it moves by -slope * (row offset in cm) sideways.
+    shift = (geo.ri[None, :] - mid_r[:, None]) * (cd / cw) * slope[:, None]  # (n, R) in columns
+    line = midline[:, None] - shift  # (n, R)
+    return np.minimum(
+        np.maximum(line[:, :, None] - geo.ci[None, None, :] + f32(0.5), f32(0.0)), f32(1.0)
+    )
 
 def _find_peaks(geo: SeatGeometry, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The two sit-bone peaks of smoothed maps S (n, R, C).

@@ -58,6 +58,10 @@ LEAN = 0.08
 EVEN_BOUND = 0.04  # the learnt 'even' left_share stays within 0.5 +- this
 EVEN_TAU_S = 60.0
 BASELINE_PRIOR = 0.30
+# A cushion whose response flattens the load (a saturating Velostat divider, a heavy sitter)
+# shows upright sitters with thighs at 0.4-0.5 of the load: once a sitter's baseline has been
+# confirmed there, the next sitter's start is capped at that instead (up to PRIOR_MAX).
+PRIOR_MAX = 0.55
 SETTLE_S = (
     3.0  # the baseline starts from the sitter as they are this long after sitting down
 )
@@ -98,6 +102,7 @@ class PostureClassifier:
         self.hold_s = HOLD_S / s
         # the sitter's own thresholds and baselines (analysis/profile.py), where known
         self.profile = profile
+        self.prior = BASELINE_PRIOR  # what upright sitters read on this cushion (see PRIOR_MAX)
         if profile is not None:
             profile.apply_to(self)
         self.reset()
@@ -107,6 +112,8 @@ class PostureClassifier:
         (a short stand within a spell: the same person sits down again)."""
         self.smooth: list[float] | None = None
         if not keep_baseline:
+            if getattr(self, "baseline", None) is not None and self.baseline_s >= BASELINE_CONFIRM_S:
+                self.prior = max(BASELINE_PRIOR, min(float(self.baseline), PRIOR_MAX))
             self.baseline: float | None = None
             self.baseline_s = 0.0
             self.even = 0.5
@@ -123,8 +130,8 @@ class PostureClassifier:
         """Baseline before one is learnt: the sitter's own front share capped at the prior, or
         the prior if they look slouched already (sacral load, or very light thighs)."""
         if sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS:
-            return BASELINE_PRIOR
-        return min(front, BASELINE_PRIOR)
+            return self.prior
+        return min(front, self.prior)
 
     def classify(
         self, front: float, thigh_c: float, left: float, sacral: float

@@ -19,7 +19,7 @@ import numpy as np
 from monitor.analysis.elapsed import elapsed
 from monitor.analysis.features import FeatureBatch, SeatGeometry, extract_batch
 from monitor.analysis.occupancy import LOAD_PER_KG, Occupancy
-from monitor.analysis.posture import PostureClassifier, thigh_contrast
+from monitor.analysis.posture import BASELINE_PRIOR, PRIOR_MAX, PostureClassifier, thigh_contrast
 from monitor.analysis.profile import SitterProfile
 from monitor.analysis.pyround import round_table
 from monitor.calibration.calibrator import Calibrator
@@ -79,7 +79,9 @@ class SeatAnalyzer:
             return
         self.config = config
         self.occupancy.base_on = config.occupancy_kg * LOAD_PER_KG
+        prior = self.posture.prior
         self.posture = PostureClassifier(config.sensitivity, self.profile)
+        self.posture.prior = prior
 
     def set_profile(self, profile: SitterProfile | None) -> None:
         """The sitter's own thresholds from now on (a correction, a set-up). What the classifier
@@ -95,6 +97,7 @@ class SeatAnalyzer:
         return {
             "calibration": self.calibrator.state_dict(),
             "occupancy": self.occupancy.state_dict(),
+            "posture": {"prior": self.posture.prior},
         }
 
     def load_state(self, d: Mapping[str, Any]) -> None:
@@ -102,6 +105,9 @@ class SeatAnalyzer:
             self.calibrator.load_state(d["calibration"])
         if isinstance(d.get("occupancy"), dict):
             self.occupancy.load_state(d["occupancy"])
+        prior = d.get("posture", {}).get("prior") if isinstance(d.get("posture"), dict) else None
+        if isinstance(prior, (int, float)) and math.isfinite(prior):
+            self.posture.prior = max(BASELINE_PRIOR, min(float(prior), PRIOR_MAX))
 
     # ---- the one stateful decision step ---------------------------------------------------
 
@@ -200,7 +206,7 @@ _ROUNDED = {
 
 
 # What a PostureClassifier follows in time (posture.py `reset`): carried over to a new one.
-_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "posture", "confidence", "_cand", "_cand_since",
+_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "prior", "posture", "confidence", "_cand", "_cand_since",
                   "_last_t", "_seated_s")
 
 

@@ -207,6 +207,7 @@ class StreamCalibrator:
         """Untrusted cells of n frames (n, cells): dead (0 for DEAD_AFTER_S), stuck (one value
         for STUCK_AFTER_S, or an offset above half scale)."""
         dead = clocks[:, None] - since_zero >= DEAD_AFTER_S
+        dead &= self._live_around(~dead)
         # A cushion whose every cell reads 0 is a quiet, noiseless one, not a dead one.
         dead[np.logical_and.reduce(zero, axis=1)] = False
         untrusted = clocks[:, None] - since_same >= STUCK_AFTER_S
@@ -215,6 +216,19 @@ class StreamCalibrator:
         # Nothing trusted: better the raw cells than nothing.
         untrusted[np.logical_and.reduce(untrusted, axis=1)] = False
         return untrusted
+
+    def _live_around(self, live: np.ndarray) -> np.ndarray:
+        """(n, cells): cells whose neighbours either side along a row, or either side along a
+        column, are all live (a missing neighbour at the border counts as live).
+
+        A cell reading 0 among live cells is dead; one reading 0 beside other zeros is more
+        likely unloaded: a coarse cushion (0-9 digits) reads exactly 0 wherever nobody sits."""
+        n = len(live)
+        g = live.reshape(n, self.rows, self.cols)
+        pad = np.pad(g, ((0, 0), (1, 1), (1, 1)), constant_values=True)
+        along_row = pad[:, 1:-1, :-2] & pad[:, 1:-1, 2:]
+        along_col = pad[:, :-2, 1:-1] & pad[:, 2:, 1:-1]
+        return (along_row | along_col).reshape(n, -1)
 
     def _update_mask(self, zero: np.ndarray, clock: float, since_zero: np.ndarray, since_same: np.ndarray) -> None:
         """Look for dead and stuck cells after one frame (flat arrays of its cells)."""
