@@ -99,6 +99,11 @@ class FleetFeed:
             self._task.cancel()
             self._task = None
 
+    @property
+    def running(self) -> bool:
+        """Whether the feed's timer runs (while any fleet page is open)."""
+        return self._task is not None and not self._task.done()
+
     def health(self) -> dict[str, Any]:
         return {"subscribers": len(self._subscribers), "cushions": len(self._rows), "pending": len(self._changed),
                 "seq": self.seq, "sent": dict(self.sent)}
