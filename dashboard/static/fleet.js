@@ -34,7 +34,7 @@ function spellWords(row) {
   if (!s) return row.occupied ? "just sat down" : "no spell";
   const m = Math.floor(s / 60);
   const text = m < 1 ? "under a minute" : m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
-  return row.occupied ? `sitting ${text}` : `up after ${text}`;
+  return row.occupied ? `sitting ${text}` : `up · sat ${text}`;
 }
 
 function makeTile(cushion) {
