@@ -163,6 +163,7 @@ def create_app(
 
     app.state.close_streams = close_streams
     app.state.open_streams = open_streams  # the fleet stream's (routes_fleet.py) end with the others
+    app.state.close_stream = CLOSE_STREAM
     app.add_middleware(GuardMiddleware, token=token, require_token=require_token, allowed_hosts=allowed_hosts)
     app.add_middleware(HeadersMiddleware, headers=SECURITY_HEADERS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)  # dashboard/limits.py

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
-from dashboard.app import CLOSE_STREAM  # what app.state.close_streams() puts on every open stream
 from monitor.runtime.protocol import Runtime
 
 router = APIRouter(tags=["fleet"])
@@ -48,6 +47,7 @@ async def fleet_stream(request: Request) -> EventSourceResponse:
     and `resync` (reload /api/fleet)."""
     runtime = _runtime(request)
     open_streams = request.app.state.open_streams
+    close_stream = request.app.state.close_stream  # what app.state.close_streams() puts on every open stream
 
     async def events():
         queue = runtime.fleet_subscribe()
@@ -55,7 +55,7 @@ async def fleet_stream(request: Request) -> EventSourceResponse:
         try:
             while True:
                 name, data = await queue.get()
-                if name == CLOSE_STREAM:
+                if name == close_stream:
                     return
                 yield {"event": name, "data": data or "{}"}
         finally:

@@ -125,8 +125,8 @@ def test_fleet_overview_with_1000_cushions(browser_page, fleet):
 
     log.info("fleet page, %d cushions: first draw %.2f s; filter %.0f ms, occupied-only %.0f ms, sort %.0f ms"
              " (in-page render %.1f ms); animation frames over 5 s of batches: median %.0f ms, worst %.0f ms",
-             FLEET, first_draw, filter_ms, occupied_ms, sort_ms, page.evaluate("() => window.sitwellFleet.lastFilterMs"),
-             statistics.median(gaps), worst_gap)
+             FLEET, first_draw, filter_ms, occupied_ms, sort_ms,
+             page.evaluate("() => window.sitwellFleet.lastFilterMs"), statistics.median(gaps), worst_gap)
     assert max(filter_ms, occupied_ms, sort_ms) < FILTER_MAX_MS
     assert worst_gap < FRAME_GAP_MAX_MS
 
