@@ -162,6 +162,8 @@ def create_app(
                     queue.get_nowait()  # make room: the stream is ending anyway
 
     app.state.close_streams = close_streams
+    app.state.open_streams = open_streams  # the fleet stream's (routes_fleet.py) end with the others
+    app.state.close_stream = CLOSE_STREAM
     app.add_middleware(GuardMiddleware, token=token, require_token=require_token, allowed_hosts=allowed_hosts)
     app.add_middleware(HeadersMiddleware, headers=SECURITY_HEADERS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)  # dashboard/limits.py
@@ -258,7 +260,8 @@ def create_app(
         async def events():
             # Subscribe when the stream really starts; unsubscribe however it ends: client
             # gone (sse-starlette cancels this generator), server shutdown, or an error.
-            queue = runtime.subscribe()
+            # a page on one cushion: only that cushion's state events (and heatmaps) are built
+            queue = runtime.subscribe(cushion) if cushion else runtime.subscribe()
             open_streams.add(queue)
             try:
                 while True:
@@ -339,5 +342,8 @@ def create_app(
     from dashboard.routes_journal import router as journal_router  # pain journal (docs/journal.md)
 
     app.include_router(journal_router)
+    from dashboard.routes_fleet import router as fleet_router  # the fleet overview (docs/dashboard.md)
+
+    app.include_router(fleet_router)
     app.mount("/static", RevalidatedStaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -12,9 +12,9 @@ SSE stream) that applies three checks before a request reaches a route:
    and are let through (they cannot be tricked into sending a user's cookie).
    State never changes on GET: routes that change state are POST/PUT only.
 3. Token: with `require_token` (the daemon sets it when listening on anything but
-   loopback) state-changing requests and `/api/stream` need the token:
+   loopback) state-changing requests and the streams (`/api/stream`, `/api/fleet/stream`) need the token:
    `Authorization: Bearer T` or `X-Sitwell-Token: T`, or the `sitwell_token` cookie that
-   `GET /?token=T` sets (HttpOnly, SameSite=Strict), or — for `/api/stream` only, since
+   `GET /?token=T` sets (HttpOnly, SameSite=Strict), or — for the streams only, since
    EventSource cannot set headers — a `?token=T` query parameter. A token presented by
    cookie on a state-changing request additionally needs a matching Origin/Referer.
    Missing token: 401; wrong token: 403. Comparison is constant-time.
@@ -36,6 +36,7 @@ TOKEN_HEADER = "x-sitwell-token"
 TOKEN_COOKIE = "sitwell_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 STREAM_PATH = "/api/stream"
+STREAM_PATHS = frozenset({STREAM_PATH, "/api/fleet/stream"})  # EventSource: the token may come as ?token=
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -162,8 +163,8 @@ class GuardMiddleware:
             await _reject(send, 403, "cross-origin request refused")
             return
 
-        if self.require_token and (unsafe or path == STREAM_PATH):
-            token, how = presented_token(scope, headers, allow_query=path == STREAM_PATH)
+        if self.require_token and (unsafe or path in STREAM_PATHS):
+            token, how = presented_token(scope, headers, allow_query=path in STREAM_PATHS)
             if token is None:
                 await _reject(
                     send,

@@ -14,7 +14,8 @@ import pytest
 
 pytest_plugins = [
     p
-    for p in ("tests.plugins.mqtt_broker", "tests.plugins.pty_pair", "tests.plugins.browser")
+    for p in ("tests.plugins.mqtt_broker", "tests.plugins.pty_pair", "tests.plugins.browser",
+              "tests.plugins.fleet_input")
     if (Path(__file__).parent / "plugins" / (p.rsplit(".", 1)[1] + ".py")).exists()
 ]
 

@@ -336,6 +336,7 @@ async function loadCushions() {
   const select = $("cushion-select");
   select.replaceChildren(...names.map((n) => Object.assign(document.createElement("option"), { value: n, textContent: n })));
   $("cushion-picker").hidden = names.length < 2;
+  $("fleet-link").hidden = names.length < 2;
   const saved = localStorage.getItem("sitwell-cushion");
   const pick = names.includes(app.cushion) ? app.cushion : names.includes(saved) ? saved : names[0] || null;
   const changed = pick !== app.cushion;
@@ -360,7 +361,16 @@ async function selectCushion(name) {
 
 // ---- start ------------------------------------------------------------------------------
 
+// a tile of the fleet overview opens /?cushion=ID: that cushion, remembered as the choice
+function cushionFromAddress() {
+  const wanted = new URLSearchParams(location.search).get("cushion");
+  if (!wanted || !/^[A-Za-z0-9_-]{1,64}$/.test(wanted)) return;
+  app.cushion = wanted;
+  localStorage.setItem("sitwell-cushion", wanted);
+}
+
 async function start() {
+  cushionFromAddress();
   app.reminders = new Reminders(app.api, {
     onError: showError,
     onAuthError: authMessage,

@@ -39,6 +39,7 @@ from monitor.runtime.slots import (
 from monitor.sinks.base import CushionStep, Sink
 from monitor.sinks.broadcast import SseBroadcaster
 from monitor.sinks.desktop_notify import DesktopNotifier
+from monitor.sinks.fleet import FleetFeed
 from monitor.sinks.recorder import RawRecorder
 from monitor.sinks.store import Store
 from monitor.tracker.tracker import CushionTracker
@@ -73,12 +74,14 @@ class Daemon:
         self.broadcaster = SseBroadcaster(lambda cushion: self.runtime.state_event(cushion))
         self.recorder = RawRecorder(settings.store.record) if settings.store.record is not None else None
         # the publisher joins at start(): it connects to the broker
-        self.sinks: list[Sink] = [self.store, self.broadcaster, DesktopNotifier(settings.notify.desktop)]
+        self.fleet = FleetFeed()  # the fleet overview's compact rows (dashboard /fleet)
+        self.sinks: list[Sink] = [self.store, self.broadcaster, self.fleet, DesktopNotifier(settings.notify.desktop)]
         if self.recorder is not None:
             self.sinks.append(self.recorder)
         self.sink_errors: dict[str, int] = {}
         self.runtime = RuntimeService(settings, self.slots, self.input, self.store, self.broadcaster,
-                                      self.live_settings, self.controls, self.recorder, self.sinks, self.sink_errors)
+                                      self.live_settings, self.controls, self.recorder, self.sinks, self.sink_errors,
+                                      fleet=self.fleet)
         # the pain journal (monitor/journal, docs/journal.md): its routes find it on the runtime
         self.journal = open_journal(settings)
         self.runtime.journal = self.journal  # type: ignore[attr-defined]
@@ -309,7 +312,7 @@ class Daemon:
         publisher = MqttPublisher(self.config.mqtt)
         publisher.start()
         # after the notifier, before the recorder: where the daemon has always published
-        self.sinks.insert(self.sinks.index(self.broadcaster) + 2, publisher)
+        self.sinks.insert(self.sinks.index(self.broadcaster) + 3, publisher)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()

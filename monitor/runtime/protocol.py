@@ -62,9 +62,20 @@ class Runtime(Protocol):
     def set_mounting(self, cushion: str, mounting: dict[str, Any]) -> dict[str, Any]:
         """Set how one cushion lies and is wired; raises ValueError with a user message."""
 
-    def subscribe(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
+    def subscribe(self, cushion: str | None = None) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
         """A bounded queue of ("state"|"reminder"|"reminder_update"|"notice"|"health", payload) events.
 
-        Slow consumers lose the oldest state events, never reminders."""
+        `cushion`: state events (each with its heatmap) of that cushion only, and none built
+        for a cushion no page watches; None: every cushion's. Slow consumers lose the oldest
+        state events, never reminders."""
 
     def unsubscribe(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None: ...
+
+    def fleet_snapshot(self) -> dict[str, Any]:
+        """The fleet overview: {"seq", "interval_s", "max_rows", "fields", "rows": [[cushion,
+        occupied, posture, spell_s, open_reminders], ...]} (monitor/sinks/fleet.py)."""
+
+    def fleet_subscribe(self) -> asyncio.Queue[tuple[str, str]]:
+        """A bounded queue of ("fleet", batch JSON text) and ("resync", "") events."""
+
+    def fleet_unsubscribe(self, queue: asyncio.Queue[tuple[str, str]]) -> None: ...

@@ -27,6 +27,7 @@ from monitor.runtime.sitter import SetupControls, SitterControls
 from monitor.runtime.slots import Cushions, CushionSlot, NewEngine
 from monitor.sinks.base import Sink
 from monitor.sinks.broadcast import Event, SseBroadcaster
+from monitor.sinks.fleet import FleetEvent, FleetFeed
 from monitor.sinks.recorder import RawRecorder
 from monitor.sinks.store import Store
 from monitor.tracker.tracker import CushionTracker
@@ -68,12 +69,14 @@ class RuntimeService(SitterControls, SetupControls):
         recorder: RawRecorder | None = None,
         sinks: Sequence[Sink] = (),
         sink_errors: Mapping[str, int] | None = None,
+        fleet: FleetFeed | None = None,
     ) -> None:
         self.config = config
         self.cushions = cushions
         self.input = frame_input
         self.store = store
         self.broadcaster = broadcaster
+        self.fleet = fleet if fleet is not None else FleetFeed()  # the fleet overview's feed
         self.live_settings = live_settings
         self.controls = controls
         self.recorder = recorder
@@ -84,11 +87,20 @@ class RuntimeService(SitterControls, SetupControls):
         self._setup_results: dict[str, dict[str, Any]] = {}
 
     # ---- live view ------------------------------------------------------------------
-    def subscribe(self) -> asyncio.Queue[Event]:
-        return self.broadcaster.subscribe()
+    def subscribe(self, cushion: str | None = None) -> asyncio.Queue[Event]:
+        return self.broadcaster.subscribe(cushion)
 
     def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
         self.broadcaster.unsubscribe(queue)
+
+    def fleet_snapshot(self) -> dict[str, Any]:
+        return self.fleet.snapshot()
+
+    def fleet_subscribe(self) -> asyncio.Queue[FleetEvent]:
+        return self.fleet.subscribe()
+
+    def fleet_unsubscribe(self, queue: asyncio.Queue[FleetEvent]) -> None:
+        self.fleet.unsubscribe(queue)
 
     def state_event(self, cushion: str) -> dict[str, Any] | None:
         """The body of an SSE `state` event: the status entry, the frame time, the heatmap frame."""
@@ -202,6 +214,7 @@ class RuntimeService(SitterControls, SetupControls):
         updated = self.store.ack_reminder(reminder_id)
         if updated is not None:
             self.broadcaster.publish("reminder_update", updated)
+            self.fleet.reminder_update(updated)
         return updated
 
     def snooze(self, reminder_id: str, minutes: float) -> dict[str, Any] | None:
@@ -217,6 +230,7 @@ class RuntimeService(SitterControls, SetupControls):
             self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
         self.store.snooze_reminder(reminder_id, minutes)  # written at once, with the snapshot queued above
         self.broadcaster.publish("reminder_update", {**found, "snoozed_min": minutes})
+        self.fleet.reminder_update({**found, "snoozed_min": minutes})
         return {"reminder": found, "kind": found["kind"], "minutes": minutes, "until_t": until_t}
 
     def pause(self, spec: str | float | None) -> dict[str, Any]:

@@ -171,17 +171,18 @@ class CushionSlot:
 
 
 class Cushions:
-    """The slots by cushion id, at most MAX_CUSHIONS. Read from any thread; added under a lock.
+    """The slots by cushion id, at most `limit` (MAX_CUSHIONS). Read from any thread; added under a lock.
 
     At the limit, cushions silent for `expiry_s` (mqtt.cushion_expiry_s; never those in
     `keep`, the configured ones) are forgotten to make room, `forget(slot)` called first (the
     daemon saves its state); at most one scan a second, so a flood of new ids stays cheap."""
 
     def __init__(self, expiry_s: float | None = None, keep: frozenset[str] = frozenset(),
-                 forget: Callable[[CushionSlot], None] | None = None) -> None:
+                 forget: Callable[[CushionSlot], None] | None = None, limit: int = MAX_CUSHIONS) -> None:
+        self.limit = limit  # a test of the dashboard with 1,000 cushions raises it
         self._slots: dict[str, CushionSlot] = {}
         self._lock = threading.Lock()
-        self.refused = 0  # cushions turned away: MAX_CUSHIONS were known already
+        self.refused = 0  # cushions turned away: `limit` were known already
         self.expired = 0  # forgotten after expiry_s of silence
         self.expiry_s = expiry_s
         self.keep = keep
@@ -215,7 +216,7 @@ class Cushions:
             slot = self._slots.get(cushion)
             if slot is not None:
                 return slot
-            if len(self._slots) >= MAX_CUSHIONS and not self._expire():
+            if len(self._slots) >= self.limit and not self._expire():
                 self.refused += 1
                 return None
             slot = self._slots[cushion] = make()
@@ -239,4 +240,4 @@ class Cushions:
         if silent:
             self.expired += len(silent)
             log.info("%d cushions silent for %g s forgotten (mqtt.cushion_expiry_s)", len(silent), self.expiry_s)
-        return len(self._slots) < MAX_CUSHIONS
+        return len(self._slots) < self.limit

@@ -4,7 +4,8 @@ dashboard's live stream.
 base.py (Sink, the interface every sink implements, and CushionStep, what each is handed),
 store/ (SQLite persistence), mqtt_publisher.py (state and reminders to a broker, with
 ha_discovery.py for Home Assistant), desktop_notify.py (notify-send), recorder.py (the raw
-frames as a recording), broadcast.py (SseBroadcaster: the steps to /api/stream). The sinks
+frames as a recording), broadcast.py (SseBroadcaster: the steps to /api/stream), fleet.py
+(FleetFeed: a compact row per cushion to /api/fleet/stream, in bounded batches). The sinks
 are imported on first use (PEP 562): the daemon loads only those its settings switch on,
 and `sitwell report` only the store.
 """
@@ -19,14 +20,17 @@ from monitor.sinks.base import CushionStep, Sink
 if TYPE_CHECKING:
     from monitor.sinks.broadcast import SseBroadcaster
     from monitor.sinks.desktop_notify import DesktopNotifier
+    from monitor.sinks.fleet import FleetFeed
     from monitor.sinks.mqtt_publisher import MqttPublisher
     from monitor.sinks.recorder import RawRecorder
     from monitor.sinks.store import Store
 
-__all__ = ["CushionStep", "DesktopNotifier", "MqttPublisher", "RawRecorder", "Sink", "SseBroadcaster", "Store"]
+__all__ = ["CushionStep", "DesktopNotifier", "FleetFeed", "MqttPublisher", "RawRecorder", "Sink", "SseBroadcaster",
+           "Store"]
 
 _LAZY = {
     "DesktopNotifier": "monitor.sinks.desktop_notify",
+    "FleetFeed": "monitor.sinks.fleet",
     "MqttPublisher": "monitor.sinks.mqtt_publisher",
     "RawRecorder": "monitor.sinks.recorder",
     "SseBroadcaster": "monitor.sinks.broadcast",

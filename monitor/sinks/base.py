@@ -4,7 +4,7 @@
 (`monitor.runtime.engine.CushionEngine`): the frame, its calibrated load (what the dashboard's
 heatmap draws), the reading (with the typed sit-bone peaks and loads) and the tracker's update
 (state, reminders, spells, breaks). The daemon hands each step to each of its `Sink`s, in
-order: the store, the SSE broadcaster, the desktop notifier, the MQTT publisher, the recorder.
+order: the store, the SSE broadcaster, the fleet feed, the desktop notifier, the MQTT publisher, the recorder.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Sink(Protocol):
     (a sink with slow I/O hands it to its own thread, as the store and MQTT do). An exception
     is logged and counted by the daemon; the other sinks and analysis go on."""
 
-    #: what logs and health call this sink ("store", "sse", "desktop", "mqtt", "recorder")
+    #: what logs and health call this sink ("store", "sse", "fleet", "desktop", "mqtt", "recorder")
     name: str
 
     def handle(self, step: CushionStep) -> None:

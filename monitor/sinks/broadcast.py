@@ -4,7 +4,11 @@ Each open page holds one bounded asyncio queue (`subscribe()`). Reminders go out
 step that raised them; a cushion's state event goes out at most every STATE_EVENT_INTERVAL_S
 (at once on a change of posture or occupancy), after the run of steps it ends, so it shows
 the freshest frame. A slow page loses state events, never reminders. The body of a state event
-is the runtime's view of the cushion (`state_event(cushion)`, monitor/runtime/service.py).
+is the runtime's view of the cushion (`state_event(cushion)`, monitor/runtime/service.py),
+heatmap included, so it is built only for a cushion some page watches: a page subscribes to
+one cushion (`subscribe(cushion)`) or to all (`subscribe()`); with 1,000 cushions and one
+page open on one of them, one cushion's state events are built and sent, not 1,000
+(`skipped` counts the others; the fleet overview has its own compact feed, fleet.py).
 Runs on the daemon's event loop only.
 """
 
@@ -40,10 +44,11 @@ class SseBroadcaster:
 
     def __init__(self, state_event: Callable[[str], dict[str, Any] | None]) -> None:
         self._state_event = state_event
-        self._subscribers: set[asyncio.Queue[Event]] = set()
+        self._subscribers: dict[asyncio.Queue[Event], str | None] = {}  # queue -> its cushion (None: all)
         self._shown: dict[str, _Shown] = {}
         self._pending: dict[str, None] = {}  # cushions with steps not shown yet, in order
         self.sent: dict[str, int] = {"state": 0, "reminder": 0, "reminder_update": 0}
+        self.skipped = 0  # state events not built: no page watches that cushion
 
     # ---- Sink ---------------------------------------------------------------------
     def handle(self, step: CushionStep) -> None:
@@ -62,7 +67,12 @@ class SseBroadcaster:
         if not self._pending:
             return
         now = time.monotonic()
+        watched = self._watched()
         for cushion in list(self._pending):
+            if watched is not None and cushion not in watched:
+                del self._pending[cushion]  # nobody looks: no heatmap built, nothing sent
+                self.skipped += 1
+                continue
             shown = self._shown[cushion]
             if now - shown.wall < STATE_EVENT_INTERVAL_S:
                 continue
@@ -76,26 +86,40 @@ class SseBroadcaster:
         self._pending.clear()
 
     def health(self) -> dict[str, Any]:
-        return {"subscribers": len(self._subscribers), "sent": dict(self.sent)}
+        return {"subscribers": len(self._subscribers), "sent": dict(self.sent), "skipped": self.skipped,
+                "watched": None if (w := self._watched()) is None else len(w)}
 
     # ---- subscribers --------------------------------------------------------------
-    def subscribe(self) -> asyncio.Queue[Event]:
-        """A new page: its queue starts with the latest state of every cushion seen."""
+    def _watched(self) -> set[str] | None:
+        """The cushions some page watches; None: every cushion (a page subscribed to all)."""
+        watched: set[str] = set()
+        for cushion in self._subscribers.values():
+            if cushion is None:
+                return None
+            watched.add(cushion)
+        return watched
+
+    def subscribe(self, cushion: str | None = None) -> asyncio.Queue[Event]:
+        """A new page watching `cushion` (None: every cushion): its queue starts with the latest
+        state of that cushion (of every cushion seen, as many as the queue holds)."""
         q: asyncio.Queue[Event] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
-        self._subscribers.add(q)
-        for cushion in list(self._shown):
-            event = self._state_event(cushion)
+        self._subscribers[q] = cushion
+        first = [cushion] if cushion is not None else list(self._shown)[: SUBSCRIBER_QUEUE // 2]
+        for name in first:
+            event = self._state_event(name) if name in self._shown else None
             if event is not None:
                 q.put_nowait(("state", event))
         return q
 
     def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
-        self._subscribers.discard(queue)
+        self._subscribers.pop(queue, None)
 
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
         """One event to every page ("state", "reminder", "reminder_update")."""
         self.sent[kind] = self.sent.get(kind, 0) + 1
-        for q in list(self._subscribers):
+        for q, watching in list(self._subscribers.items()):
+            if kind == "state" and watching is not None and payload.get("cushion") != watching:
+                continue  # another cushion's page
             if q.full():
                 if kind == "state":
                     continue  # a slow page skips states, never reminders

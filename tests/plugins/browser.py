@@ -191,8 +191,8 @@ class CountingRuntime:
     def __getattr__(self, name):
         return getattr(self._daemon, name)
 
-    def subscribe(self):
-        queue = self._daemon.subscribe()
+    def subscribe(self, cushion=None):
+        queue = self._daemon.subscribe(cushion)
         self.subscriptions += 1
         return queue
 
@@ -204,14 +204,17 @@ class CountingRuntime:
 class InProcessDaemon:
     """The real Daemon and the real app under uvicorn, on an event loop in a thread."""
 
-    def __init__(self, tmp_path: Path, overrides: dict, app_kwargs: dict):
+    def __init__(self, tmp_path: Path, overrides: dict, app_kwargs: dict, frame_input=None,
+                 max_cushions: int | None = None):
         from monitor.config.settings import load_settings
         from monitor.runtime.daemon import Daemon
 
         settings = load_settings(
             None, overrides={"store.db": str(tmp_path / "sitwell.db"), "dashboard.port": 0, **overrides}
         )
-        self.daemon = Daemon(settings)
+        self.daemon = Daemon(settings, frame_input=frame_input)
+        if max_cushions is not None:  # the fleet tests' 1,000 cushions (tests/plugins/fleet_input.py)
+            self.daemon.slots.limit = max_cushions
         self.runtime = CountingRuntime(self.daemon.runtime)
         self.app_kwargs = app_kwargs
         self.url = ""
