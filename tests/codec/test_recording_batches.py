@@ -27,7 +27,7 @@ def _line(t: float, cells: list, **extra) -> str:
 
 
 def _grid(v: int) -> list:
-    return [[v + 4 * r + c for c in range(4)] for r in range(3)]
+    return [[v + 5 * r + c for c in range(5)] for r in range(4)]
 
 
 def _write(path: Path, lines: list[str], header: dict = HEADER, gz: bool = True, end: str = "\n") -> Path:
@@ -39,11 +39,12 @@ def _write(path: Path, lines: list[str], header: dict = HEADER, gz: bool = True,
     return path
 
 
-def _both(path: Path, size: int = 5) -> None:
+def _both(path: Path, size: int = 5, min_frames: int = 3) -> None:
     """Iterating and batches agree on every frame, every drop and the line count."""
     with RecordingReader(path) as r:
         frames = list(r)
         drops, lines = dict(r.drops), r.lines
+    assert len(frames) >= min_frames  # a test of agreement on nothing would prove nothing
     with RecordingReader(path) as r:
         got = list(r.batches(size))
         drops_b, lines_b = dict(r.drops), r.lines
@@ -115,16 +116,16 @@ def test_invalid_utf8_and_plain_files_without_a_last_newline(tmp_path):
     body = TRICKY[:3]
     path = tmp_path / "p.jsonl"
     _write(path, body, gz=False, end="")
-    _both(path)
+    _both(path, min_frames=1)
     raw = path.read_bytes() + b'\n{"t":3.0,"cells":' + G.encode() + b',"l":"\xff"}\n' + \
         _line(3.1, _grid(1)).encode()
     path.write_bytes(raw)
-    _both(path)
+    _both(path, min_frames=2)
 
 
 def test_full_scale_65535_checks_nothing_above(tmp_path):
     _both(_write(tmp_path / "f.jsonl.gz", TRICKY, header={**HEADER, "max_value": 65535}))
-    _both(_write(tmp_path / "s.jsonl.gz", TRICKY, header={**HEADER, "max_value": 9}))
+    _both(_write(tmp_path / "s.jsonl.gz", TRICKY, header={**HEADER, "max_value": 9}), min_frames=1)
 
 
 def test_random_damage_to_frame_lines(tmp_path):
