@@ -70,7 +70,16 @@ class SeatAnalyzer:
         """The readings of frames `self.calibrator.process_batch` has just calibrated, in order."""
         if len(cal) == 0:
             return []
-        fb: FeatureBatch = extract_batch(self.geometry, cal.load, cal.noise)
+        return self.decide(cal, self.features(cal))
+
+    def features(self, cal: CalibratedBatch) -> FeatureBatch:
+        """The features of a calibrated batch: no state, so any process may compute them."""
+        return extract_batch(self.geometry, cal.load, cal.noise)
+
+    def decide(self, cal: CalibratedBatch, fb: FeatureBatch) -> list[SeatReading]:
+        """The stateful decision step over `features(cal)`, in order."""
+        if len(cal) == 0:
+            return []
         return self._decide_all(cal.t.tolist(), fb)
 
     def update_config(self, config: AnalysisConfig) -> None:

@@ -1,9 +1,9 @@
 """Recording files (CONTRACT section 4): JSON Lines, optionally gzipped.
 
-Reading streams line by line, so memory stays flat on an 8-hour recording. Parsing a frame line
-is the reader's whole cost (`sitwell analyze` on 8 hours reads 288,000 of them): lines are read
-as bytes and parsed with orjson when it is installed (3x faster than json on a 16x16 line), and
-the cells go straight from the parsed lists into a uint16 array (docs/performance.md).
+Reading streams, so memory stays flat on an 8-hour recording. Iterating gives one Frame a line
+(lines parsed with orjson when it is installed, the cells straight from the parsed lists into a
+uint16 array); `batches(n)` gives the same frames as arrays of n, read in large chunks with the
+cells taken straight from the bytes (recording_lines.py; `sitwell analyze`, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ import logging
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
 from math import isfinite
 from pathlib import Path
-from types import ModuleType
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
+from monitor.codec.recording_lines import LineBatcher, parse_frame_line
 from monitor.model import MAX_GRID, MIN_GRID, DeviceInfo, DropCounter, Frame
-
-_orjson: ModuleType | None
-try:  # optional speed-up; the stdlib parser gives the same results
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - depends on the environment
-    _orjson = None
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +52,7 @@ class RecordingHeader:
         )
 
 
-# Parse one JSON line (bytes or str). orjson rejects NaN/Infinity, json accepts them; the
-# reader drops a non-finite `t` either way, and NaN cannot be a cell (not an integer).
-_loads: Callable[[bytes | str], Any] = _orjson.loads if _orjson is not None else json.loads
-# what a line that is no frame raises: unparseable, or no "t"/"cells" of the right kind
-_LINE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError, KeyError, TypeError) + (
-    (_orjson.JSONDecodeError,) if _orjson is not None else ()
-)
-
+CHUNK_BYTES = 1 << 17  # what `batches` reads and gunzips at a time: ~120 16x16 lines
 
 def _open_binary(path: Path) -> IO[bytes]:
     """The file's bytes, gunzipped if it starts with the gzip magic (whatever its name)."""
@@ -127,6 +114,7 @@ class RecordingReader:
         self.cushion = cushion or self.header.cushion
         self.drops = DropCounter()
         self.lines = 1
+        self._pos: Callable[[], int] | None = None  # where `batches` has got to in the file
 
     def __enter__(self) -> RecordingReader:
         return self
@@ -141,14 +129,13 @@ class RecordingReader:
         """How far into the file (its bytes on disk, compressed or not) reading has got."""
         raw = getattr(self._fh, "fileobj", None) or self._fh  # GzipFile reads from .fileobj
         try:
-            return raw.tell()
+            return self._pos() if self._pos is not None else raw.tell()
         except (OSError, ValueError):
             return 0
 
     def __iter__(self) -> Iterator[Frame]:
         h = self.header
         rows, cols, max_value = h.rows, h.cols, h.max_value
-        n_cells = rows * cols
         check_max = max_value < 65535  # uint16 conversion itself refuses 0 > v > 65535
         drop = self.drops.drop
         cushion = self.cushion
@@ -158,27 +145,11 @@ class RecordingReader:
                 self.lines += 1
                 if not line.strip():
                     continue
-                try:
-                    obj = _loads(line)
-                    t = float(obj["t"])
-                    rows_ = obj["cells"]
-                except _LINE_ERRORS:
-                    drop("bad_line")
+                got = parse_frame_line(line, rows, cols)
+                if isinstance(got, str):
+                    drop(got)
                     continue
-                if type(rows_) is not list or len(rows_) != rows or any(
-                    type(r) is not list or len(r) != cols for r in rows_
-                ):
-                    drop("bad_grid")
-                    continue
-                try:
-                    # one pass from the parsed ints into the frame's array: no int64 detour
-                    cells = np.fromiter(chain.from_iterable(rows_), np.uint16, n_cells)
-                except OverflowError:  # negative or above 65535
-                    drop("out_of_range")
-                    continue
-                except (ValueError, TypeError):  # null, nested lists, non-numeric strings
-                    drop("bad_line")
-                    continue
+                t, cells = got
                 if not (t >= last_t and isfinite(t)):
                     drop("bad_time")
                     continue
@@ -190,6 +161,84 @@ class RecordingReader:
         except (OSError, EOFError) as exc:  # truncated gzip: keep what was read
             log.warning("%s: stopped reading at line %d: %s", self.path, self.lines, exc)
             self.drops.drop("truncated_file")
+
+    def batches(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The frames iterating gives, as (t float64 (n,), cells uint16 (n, rows, cols)) of
+        `size` frames each (the last one fewer), with the same drops counted. Reads the file
+        afresh in large chunks (not through the line-by-line handle)."""
+        h = self.header
+        batcher = LineBatcher(h.rows, h.cols, h.max_value, self.drops.drop)
+        pending_t: list[np.ndarray] = []
+        pending_c: list[np.ndarray] = []
+        have = 0
+        tail = b""
+        first = True
+        try:
+            for chunk in self._chunks():
+                data = tail + chunk if tail else chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    tail = data
+                    continue
+                lines = data[:cut].split(b"\n")
+                tail = data[cut + 1 :]
+                if first:  # the header, read already
+                    lines, first = lines[1:], False
+                self.lines += len(lines)
+                have += self._parse_into(batcher, lines, pending_t, pending_c)
+                while have >= size:
+                    all_t, all_c = np.concatenate(pending_t), np.concatenate(pending_c)
+                    yield all_t[:size], all_c[:size]
+                    pending_t, pending_c, have = [all_t[size:]], [all_c[size:]], have - size
+            if tail and not first:  # a last line without a newline
+                self.lines += 1
+                have += self._parse_into(batcher, [tail], pending_t, pending_c)
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or damaged gzip: keep what was read
+            log.warning("%s: stopped reading at line %d: %s", self.path, self.lines, exc)
+            self.drops.drop("truncated_file")
+        while have:
+            all_t, all_c = np.concatenate(pending_t), np.concatenate(pending_c)
+            yield all_t[:size], all_c[:size]
+            pending_t, pending_c, have = [all_t[size:]], [all_c[size:]], max(0, have - size)
+
+    @staticmethod
+    def _parse_into(batcher: LineBatcher, lines: list[bytes], ts: list[np.ndarray], cs: list[np.ndarray]) -> int:
+        t, cells = batcher.parse(lines)
+        if len(t):
+            ts.append(t)
+            cs.append(cells)
+        return len(t)
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The file's bytes from the start, gunzipped (every member, as gzip.open reads them;
+        zero padding between members skipped) in chunks of up to a few MB."""
+        with open(self.path, "rb") as raw:
+            self._pos = raw.tell
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if not gz:
+                while chunk := raw.read(CHUNK_BYTES):
+                    yield chunk
+                return
+            d, begun = zlib.decompressobj(31), False  # begun: a member's bytes fed, its end not yet seen
+            while True:
+                data = raw.read(CHUNK_BYTES)
+                if not data:
+                    if begun:
+                        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                    return
+                while data:
+                    begun = True
+                    out = d.decompress(data, CHUNK_BYTES)  # output bounded: chunks stay in cache
+                    if out:
+                        yield out
+                    if not d.eof:
+                        data = d.unconsumed_tail
+                        continue
+                    data = d.unused_data.lstrip(b"\x00")
+                    d, begun = zlib.decompressobj(31), False
+                    if data and data[:2] != b"\x1f\x8b"[: len(data)]:
+                        raise OSError(f"not a gzipped file (after a member): {data[:8]!r}")
 
 
 class RecordingWriter:

@@ -22,8 +22,8 @@ from tqdm import tqdm
 from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.model import CushionState, Frame, Spell
-from monitor.runtime.engine import CushionEngine
-from monitor.sinks.base import CushionStep
+from monitor.offline.analyze_feed import FrontFeed, default_processes, make_engine
+from monitor.tracker.events import TrackerUpdate
 
 BATCH = 512
 
@@ -69,14 +69,18 @@ def analyze_recording(
     settings: Settings,
     emit: Callable[[dict[str, Any]], None],
     progress: bool = False,
+    fast: bool = True,
+    processes: int | None = None,
 ) -> dict[str, Any]:
-    """Stream `path` through a CushionEngine, calling `emit` for each output object."""
+    """Stream `path` through a CushionEngine, calling `emit` for each output object.
+
+    `fast` (the default) reads the file in large chunks with the cells taken from the bytes
+    and, with `processes` 2 (the default where there are two cores), reads and calibrates in
+    a second process (analyze_feed.py); `fast=False` is the plain path, a Frame at a time.
+    Both give the same output (tests/offline/test_analyze_fast.py)."""
     reader = RecordingReader(path)
     h = reader.header
-    from monitor.runtime.mounting_notices import mounting_for
-
-    engine = CushionEngine(reader.cushion, h.device, settings.rules, settings.analysis, epoch=h.start,
-                           mounting=mounting_for(settings.mounting, reader.cushion))
+    engine = make_engine(reader, settings)
     totals = AnalysisTotals()
     next_second: int | None = None
     state: CushionState | None = None
@@ -105,32 +109,48 @@ def analyze_recording(
                     totals.left_share_n += 1
             next_second += 1
 
-    def handle(step: CushionStep) -> None:
+    def handle(t: float, update: TrackerUpdate) -> None:
         nonlocal state, next_second
         if next_second is None:
-            next_second = math.ceil(step.frame.t)
+            next_second = math.ceil(t)
         elif state is not None:
-            emit_seconds_until(step.frame.t)
-        state = step.update.state
-        for reminder in step.update.reminders:
+            emit_seconds_until(t)
+        state = update.state
+        for reminder in update.reminders:
             totals.reminders[reminder.kind] += 1
             emit({"type": "reminder", **reminder.as_json()})
-        if step.update.spell_ended is not None:
-            line = _spell_line(step.update.spell_ended)
+        if update.spell_ended is not None:
+            line = _spell_line(update.spell_ended)
             totals.spells.append(line)
             emit(line)
 
     last_t = 0.0
+    drops = reader.drops
     try:
         with reader:
-            for batch in _batches(iter(reader), BATCH):
-                for step in engine.process_batch(batch):
-                    handle(step)
-                totals.frames += len(batch)
-                last_t = batch[-1].t
-                if progress:
-                    bar.n = reader.bytes_read()
-                    bar.refresh()
+            if fast:
+                reader.close()  # the feed reads the file afresh, in chunks
+                feed = FrontFeed(path, settings, BATCH, default_processes() if processes is None else processes)
+                update = engine.tracker.update
+                for front in feed:
+                    readings = engine.read_arrays(front)
+                    for t, reading in zip(front.t.tolist(), readings, strict=True):
+                        handle(t, update(reading))
+                    totals.frames += len(readings)
+                    last_t = float(front.t[-1])
+                    if progress:
+                        bar.n = feed.position()
+                        bar.refresh()
+                drops = feed.drops
+            else:
+                for batch in _batches(iter(reader), BATCH):
+                    for step in engine.process_batch(batch):
+                        handle(step.frame.t, step.update)
+                    totals.frames += len(batch)
+                    last_t = batch[-1].t
+                    if progress:
+                        bar.n = reader.bytes_read()
+                        bar.refresh()
     finally:
         bar.close()
     if state is not None:
@@ -146,7 +166,7 @@ def analyze_recording(
         "rows": h.rows,
         "cols": h.cols,
         "frames": totals.frames,
-        "dropped": dict(reader.drops),
+        "dropped": dict(drops),
         "duration_s": round(last_t, 2),
         "start": h.start.isoformat().replace("+00:00", "Z"),
         "end": (h.start + timedelta(seconds=last_t)).isoformat().replace("+00:00", "Z"),
@@ -162,7 +182,7 @@ def analyze_recording(
     # as it always was): how the cushion lies and is wired, readings above the full scale.
     from monitor.offline.setup_summary import setup_warnings
 
-    summary.update(setup_warnings(reader.cushion, engine, h.max_value, dict(reader.drops)))
+    summary.update(setup_warnings(reader.cushion, engine, h.max_value, dict(drops)))
     emit(summary)
     return summary
 

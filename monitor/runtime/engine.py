@@ -8,7 +8,7 @@ as one `CushionStep` (monitor/sinks/base.py): frame, calibrated load, reading, t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -19,7 +19,8 @@ from monitor.analysis.seat import SeatAnalyzer
 from monitor.analysis.sitbones import sit_bone_loads
 from monitor.calibration.mounting import NORMAL, Mounting, map_cells
 from monitor.config.settings import AnalysisConfig, RulesConfig
-from monitor.model import DeviceInfo, Frame, SeatReading
+from monitor.analysis.features import FeatureBatch
+from monitor.model import CalibratedBatch, DeviceInfo, Frame, SeatReading
 from monitor.sinks.base import CushionStep
 from monitor.tracker.tracker import CushionTracker
 
@@ -83,13 +84,38 @@ class CushionEngine:
         if not frames:
             return []
         t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
-        cells = np.stack([f.cells for f in frames])
+        front = self.calibrate_arrays(t, np.stack([f.cells for f in frames]), frames[0].max_value)
+        readings = self.read_arrays(front)
+        update = self.tracker.update
+        return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, front.cal.load, readings, strict=True)]
+
+    # The two halves of process_batch, for `sitwell analyze` to run in two processes: the
+    # first holds only the mapping and calibration state, the second the rest.
+
+    def calibrate_arrays(self, t: np.ndarray, cells: np.ndarray, max_value: int) -> CalibratedFront:
+        """Mounting undone, calibration and the features of frames (t (n,), cells (n, rows, cols))."""
         if not self.mounting.is_normal:
-            cells = map_cells(cells, self.mounting, frames[0].max_value)
+            cells = map_cells(cells, self.mounting, max_value)
         cal = self.analyzer.calibrator.process_batch(t, cells)
-        readings = self.analyzer.analyze(cal)
+        return CalibratedFront(t, cells, max_value, cal, self.analyzer.features(cal))
+
+    def read_arrays(self, front: CalibratedFront) -> list[SeatReading]:
+        """The readings of `calibrate_arrays`' frames (the decision step, sit-bone loads, the
+        mounting check); the tracker is the caller's to update, in order."""
+        t, cells, cal = front.t, front.cells, front.cal
+        readings = self.analyzer.decide(cal, front.features)
         self._add_sit_bones(readings, cal.load)
         if not self.mounting_check.done:
-            self.mounting_check.observe(t, cells, frames[0].max_value, cal.load, [r.present for r in readings])
-        update = self.tracker.update
-        return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, cal.load, readings, strict=True)]
+            self.mounting_check.observe(t, cells, front.max_value, cal.load, [r.present for r in readings])
+        return readings
+
+
+@dataclass(slots=True)
+class CalibratedFront:
+    """What `CushionEngine.calibrate_arrays` gives `read_arrays` (plain arrays: picklable)."""
+
+    t: np.ndarray
+    cells: np.ndarray  # as the seat lies (mounting undone)
+    max_value: int
+    cal: CalibratedBatch
+    features: FeatureBatch

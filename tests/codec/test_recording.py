@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import monitor.codec.recording as recording
+import monitor.codec.recording_lines as recording_lines
 from monitor.codec.recording import RecordingReader
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,9 +73,9 @@ def _read(path: Path):
 @pytest.mark.parametrize("parser", ["orjson", "json"])
 def test_reader_counts_every_bad_line_by_reason(messy, monkeypatch, parser):
     if parser == "json":
-        monkeypatch.setattr(recording, "_loads", json.loads)
-        monkeypatch.setattr(recording, "_LINE_ERRORS", (ValueError, UnicodeDecodeError, KeyError, TypeError))
-    elif recording._orjson is None:
+        monkeypatch.setattr(recording_lines, "loads", json.loads)
+        monkeypatch.setattr(recording_lines, "LINE_ERRORS", (ValueError, UnicodeDecodeError, KeyError, TypeError))
+    elif recording_lines._orjson is None:
         pytest.skip("orjson is not installed")
     frames, drops = _read(messy)
     assert [f.t for f in frames] == [0.0, 0.5, 0.6]
