@@ -13,13 +13,13 @@ from datetime import datetime
 
 import numpy as np
 
+from monitor.analysis.features import FeatureBatch
 from monitor.analysis.mounting_check import MountingCheck
 from monitor.analysis.profile import SitterProfile
 from monitor.analysis.seat import SeatAnalyzer
 from monitor.analysis.sitbones import sit_bone_loads
 from monitor.calibration.mounting import NORMAL, Mounting, map_cells
 from monitor.config.settings import AnalysisConfig, RulesConfig
-from monitor.analysis.features import FeatureBatch
 from monitor.model import CalibratedBatch, DeviceInfo, Frame, SeatReading
 from monitor.sinks.base import CushionStep
 from monitor.tracker.tracker import CushionTracker

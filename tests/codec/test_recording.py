@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import monitor.codec.recording as recording
 import monitor.codec.recording_lines as recording_lines
 from monitor.codec.recording import RecordingReader
 
