@@ -103,6 +103,8 @@ class PostureClassifier:
         # the sitter's own thresholds and baselines (analysis/profile.py), where known
         self.profile = profile
         self.prior = BASELINE_PRIOR  # what upright sitters read on this cushion (see PRIOR_MAX)
+        self.baseline: float | None = None
+        self.baseline_s = 0.0
         if profile is not None:
             profile.apply_to(self)
         self.reset()
@@ -112,9 +114,9 @@ class PostureClassifier:
         (a short stand within a spell: the same person sits down again)."""
         self.smooth: list[float] | None = None
         if not keep_baseline:
-            if getattr(self, "baseline", None) is not None and self.baseline_s >= BASELINE_CONFIRM_S:
-                self.prior = max(BASELINE_PRIOR, min(float(self.baseline), PRIOR_MAX))
-            self.baseline: float | None = None
+            if self.baseline is not None and self.baseline_s >= BASELINE_CONFIRM_S:
+                self.prior = max(BASELINE_PRIOR, min(self.baseline, PRIOR_MAX))
+            self.baseline = None
             self.baseline_s = 0.0
             self.even = 0.5
             if self.profile is not None:
