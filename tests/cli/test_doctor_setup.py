@@ -22,7 +22,11 @@ def _feed(pty, chunks: list[bytes], stop: threading.Event) -> threading.Thread:
     def run() -> None:
         i = 0
         while not stop.is_set():
-            pty.write(chunks[i % len(chunks)])
+            try:  # a short timeout: the test may close the pty while a write waits for a reader
+                pty.write(chunks[i % len(chunks)], timeout=0.5)
+            except (TimeoutError, OSError, AssertionError, TypeError):
+                if stop.is_set():
+                    return
             i += 1
             stop.wait(0.05)
 

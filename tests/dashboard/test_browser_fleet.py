@@ -19,20 +19,24 @@ import pytest
 
 from tests.plugins.browser import screenshot
 
-pytestmark = pytest.mark.browser
+# the 1,000-cushion tests run one after another on one worker (scripts/test: --dist loadgroup)
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("fleet1000")]
 log = logging.getLogger(__name__)
 
 FLEET = 1000
 READY = "body[data-ready='true']"
-FILTER_MAX_MS = 500  # from the key press to the filtered grid drawn (measured: see the log line)
-FRAME_GAP_MAX_MS = 500  # the longest the page's animation frames stall while batches arrive
+# Bounds a user would call broken, not speed figures (those are in docs/performance.md, measured
+# 74-152 ms and a 17 ms worst gap on an idle machine): the suite shares two cores with brokers,
+# daemons and other browsers, and a timed test must not fail on a busy machine.
+FILTER_MAX_MS = 2000  # from the key press to the filtered grid drawn (measured: see the log line)
+FRAME_GAP_MAX_MS = 2000  # the longest the page's animation frames stall while batches arrive
 TILES = "#fleet-grid .tile"
 
 
 @pytest.fixture
 def fleet(fleet_daemon):
     d = fleet_daemon(FLEET)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # 1,000 cushions come up in ~10 s idle, far slower on a busy machine
     while time.monotonic() < deadline:
         rows = httpx.get(d.url + "/api/fleet", timeout=10).json()["rows"]
         if len(rows) == FLEET and sum(1 for r in rows if r[4]) >= 20:  # some reminders raised

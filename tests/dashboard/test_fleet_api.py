@@ -19,13 +19,16 @@ from tests.plugins.browser import sse_events
 
 log = logging.getLogger(__name__)
 
+# the 1,000-cushion tests run one after another on one worker (scripts/test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("fleet1000")
+
 FLEET = 1000
 MAX_EVENTS_PER_S = 2
 MAX_ROWS = 250
 MAX_BYTES_PER_S = 50_000
 
 
-def wait_for_fleet(url: str, n: int, timeout: float = 30.0) -> dict:
+def wait_for_fleet(url: str, n: int, timeout: float = 90.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         snap = httpx.get(url + "/api/fleet", timeout=10).json()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.faults import (
+    EXIT_PROMPT_S,
     PACE,
     RATE_HZ,
     Cushion,
@@ -253,7 +254,7 @@ def test_damaged_pages_at_start_are_said_plainly_and_what_can_be_read_is_kept(tm
         h = d.healthz()["store"]
         assert h["ok"] and h["errors"] == 0 and h["dropped_writes"] == 0, h
         assert "Traceback" not in d.log
-        assert d.signal(signal.SIGTERM) < 2.0
+        assert d.signal(signal.SIGTERM) < EXIT_PROMPT_S
         assert db_rows(db, "PRAGMA quick_check") == [("ok",)]
     finally:
         d.kill()

@@ -37,7 +37,7 @@ def test_bad_pain_is_refused_with_a_message(book, pain):
 @pytest.mark.parametrize("field, value, words", [
     ("where", "knee", "not a place"), ("note", "x" * 501, "at most 500"),
     ("at", "yesterday", "not a date"), ("at", (datetime.now() + timedelta(hours=2)).isoformat(), "future"),
-])
+], ids=["where", "note", "at-not-a-date", "at-future"])  # fixed ids: xdist workers must collect the same names
 def test_bad_fields_are_refused(book, field, value, words):
     with pytest.raises(JournalError, match=words):
         book.add(3, **{field: value})

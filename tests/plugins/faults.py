@@ -69,6 +69,11 @@ def wait_until(pred: Callable[[], Any], timeout: float = 10.0, every: float = 0.
         time.sleep(every)
 
 
+# A daemon told to stop exits within this (it takes well under a second on an idle machine;
+# the suite runs beside brokers, browsers and another worker on two cores).
+EXIT_PROMPT_S = 5.0
+
+
 class SitwellProcess:
     """`sitwell run ARGS` as a child process, stderr collected in `.log`."""
 
@@ -145,7 +150,7 @@ class SitwellProcess:
                 return h
         raise AssertionError(f"no input health for {cushion}: {self.healthz()}")
 
-    def signal(self, sig: int, timeout: float = 5.0) -> float:
+    def signal(self, sig: int, timeout: float = 10.0) -> float:
         """Send `sig` and wait for the exit; returns the seconds it took."""
         t0 = time.monotonic()
         self.proc.send_signal(sig)
