@@ -170,16 +170,21 @@ FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))
 
 
 def extract(
-    geo: SeatGeometry, load: np.ndarray, noise: float
+    geo: SeatGeometry, load: np.ndarray, noise: float, gamma: float = 1.0
 ) -> dict[str, float | bool]:
     """Features of one frame: `extract_batch` on a stack of one."""
-    return extract_batch(geo, load[None], np.asarray([noise], np.float32)).row(0)
+    return extract_batch(geo, load[None], np.asarray([noise], np.float32), np.asarray([gamma], np.float32)).row(0)
 
 
 def extract_batch(
-    geo: SeatGeometry, load: np.ndarray, noise: np.ndarray
+    geo: SeatGeometry, load: np.ndarray, noise: np.ndarray, gamma: np.ndarray | None = None
 ) -> FeatureBatch:
-    """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma.
+    """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma,
+    `gamma` (N,) the cushion's linearising exponent (calibration/response.py; None: 1).
+
+    `total`, `mean_load`, `active_load` and `area` are of the load as read (occupancy's
+    thresholds are in full-scale units); positions and shares are of `load ** gamma`, the
+    pressure a saturating mat flattens, restored.
 
     Written as a few whole-stack operations (matrix products, reductions), because the
     per-frame path runs it on a stack of one for every frame.
@@ -193,14 +198,20 @@ def extract_batch(
 
     # Sums are np.add.reduce, what ndarray.sum calls through a Python wrapper: the same
     # arithmetic for less per-call cost, which is most of a one-frame stack's cost.
-    row_prof = np.add.reduce(L, axis=2)  # (n, R)
-    col_prof = np.add.reduce(L, axis=1)  # (n, C)
-    total = np.add.reduce(col_prof, axis=1)
-    inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     thr = np.maximum(f32(4.0) * noise, f32(0.004))[:, None, None]
     active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
+    raw_total = np.add.reduce(np.add.reduce(L, axis=1), axis=1)  # as `total` below sums
+    if gamma is not None:
+        g = np.asarray(gamma, f32).reshape(n)
+        if np.count_nonzero(g != f32(1.0)):
+            # frame by frame the same elementwise power, whatever the stack holds
+            L = np.where((g == f32(1.0))[:, None, None], L, np.power(L, g[:, None, None], dtype=f32))
+    row_prof = np.add.reduce(L, axis=2)  # (n, R)
+    col_prof = np.add.reduce(L, axis=1)  # (n, C)
+    total = np.add.reduce(col_prof, axis=1)
+    inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     # Row-wise products and sums, not matrix-vector products: BLAS may sum a stack of one in
     # another order than a stack of many, and the per-frame path must match the batch exactly.
     cop_r = np.add.reduce(row_prof * ri, axis=1) * inv_total
@@ -241,8 +252,8 @@ def extract_batch(
 
     nan = f32(np.nan)
     return FeatureBatch(
-        total=total,
-        mean_load=total / f32(R * C),
+        total=raw_total,
+        mean_load=raw_total / f32(R * C),
         active_load=active_load,
         area=area,
         cop_r=cop_r,
