@@ -153,6 +153,7 @@ class FeatureBatch:
     thigh_r: np.ndarray
     sacral: np.ndarray  # share of load at the back centre
     peak_depth: np.ndarray  # mean peak row as a fraction of the depth (0 front, 1 back)
+    gamma: np.ndarray  # the linearising exponent the frame was analysed with (calibration/response.py)
 
     def __len__(self) -> int:
         return len(self.total)
@@ -182,9 +183,10 @@ def extract_batch(
     """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma,
     `gamma` (N,) the cushion's linearising exponent (calibration/response.py; None: 1).
 
-    `total`, `mean_load`, `active_load` and `area` are of the load as read (occupancy's
-    thresholds are in full-scale units); positions and shares are of `load ** gamma`, the
-    pressure a saturating mat flattens, restored.
+    `left_share` and the thighs' left/right split are of `load ** gamma` (the pressure a
+    saturating mat flattens, restored: a lean moves load between the sit bones, which such a
+    mat squeezes most); everything else is of the load as read, so occupancy's thresholds stay
+    in full-scale units and the front/back shares keep the figures the posture rules know.
 
     Written as a few whole-stack operations (matrix products, reductions), because the
     per-frame path runs it on a stack of one for every frame.
@@ -202,12 +204,11 @@ def extract_batch(
     active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
-    raw_total = np.add.reduce(np.add.reduce(L, axis=1), axis=1)  # as `total` below sums
-    if gamma is not None:
-        g = np.asarray(gamma, f32).reshape(n)
-        if np.count_nonzero(g != f32(1.0)):
-            # frame by frame the same elementwise power, whatever the stack holds
-            L = np.where((g == f32(1.0))[:, None, None], L, np.power(L, g[:, None, None], dtype=f32))
+    g = np.ones(n, f32) if gamma is None else np.asarray(gamma, f32).reshape(n)
+    Lg = L
+    if np.count_nonzero(g != f32(1.0)):
+        # frame by frame the same elementwise power, whatever the stack holds
+        Lg = np.where((g == f32(1.0))[:, None, None], L, np.power(L, g[:, None, None], dtype=f32))
     row_prof = np.add.reduce(L, axis=2)  # (n, R)
     col_prof = np.add.reduce(L, axis=1)  # (n, C)
     total = np.add.reduce(col_prof, axis=1)
@@ -229,10 +230,16 @@ def extract_batch(
         found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)
     ).astype(f32)
     wl = _left_weights(geo, found, pr, pc, midline)  # (n, R, C)
-    left_share = np.add.reduce(L * wl, axis=(1, 2)) * inv_total
     front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
     front_share = np.add.reduce(front_col, axis=1) * inv_total
-    thigh_l = np.add.reduce(np.add.reduce(L * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_total
+    # Left and right of the linearised load (`Lg`): a lean moves load between the sit bones,
+    # which a saturating mat flattens most. The thighs' left/right split too, scaled to the
+    # front share as read.
+    inv_g = f32(1.0) / np.maximum(np.add.reduce(np.add.reduce(Lg, axis=1), axis=1), f32(1e-9))
+    left_share = np.add.reduce(Lg * wl, axis=(1, 2)) * inv_g
+    front_g = np.add.reduce((geo.zone_rows @ Lg)[:, 0, :], axis=1)
+    thigh_lg = np.add.reduce(np.add.reduce(Lg * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1)
+    thigh_l = front_share * thigh_lg / np.maximum(front_g, f32(1e-9))
     peak_row = np.where(
         found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5)
     )
@@ -252,8 +259,8 @@ def extract_batch(
 
     nan = f32(np.nan)
     return FeatureBatch(
-        total=raw_total,
-        mean_load=raw_total / f32(R * C),
+        total=total,
+        mean_load=total / f32(R * C),
         active_load=active_load,
         area=area,
         cop_r=cop_r,
@@ -274,6 +281,7 @@ def extract_batch(
         peak_depth=np.where(
             found, (f32(0.5) * (pr[:, 0] + pr[:, 1]) + f32(0.5)) / f32(R), nan
         ),
+        gamma=g,
     )
 
 

@@ -62,6 +62,12 @@ BASELINE_PRIOR = 0.30
 # shows upright sitters with thighs at 0.4-0.5 of the load: once a sitter's baseline has been
 # confirmed there, the next sitter's start is capped at that instead (up to PRIOR_MAX).
 PRIOR_MAX = 0.55
+# The same flattening shows in the cushion's linearising exponent (calibration/response.py),
+# before any sitter has been confirmed: a mat that needs load ** gamma to read a sitter as a
+# linear mat would reads the thighs' share heavier, about gamma times (tuning recordings:
+# upright thighs 0.24-0.36 of the load on linear mats, 0.36-0.64 at gamma 1.3-3). So the start
+# cap is at least BASELINE_PRIOR x gamma, at most START_CAP_MAX.
+START_CAP_MAX = 0.7
 SETTLE_S = (
     3.0  # the baseline starts from the sitter as they are this long after sitting down
 )
@@ -103,6 +109,7 @@ class PostureClassifier:
         # the sitter's own thresholds and baselines (analysis/profile.py), where known
         self.profile = profile
         self.prior = BASELINE_PRIOR  # what upright sitters read on this cushion (see PRIOR_MAX)
+        self.gamma = 1.0  # the cushion's linearising exponent (see START_CAP_MAX), set per frame
         self.baseline: float | None = None
         self.baseline_s = 0.0
         if profile is not None:
@@ -133,7 +140,7 @@ class PostureClassifier:
         the prior if they look slouched already (sacral load, or very light thighs)."""
         if sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS:
             return self.prior
-        return min(front, self.prior)
+        return min(front, max(self.prior, min(BASELINE_PRIOR * self.gamma, START_CAP_MAX)))
 
     def classify(
         self, front: float, thigh_c: float, left: float, sacral: float

@@ -138,10 +138,12 @@ class SeatAnalyzer:
             )
         ]  # fmt: skip
         decide = self._decide
-        return [
-            decide(t, found, total, act, ls, front, tl, tr, sac, r)
-            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd, strict=True)
-        ]
+        posture = self.posture
+        out = []
+        for t, found, total, act, ls, front, tl, tr, sac, r, g in zip(ts, *raw, rnd, fb.gamma.tolist(), strict=True):
+            posture.gamma = g
+            out.append(decide(t, found, total, act, ls, front, tl, tr, sac, r))
+        return out
 
     def _decide(
         self,

@@ -14,10 +14,12 @@ ratio back to PEAK_TO_MEAN undoes most of it (on the tuning recordings the leans
 0.8-1.1 of their true size instead of 0.4-0.7). A linear mat keeps gamma = 1, the loads as
 they are.
 
-The ratio is followed with an exponential average over seated-looking frames (one every
-EVERY_S seconds, time constant TAU_S), for each of a few candidate exponents; gamma is where
-the averaged ratio crosses PEAK_TO_MEAN. It follows a new sitter within a minute (a heavy one
-flattens a mat more) and is kept with the calibration across restarts.
+Postures move the ratio too (a slouch or perching forward spreads the load and reads 0.1-0.4
+flatter, a lean peakier), while the response is the cushion's. So the ratio is the median
+over the last WINDOW_S of seated-looking frames (one every EVERY_S seconds), for each of a few
+candidate exponents: a posture held for less than half of that window does not move it, a
+new sitter (a heavy one flattens a mat more) does within minutes. gamma is where the median
+ratio crosses PEAK_TO_MEAN; it is kept with the calibration across restarts.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import numpy as np
 GAMMAS = np.linspace(1.0, 3.0, 9)  # candidate exponents (3: a strongly saturating divider)
 PEAK_TO_MEAN = 6.0  # what a linear mat reads: peak cell / mean loaded cell (5.7-7 on the samples)
 EVERY_S = 0.5  # one frame per half second of seated frames is looked at
-TAU_S = 30.0
+WINDOW_S = 600.0  # ... and the last this many seconds of them count
+KEEP_ON_LOAD = 60  # a saved estimate counts as this many looks after a restart
 LOADED = 0.01  # a cell this far above its offset (full-scale units, > 3 sigma of noise) is loaded
 MIN_CELLS = 8  # fewer loaded cells than this is no sitter (a cat's paws, a bag's corner)
 SEATED_MEAN = 0.012  # load on loaded cells per cell of the grid: occupancy's default threshold
@@ -40,8 +43,10 @@ class ResponseEstimate:
     """The linearising exponent of one cushion, learnt frame by frame in order."""
 
     def __init__(self) -> None:
-        self.log_ratio = np.zeros(len(GAMMAS))  # averaged log(peak / mean loaded) per exponent
-        self.weight = 0.0  # how much the average has seen (bias correction at the start)
+        n = int(WINDOW_S / EVERY_S)
+        self._looks = np.zeros((n, len(GAMMAS)))  # ring of log(peak / mean loaded), per exponent
+        self._count = 0  # looks so far (the ring holds the last n)
+        self.log_ratio = np.zeros(len(GAMMAS))  # their median
         self.gamma = 1.0
         self._pending_s = 0.0
 
@@ -54,33 +59,34 @@ class ResponseEstimate:
         loaded = flat[flat > max(LOADED, 4.0 * noise)]
         if len(loaded) < MIN_CELLS or float(np.add.reduce(loaded)) < SEATED_MEAN * len(flat):
             return self.gamma
-        step_s, self._pending_s = min(self._pending_s, 5.0), 0.0
+        self._pending_s = 0.0
         peak = float(np.maximum.reduce(loaded))
         # log of peak**g / mean(loaded**g) for each candidate g
         rel = np.log(loaded / peak)
-        ratios = -np.log(np.mean(np.exp(GAMMAS[:, None] * rel[None, :]), axis=1))
-        a = -math.expm1(-step_s / TAU_S)
-        self.weight += a * (1.0 - self.weight)
-        self.log_ratio += (a / self.weight) * (ratios - self.log_ratio)
+        ring = self._looks
+        ring[self._count % len(ring)] = -np.log(np.mean(np.exp(GAMMAS[:, None] * rel[None, :]), axis=1))
+        self._count += 1
+        self.log_ratio = np.median(ring[: min(self._count, len(ring))], axis=0)
         self.gamma = gamma_for(self.log_ratio)
         return self.gamma
 
     def state_dict(self) -> dict[str, Any]:
-        return {"log_ratio": [round(float(x), 6) for x in self.log_ratio], "weight": self.weight}
+        return {"log_ratio": [round(float(x), 6) for x in self.log_ratio], "looks": min(self._count, KEEP_ON_LOAD)}
 
     def load_state(self, d: Any) -> None:
         """Take a saved estimate if it is one (else keep learning from scratch)."""
         if not isinstance(d, dict):
             return
         ratio = d.get("log_ratio")
-        weight = d.get("weight")
+        looks = d.get("looks")
         if (
             isinstance(ratio, list) and len(ratio) == len(GAMMAS)
             and all(isinstance(x, (int, float)) and math.isfinite(x) for x in ratio)
-            and isinstance(weight, (int, float)) and 0.0 < weight <= 1.0
+            and isinstance(looks, int) and 0 < looks <= KEEP_ON_LOAD
         ):  # fmt: skip
             self.log_ratio = np.asarray(ratio, np.float64)
-            self.weight = float(weight)
+            self._looks[:looks] = self.log_ratio
+            self._count = looks
             self.gamma = gamma_for(self.log_ratio)
 
 
