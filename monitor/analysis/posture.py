@@ -48,6 +48,11 @@ from monitor.analysis.profile import SitterProfile
 # from an even, upright sitter that `sensitivity` scales.
 FORWARD_ABS = 0.34
 FORWARD_REL = 1.5
+# ... or the front/back ratio (odds of the front share) up by this factor. A share near 1
+# cannot grow 1.5x: on a flattening mat an upright sitter's thighs read 0.4-0.66 and perching
+# forward raises that 1.15-1.3x, while the front/back ratio still grows 1.4-2.4x (tuning
+# recordings; linear mats ~3x). Below FORWARD_ABS neither counts.
+FORWARD_ODDS = 1.35
 SLOUCH_REL = 0.75
 SACRAL_ABS = 0.045
 SLOUCH_FRONT_ABS = (
@@ -102,6 +107,7 @@ class PostureClassifier:
         k = 1.0 / math.sqrt(s)
         self.forward_rel = 1.0 + (FORWARD_REL - 1.0) * k
         self.forward_abs = FORWARD_ABS
+        self.forward_odds = 1.0 + (FORWARD_ODDS - 1.0) * k
         self.slouch_rel = 1.0 - (1.0 - SLOUCH_REL) * k
         self.cross = CROSS * k
         self.lean = LEAN * k
@@ -152,15 +158,19 @@ class PostureClassifier:
             else self._start_baseline(front, sacral)
         )
         base = max(base, 1e-3)
-        fwd = max(self.forward_abs, self.forward_rel * base)
-        if front >= fwd:
-            return "forward", _conf(front / fwd - 1.0, self.forward_rel - 1.0)
-        rel = front / base
-        # A crossed leg lifts one thigh, which also lowers the front share: cross is checked
-        # before slouch (a slouch lightens both thighs alike, its thigh contrast stays small).
+        # A crossed leg lifts one thigh onto the other, which moves the front share too: cross
+        # is checked first (a forward lean or a slouch moves both thighs alike, its thigh
+        # contrast stays small).
         if abs(thigh_c) >= self.cross:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
+        fwd = max(self.forward_abs, self.forward_rel * base)
+        if front >= fwd:
+            return "forward", _conf(front / fwd - 1.0, self.forward_rel - 1.0)
+        odds = _odds(front) / _odds(base)
+        if odds >= self.forward_odds and front >= self.forward_abs:
+            return "forward", _conf(odds / self.forward_odds - 1.0, self.forward_odds - 1.0)
+        rel = front / base
         confirmed = self.baseline_s >= BASELINE_CONFIRM_S
         cue = (
             max(sacral / SACRAL_ABS, SLOUCH_FRONT_ABS / max(front, 1e-6)) - 1.0
@@ -175,7 +185,7 @@ class PostureClassifier:
             side = "lean_left" if d > 0 else "lean_right"
             return side, _conf(abs(d) - self.lean, self.lean)
         margin = min(
-            1.0 - front / fwd,
+            1.0 - max(front / fwd, odds / self.forward_odds),
             rel / self.slouch_rel - 1.0
             if confirmed
             else max(rel / self.slouch_rel - 1.0, -cue),
@@ -248,6 +258,11 @@ class PostureClassifier:
             # an even sitter at 0.46 on one cushion; kept near 0.5 so a lean is never learnt.
             self.even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (left - self.even)
             self.even = min(0.5 + EVEN_BOUND, max(0.5 - EVEN_BOUND, self.even))
+
+
+def _odds(share: float) -> float:
+    """share / (1 - share): the front/back ratio of a front share."""
+    return share / max(1.0 - share, 1e-6)
 
 
 def _conf(margin: float, width: float) -> float:
