@@ -62,6 +62,11 @@ CROSS = 0.38
 LEAN = 0.08
 EVEN_BOUND = 0.04  # the learnt 'even' left_share stays within 0.5 +- this
 EVEN_TAU_S = 60.0
+# A sitter's own upright thigh contrast: people carry their thighs unevenly (firmware_sim's
+# people -0.3..+0.3; a flattening mat's linearised split shows it in full), so a cross is
+# measured from it. Taken when the baseline starts, learnt while upright (EVEN_TAU_S), kept
+# within +-THIGH_EVEN_BOUND so a crossed leg is never learnt as the sitter's upright.
+THIGH_EVEN_BOUND = 0.2
 BASELINE_PRIOR = 0.30
 # A cushion whose response flattens the load (a saturating Velostat divider, a heavy sitter)
 # shows upright sitters with thighs at 0.4-0.5 of the load: once a sitter's baseline has been
@@ -132,6 +137,7 @@ class PostureClassifier:
             self.baseline = None
             self.baseline_s = 0.0
             self.even = 0.5
+            self.thigh_even = 0.0
             if self.profile is not None:
                 self.profile.start_baseline(self)
         self.posture = "upright"
@@ -161,6 +167,7 @@ class PostureClassifier:
         # A crossed leg lifts one thigh onto the other, which moves the front share too: cross
         # is checked first (a forward lean or a slouch moves both thighs alike, its thigh
         # contrast stays small).
+        thigh_c -= self.thigh_even
         if abs(thigh_c) >= self.cross:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
@@ -241,13 +248,14 @@ class PostureClassifier:
     def _learn_baseline(self, dt: float, cand: str) -> None:
         smooth = self.smooth
         assert smooth is not None  # called after this frame was smoothed
-        front, _, left, sacral = smooth
+        front, thigh_c, left, sacral = smooth
         # Thighs this light are never an upright sitter's: not learnt, whatever the rules say.
         calm = cand in NEUTRAL and self.posture in NEUTRAL and front > SLOUCH_FRONT_ABS
         if self.baseline is None:
             # Taken once the sitter has settled: the first seconds are the sitting down.
             if self._seated_s >= SETTLE_S:
                 self.baseline = self._start_baseline(front, sacral)
+                self.thigh_even = max(-THIGH_EVEN_BOUND, min(THIGH_EVEN_BOUND, thigh_c))
         elif calm and dt > 0:
             self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (
                 front - self.baseline
@@ -258,6 +266,8 @@ class PostureClassifier:
             # an even sitter at 0.46 on one cushion; kept near 0.5 so a lean is never learnt.
             self.even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (left - self.even)
             self.even = min(0.5 + EVEN_BOUND, max(0.5 - EVEN_BOUND, self.even))
+            self.thigh_even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (thigh_c - self.thigh_even)
+            self.thigh_even = min(THIGH_EVEN_BOUND, max(-THIGH_EVEN_BOUND, self.thigh_even))
 
 
 def _odds(share: float) -> float:
