@@ -219,8 +219,8 @@ _ROUNDED = {
 
 
 # What a PostureClassifier follows in time (posture.py `reset`): carried over to a new one.
-_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "thigh_even", "prior", "posture", "confidence", "_cand", "_cand_since",
-                  "_last_t", "_seated_s")
+_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "thigh_even", "prior", "posture", "confidence",
+                  "_cand", "_cand_since", "_last_t", "_seated_s")
 
 
 def _empty_conf(occ: Occupancy) -> float:
