@@ -42,6 +42,12 @@ SACRAL_HALF_CM = (
     4.0  # ... within 4 cm of the midline. Relative to the sit bones, not to the
 )
 # seat, so a coarse grid's blur of deep-seated sit bones does not read as sacral load.
+# A row or column reading less than this share of the lesser of its two neighbours, both
+# loaded, is an open trace (a broken row or column wire floats near zero), not the body: tissue
+# spreads a sit bone's load over 8 cm and more, and the deepest valley of a seated load, between
+# the sit bones on an 8x8 grid, reads 0.3 of its neighbours (the sample recordings; an open
+# trace under a sitter reads 0.00). Such a line is read as the mean of its neighbours.
+OPEN_TRACE = 0.1
 MAX_TILT_DEG = 15.0  # the cushion lies turned under the sitter by up to ~12 degrees
 SACRAL_DEFAULT_DEPTH = (
     0.75  # where sit bones usually are, for frames where none were found
@@ -204,6 +210,7 @@ def extract_batch(
     active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
+    L = _fill_open_traces(L)
     g = np.ones(n, f32) if gamma is None else np.asarray(gamma, f32).reshape(n)
     Lg = L
     if np.count_nonzero(g != f32(1.0)):
@@ -284,6 +291,30 @@ def extract_batch(
         gamma=g,
     )
 
+
+
+def _fill_open_traces(L: np.ndarray) -> np.ndarray:
+    """L (n, R, C) with every open trace (see OPEN_TRACE) read as the mean of its neighbours."""
+    f32 = np.float32
+    for axis in (1, 2):  # columns (summed over rows), then rows
+        prof = np.add.reduce(L, axis=axis)  # (n, lines)
+        m = prof.shape[1]
+        if m < 3:
+            continue
+        near = np.minimum(prof[:, :-2], prof[:, 2:])
+        loaded = near > f32(0.5) * np.add.reduce(prof, axis=1, keepdims=True) / f32(m)
+        open_line = loaded & (prof[:, 1:-1] < f32(OPEN_TRACE) * near)
+        if not np.count_nonzero(open_line):
+            continue
+        if axis == 1:  # open columns: cells from the columns either side
+            mean = f32(0.5) * (L[:, :, :-2] + L[:, :, 2:])
+            inner = np.where(open_line[:, None, :], mean, L[:, :, 1:-1])
+            L = np.concatenate([L[:, :, :1], inner, L[:, :, -1:]], axis=2)
+        else:
+            mean = f32(0.5) * (L[:, :-2, :] + L[:, 2:, :])
+            inner = np.where(open_line[:, :, None], mean, L[:, 1:-1, :])
+            L = np.concatenate([L[:, :1, :], inner, L[:, -1:, :]], axis=1)
+    return L
 
 
 def _left_weights(
