@@ -149,8 +149,11 @@ class PostureClassifier:
 
     def _start_baseline(self, front: float, sacral: float) -> float:
         """Baseline before one is learnt: the sitter's own front share capped at the prior, or
-        the prior if they look slouched already (sacral load, or very light thighs)."""
-        if sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS:
+        the prior if they look slouched already (sacral load with thighs lighter than the
+        prior, or very light thighs). Rolling onto the sacrum takes load off the thighs: sacral
+        load beside heavy thighs is a coarse grid's blur of the sit bones (8x8 and 10x15
+        cushions read upright sitters at 0.05-0.06), not a slouch."""
+        if (sacral >= SACRAL_ABS and front < self.prior) or front <= SLOUCH_FRONT_ABS:
             return self.prior
         return min(front, max(self.prior, min(BASELINE_PRIOR * self.gamma, START_CAP_MAX)))
 
