@@ -210,14 +210,17 @@ def extract_batch(
     active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
-    L = _fill_open_traces(L)
-    g = np.ones(n, f32) if gamma is None else np.asarray(gamma, f32).reshape(n)
-    Lg = L
-    if np.count_nonzero(g != f32(1.0)):
-        # frame by frame the same elementwise power, whatever the stack holds
-        Lg = np.where((g == f32(1.0))[:, None, None], L, np.power(L, g[:, None, None], dtype=f32))
     row_prof = np.add.reduce(L, axis=2)  # (n, R)
     col_prof = np.add.reduce(L, axis=1)  # (n, C)
+    if _has_open_trace(row_prof) or _has_open_trace(col_prof):
+        L = _fill_open_traces(L)
+        row_prof = np.add.reduce(L, axis=2)
+        col_prof = np.add.reduce(L, axis=1)
+    g = np.ones(n, f32) if gamma is None else np.asarray(gamma, f32).reshape(n)
+    linear = not np.count_nonzero(g != f32(1.0))
+    if not linear:
+        # frame by frame the same elementwise power, whatever the stack holds
+        Lg = np.where((g == f32(1.0))[:, None, None], L, np.power(L, g[:, None, None], dtype=f32))
     total = np.add.reduce(col_prof, axis=1)
     inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     # Row-wise products and sums, not matrix-vector products: BLAS may sum a stack of one in
@@ -239,14 +242,19 @@ def extract_batch(
     wl = _left_weights(geo, found, pr, pc, midline)  # (n, R, C)
     front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
     front_share = np.add.reduce(front_col, axis=1) * inv_total
-    # Left and right of the linearised load (`Lg`): a lean moves load between the sit bones,
-    # which a saturating mat flattens most. The thighs' left/right split too, scaled to the
-    # front share as read.
-    inv_g = f32(1.0) / np.maximum(np.add.reduce(np.add.reduce(Lg, axis=1), axis=1), f32(1e-9))
-    left_share = np.add.reduce(Lg * wl, axis=(1, 2)) * inv_g
-    front_g = np.add.reduce((geo.zone_rows @ Lg)[:, 0, :], axis=1)
-    thigh_lg = np.add.reduce(np.add.reduce(Lg * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1)
-    thigh_l = front_share * thigh_lg / np.maximum(front_g, f32(1e-9))
+    if linear:
+        left_share = np.add.reduce(L * wl, axis=(1, 2)) * inv_total
+        thigh_l = np.add.reduce(np.add.reduce(L * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_total
+    else:
+        # Left and right of the linearised load: a lean moves load between the sit bones,
+        # which a saturating mat flattens most; the thighs' left/right split too, scaled to
+        # the front share as read. At gamma 1 this is exactly the arithmetic above (the same
+        # sums; the front share over itself is 1), so a frame reads the same in any batch.
+        inv_g = f32(1.0) / np.maximum(np.add.reduce(np.add.reduce(Lg, axis=1), axis=1), f32(1e-9))
+        left_share = np.add.reduce(Lg * wl, axis=(1, 2)) * inv_g
+        front_g = np.add.reduce((geo.zone_rows @ Lg)[:, 0, :], axis=1) * inv_g
+        thigh_g = np.add.reduce(np.add.reduce(Lg * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_g
+        thigh_l = thigh_g * (front_share / np.maximum(front_g, f32(1e-9)))
     peak_row = np.where(
         found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5)
     )
@@ -293,17 +301,26 @@ def extract_batch(
 
 
 
+def _open_lines(prof: np.ndarray) -> np.ndarray:
+    """(n, lines - 2): which inner lines of a row or column profile (n, lines) are open traces."""
+    f32 = np.float32
+    near = np.minimum(prof[:, :-2], prof[:, 2:])
+    loaded = near > f32(0.5) * np.add.reduce(prof, axis=1, keepdims=True) / f32(prof.shape[1])
+    return loaded & (prof[:, 1:-1] < f32(OPEN_TRACE) * near)
+
+
+def _has_open_trace(prof: np.ndarray) -> bool:
+    return prof.shape[1] >= 3 and bool(np.count_nonzero(_open_lines(prof)))
+
+
 def _fill_open_traces(L: np.ndarray) -> np.ndarray:
     """L (n, R, C) with every open trace (see OPEN_TRACE) read as the mean of its neighbours."""
     f32 = np.float32
     for axis in (1, 2):  # columns (summed over rows), then rows
         prof = np.add.reduce(L, axis=axis)  # (n, lines)
-        m = prof.shape[1]
-        if m < 3:
+        if prof.shape[1] < 3:
             continue
-        near = np.minimum(prof[:, :-2], prof[:, 2:])
-        loaded = near > f32(0.5) * np.add.reduce(prof, axis=1, keepdims=True) / f32(m)
-        open_line = loaded & (prof[:, 1:-1] < f32(OPEN_TRACE) * near)
+        open_line = _open_lines(prof)
         if not np.count_nonzero(open_line):
             continue
         if axis == 1:  # open columns: cells from the columns either side
