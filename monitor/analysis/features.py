@@ -310,7 +310,11 @@ def _open_lines(prof: np.ndarray) -> np.ndarray:
 
 
 def _has_open_trace(prof: np.ndarray) -> bool:
-    return prof.shape[1] >= 3 and bool(np.count_nonzero(_open_lines(prof)))
+    if prof.shape[1] < 3:
+        return False
+    # the cheap half of the test first: on most frames no line is that far below both neighbours
+    low = prof[:, 1:-1] < np.float32(OPEN_TRACE) * np.minimum(prof[:, :-2], prof[:, 2:])
+    return bool(np.count_nonzero(low)) and bool(np.count_nonzero(_open_lines(prof)))
 
 
 def _fill_open_traces(L: np.ndarray) -> np.ndarray:
