@@ -94,6 +94,7 @@ class CalibratedFrame:
     mask: np.ndarray  # bool (rows, cols)
     raw: np.ndarray | None = None
     noise: float = 0.0  # median per-cell noise (full-scale units) after this frame
+    gamma: float = 1.0  # the cushion's linearising exponent after this frame (calibration/response.py)
 
 
 @dataclass(slots=True)
@@ -101,12 +102,14 @@ class CalibratedBatch:
     """Frames after calibration, as one stack: what `Calibrator.process_batch` gives.
 
     `load[i]` is what `Calibrator.process` would have given as frame i's `CalibratedFrame.load`;
-    `noise[i]` is the noise floor after frame i.
+    `noise[i]` is the noise floor after frame i, `gamma[i]` the cushion's linearising exponent
+    after it (None: 1 for every frame).
     """
 
     t: np.ndarray  # float64 (n,), frame times
     load: np.ndarray  # float32 (n, rows, cols)
     noise: np.ndarray  # float32 (n,)
+    gamma: np.ndarray | None = None  # float32 (n,)
 
     def __len__(self) -> int:
         return len(self.t)

@@ -42,6 +42,12 @@ SACRAL_HALF_CM = (
     4.0  # ... within 4 cm of the midline. Relative to the sit bones, not to the
 )
 # seat, so a coarse grid's blur of deep-seated sit bones does not read as sacral load.
+# A row or column reading less than this share of the lesser of its two neighbours, both
+# loaded, is an open trace (a broken row or column wire floats near zero), not the body: tissue
+# spreads a sit bone's load over 8 cm and more, and the deepest valley of a seated load, between
+# the sit bones on an 8x8 grid, reads 0.3 of its neighbours (the sample recordings; an open
+# trace under a sitter reads 0.00). Such a line is read as the mean of its neighbours.
+OPEN_TRACE = 0.1
 MAX_TILT_DEG = 15.0  # the cushion lies turned under the sitter by up to ~12 degrees
 SACRAL_DEFAULT_DEPTH = (
     0.75  # where sit bones usually are, for frames where none were found
@@ -153,6 +159,7 @@ class FeatureBatch:
     thigh_r: np.ndarray
     sacral: np.ndarray  # share of load at the back centre
     peak_depth: np.ndarray  # mean peak row as a fraction of the depth (0 front, 1 back)
+    gamma: np.ndarray  # the linearising exponent the frame was analysed with (calibration/response.py)
 
     def __len__(self) -> int:
         return len(self.total)
@@ -170,16 +177,22 @@ FEATURE_NAMES = tuple(f.name for f in fields(FeatureBatch))
 
 
 def extract(
-    geo: SeatGeometry, load: np.ndarray, noise: float
+    geo: SeatGeometry, load: np.ndarray, noise: float, gamma: float = 1.0
 ) -> dict[str, float | bool]:
     """Features of one frame: `extract_batch` on a stack of one."""
-    return extract_batch(geo, load[None], np.asarray([noise], np.float32)).row(0)
+    return extract_batch(geo, load[None], np.asarray([noise], np.float32), np.asarray([gamma], np.float32)).row(0)
 
 
 def extract_batch(
-    geo: SeatGeometry, load: np.ndarray, noise: np.ndarray
+    geo: SeatGeometry, load: np.ndarray, noise: np.ndarray, gamma: np.ndarray | None = None
 ) -> FeatureBatch:
-    """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma.
+    """Features of an (N, rows, cols) stack of calibrated loads; `noise` is (N,) per-cell sigma,
+    `gamma` (N,) the cushion's linearising exponent (calibration/response.py; None: 1).
+
+    `left_share` and the thighs' left/right split are of `load ** gamma` (the pressure a
+    saturating mat flattens, restored: a lean moves load between the sit bones, which such a
+    mat squeezes most); everything else is of the load as read, so occupancy's thresholds stay
+    in full-scale units and the front/back shares keep the figures the posture rules know.
 
     Written as a few whole-stack operations (matrix products, reductions), because the
     per-frame path runs it on a stack of one for every frame.
@@ -193,14 +206,23 @@ def extract_batch(
 
     # Sums are np.add.reduce, what ndarray.sum calls through a Python wrapper: the same
     # arithmetic for less per-call cost, which is most of a one-frame stack's cost.
-    row_prof = np.add.reduce(L, axis=2)  # (n, R)
-    col_prof = np.add.reduce(L, axis=1)  # (n, C)
-    total = np.add.reduce(col_prof, axis=1)
-    inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     thr = np.maximum(f32(4.0) * noise, f32(0.004))[:, None, None]
     active = L > thr  # noqa: SIM300 (L is the load stack, not a constant)
     active_load = np.add.reduce(L * active, axis=(1, 2)) / f32(R * C)
     area = np.add.reduce(active, axis=(1, 2)) / f32(R * C)
+    row_prof = np.add.reduce(L, axis=2)  # (n, R)
+    col_prof = np.add.reduce(L, axis=1)  # (n, C)
+    if _has_open_trace(row_prof) or _has_open_trace(col_prof):
+        L = _fill_open_traces(L)
+        row_prof = np.add.reduce(L, axis=2)
+        col_prof = np.add.reduce(L, axis=1)
+    g = np.ones(n, f32) if gamma is None else np.asarray(gamma, f32).reshape(n)
+    linear = not np.count_nonzero(g != f32(1.0))
+    if not linear:
+        # frame by frame the same elementwise power, whatever the stack holds
+        Lg = np.where((g == f32(1.0))[:, None, None], L, np.power(L, g[:, None, None], dtype=f32))
+    total = np.add.reduce(col_prof, axis=1)
+    inv_total = f32(1.0) / np.maximum(total, f32(1e-9))
     # Row-wise products and sums, not matrix-vector products: BLAS may sum a stack of one in
     # another order than a stack of many, and the per-frame path must match the batch exactly.
     cop_r = np.add.reduce(row_prof * ri, axis=1) * inv_total
@@ -218,10 +240,21 @@ def extract_batch(
         found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)
     ).astype(f32)
     wl = _left_weights(geo, found, pr, pc, midline)  # (n, R, C)
-    left_share = np.add.reduce(L * wl, axis=(1, 2)) * inv_total
     front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
     front_share = np.add.reduce(front_col, axis=1) * inv_total
-    thigh_l = np.add.reduce(np.add.reduce(L * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_total
+    if linear:
+        left_share = np.add.reduce(L * wl, axis=(1, 2)) * inv_total
+        thigh_l = np.add.reduce(np.add.reduce(L * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_total
+    else:
+        # Left and right of the linearised load: a lean moves load between the sit bones,
+        # which a saturating mat flattens most; the thighs' left/right split too, scaled to
+        # the front share as read. At gamma 1 this is exactly the arithmetic above (the same
+        # sums; the front share over itself is 1), so a frame reads the same in any batch.
+        inv_g = f32(1.0) / np.maximum(np.add.reduce(np.add.reduce(Lg, axis=1), axis=1), f32(1e-9))
+        left_share = np.add.reduce(Lg * wl, axis=(1, 2)) * inv_g
+        front_g = np.add.reduce((geo.zone_rows @ Lg)[:, 0, :], axis=1) * inv_g
+        thigh_g = np.add.reduce(np.add.reduce(Lg * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_g
+        thigh_l = thigh_g * (front_share / np.maximum(front_g, f32(1e-9)))
     peak_row = np.where(
         found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5)
     )
@@ -263,8 +296,46 @@ def extract_batch(
         peak_depth=np.where(
             found, (f32(0.5) * (pr[:, 0] + pr[:, 1]) + f32(0.5)) / f32(R), nan
         ),
+        gamma=g,
     )
 
+
+
+def _open_lines(prof: np.ndarray) -> np.ndarray:
+    """(n, lines - 2): which inner lines of a row or column profile (n, lines) are open traces."""
+    f32 = np.float32
+    near = np.minimum(prof[:, :-2], prof[:, 2:])
+    loaded = near > f32(0.5) * np.add.reduce(prof, axis=1, keepdims=True) / f32(prof.shape[1])
+    return loaded & (prof[:, 1:-1] < f32(OPEN_TRACE) * near)
+
+
+def _has_open_trace(prof: np.ndarray) -> bool:
+    if prof.shape[1] < 3:
+        return False
+    # the cheap half of the test first: on most frames no line is that far below both neighbours
+    low = prof[:, 1:-1] < np.float32(OPEN_TRACE) * np.minimum(prof[:, :-2], prof[:, 2:])
+    return bool(np.count_nonzero(low)) and bool(np.count_nonzero(_open_lines(prof)))
+
+
+def _fill_open_traces(L: np.ndarray) -> np.ndarray:
+    """L (n, R, C) with every open trace (see OPEN_TRACE) read as the mean of its neighbours."""
+    f32 = np.float32
+    for axis in (1, 2):  # columns (summed over rows), then rows
+        prof = np.add.reduce(L, axis=axis)  # (n, lines)
+        if prof.shape[1] < 3:
+            continue
+        open_line = _open_lines(prof)
+        if not np.count_nonzero(open_line):
+            continue
+        if axis == 1:  # open columns: cells from the columns either side
+            mean = f32(0.5) * (L[:, :, :-2] + L[:, :, 2:])
+            inner = np.where(open_line[:, None, :], mean, L[:, :, 1:-1])
+            L = np.concatenate([L[:, :, :1], inner, L[:, :, -1:]], axis=2)
+        else:
+            mean = f32(0.5) * (L[:, :-2, :] + L[:, 2:, :])
+            inner = np.where(open_line[:, :, None], mean, L[:, 1:-1, :])
+            L = np.concatenate([L[:, :1, :], inner, L[:, -1:, :]], axis=1)
+    return L
 
 
 def _left_weights(

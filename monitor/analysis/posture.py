@@ -48,6 +48,11 @@ from monitor.analysis.profile import SitterProfile
 # from an even, upright sitter that `sensitivity` scales.
 FORWARD_ABS = 0.34
 FORWARD_REL = 1.5
+# ... or the front/back ratio (odds of the front share) up by this factor. A share near 1
+# cannot grow 1.5x: on a flattening mat an upright sitter's thighs read 0.4-0.66 and perching
+# forward raises that 1.15-1.3x, while the front/back ratio still grows 1.4-2.4x (tuning
+# recordings; linear mats ~3x). Below FORWARD_ABS neither counts.
+FORWARD_ODDS = 1.35
 SLOUCH_REL = 0.75
 SACRAL_ABS = 0.045
 SLOUCH_FRONT_ABS = (
@@ -57,11 +62,22 @@ CROSS = 0.38
 LEAN = 0.08
 EVEN_BOUND = 0.04  # the learnt 'even' left_share stays within 0.5 +- this
 EVEN_TAU_S = 60.0
+# A sitter's own upright thigh contrast: people carry their thighs unevenly (firmware_sim's
+# people -0.3..+0.3; a flattening mat's linearised split shows it in full), so a cross is
+# measured from it. Taken when the baseline starts, learnt while upright (EVEN_TAU_S), kept
+# within +-THIGH_EVEN_BOUND so a crossed leg is never learnt as the sitter's upright.
+THIGH_EVEN_BOUND = 0.2
 BASELINE_PRIOR = 0.30
 # A cushion whose response flattens the load (a saturating Velostat divider, a heavy sitter)
 # shows upright sitters with thighs at 0.4-0.5 of the load: once a sitter's baseline has been
 # confirmed there, the next sitter's start is capped at that instead (up to PRIOR_MAX).
 PRIOR_MAX = 0.55
+# The same flattening shows in the cushion's linearising exponent (calibration/response.py),
+# before any sitter has been confirmed: a mat that needs load ** gamma to read a sitter as a
+# linear mat would reads the thighs' share heavier, about gamma times (tuning recordings:
+# upright thighs 0.24-0.36 of the load on linear mats, 0.36-0.64 at gamma 1.3-3). So the start
+# cap is at least BASELINE_PRIOR x gamma, at most START_CAP_MAX.
+START_CAP_MAX = 0.7
 SETTLE_S = (
     3.0  # the baseline starts from the sitter as they are this long after sitting down
 )
@@ -96,6 +112,7 @@ class PostureClassifier:
         k = 1.0 / math.sqrt(s)
         self.forward_rel = 1.0 + (FORWARD_REL - 1.0) * k
         self.forward_abs = FORWARD_ABS
+        self.forward_odds = 1.0 + (FORWARD_ODDS - 1.0) * k
         self.slouch_rel = 1.0 - (1.0 - SLOUCH_REL) * k
         self.cross = CROSS * k
         self.lean = LEAN * k
@@ -103,6 +120,7 @@ class PostureClassifier:
         # the sitter's own thresholds and baselines (analysis/profile.py), where known
         self.profile = profile
         self.prior = BASELINE_PRIOR  # what upright sitters read on this cushion (see PRIOR_MAX)
+        self.gamma = 1.0  # the cushion's linearising exponent (see START_CAP_MAX), set per frame
         self.baseline: float | None = None
         self.baseline_s = 0.0
         if profile is not None:
@@ -119,6 +137,7 @@ class PostureClassifier:
             self.baseline = None
             self.baseline_s = 0.0
             self.even = 0.5
+            self.thigh_even = 0.0
             if self.profile is not None:
                 self.profile.start_baseline(self)
         self.posture = "upright"
@@ -130,10 +149,13 @@ class PostureClassifier:
 
     def _start_baseline(self, front: float, sacral: float) -> float:
         """Baseline before one is learnt: the sitter's own front share capped at the prior, or
-        the prior if they look slouched already (sacral load, or very light thighs)."""
-        if sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS:
+        the prior if they look slouched already (sacral load with thighs lighter than the
+        prior, or very light thighs). Rolling onto the sacrum takes load off the thighs: sacral
+        load beside heavy thighs is a coarse grid's blur of the sit bones (8x8 and 10x15
+        cushions read upright sitters at 0.05-0.06), not a slouch."""
+        if (sacral >= SACRAL_ABS and front < self.prior) or front <= SLOUCH_FRONT_ABS:
             return self.prior
-        return min(front, self.prior)
+        return min(front, max(self.prior, min(BASELINE_PRIOR * self.gamma, START_CAP_MAX)))
 
     def classify(
         self, front: float, thigh_c: float, left: float, sacral: float
@@ -145,15 +167,20 @@ class PostureClassifier:
             else self._start_baseline(front, sacral)
         )
         base = max(base, 1e-3)
-        fwd = max(self.forward_abs, self.forward_rel * base)
-        if front >= fwd:
-            return "forward", _conf(front / fwd - 1.0, self.forward_rel - 1.0)
-        rel = front / base
-        # A crossed leg lifts one thigh, which also lowers the front share: cross is checked
-        # before slouch (a slouch lightens both thighs alike, its thigh contrast stays small).
+        # A crossed leg lifts one thigh onto the other, which moves the front share too: cross
+        # is checked first (a forward lean or a slouch moves both thighs alike, its thigh
+        # contrast stays small).
+        thigh_c -= self.thigh_even
         if abs(thigh_c) >= self.cross:
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
+        fwd = max(self.forward_abs, self.forward_rel * base)
+        if front >= fwd:
+            return "forward", _conf(front / fwd - 1.0, self.forward_rel - 1.0)
+        odds = _odds(front) / _odds(base)
+        if odds >= self.forward_odds and front >= self.forward_abs:
+            return "forward", _conf(odds / self.forward_odds - 1.0, self.forward_odds - 1.0)
+        rel = front / base
         confirmed = self.baseline_s >= BASELINE_CONFIRM_S
         cue = (
             max(sacral / SACRAL_ABS, SLOUCH_FRONT_ABS / max(front, 1e-6)) - 1.0
@@ -168,7 +195,7 @@ class PostureClassifier:
             side = "lean_left" if d > 0 else "lean_right"
             return side, _conf(abs(d) - self.lean, self.lean)
         margin = min(
-            1.0 - front / fwd,
+            1.0 - max(front / fwd, odds / self.forward_odds),
             rel / self.slouch_rel - 1.0
             if confirmed
             else max(rel / self.slouch_rel - 1.0, -cue),
@@ -224,13 +251,14 @@ class PostureClassifier:
     def _learn_baseline(self, dt: float, cand: str) -> None:
         smooth = self.smooth
         assert smooth is not None  # called after this frame was smoothed
-        front, _, left, sacral = smooth
+        front, thigh_c, left, sacral = smooth
         # Thighs this light are never an upright sitter's: not learnt, whatever the rules say.
         calm = cand in NEUTRAL and self.posture in NEUTRAL and front > SLOUCH_FRONT_ABS
         if self.baseline is None:
             # Taken once the sitter has settled: the first seconds are the sitting down.
             if self._seated_s >= SETTLE_S:
                 self.baseline = self._start_baseline(front, sacral)
+                self.thigh_even = max(-THIGH_EVEN_BOUND, min(THIGH_EVEN_BOUND, thigh_c))
         elif calm and dt > 0:
             self.baseline += (1.0 - math.exp(-dt / BASELINE_TAU_S)) * (
                 front - self.baseline
@@ -241,6 +269,13 @@ class PostureClassifier:
             # an even sitter at 0.46 on one cushion; kept near 0.5 so a lean is never learnt.
             self.even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (left - self.even)
             self.even = min(0.5 + EVEN_BOUND, max(0.5 - EVEN_BOUND, self.even))
+            self.thigh_even += (1.0 - math.exp(-dt / EVEN_TAU_S)) * (thigh_c - self.thigh_even)
+            self.thigh_even = min(THIGH_EVEN_BOUND, max(-THIGH_EVEN_BOUND, self.thigh_even))
+
+
+def _odds(share: float) -> float:
+    """share / (1 - share): the front/back ratio of a front share."""
+    return share / max(1.0 - share, 1e-6)
 
 
 def _conf(margin: float, width: float) -> float:

@@ -47,6 +47,7 @@ class SeatAnalyzer:
         self._last_t: float | None = None
         self._empty_s = 0.0
         self._noise = np.zeros(1, np.float32)
+        self._gamma = np.ones(1, np.float32)
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -63,7 +64,8 @@ class SeatAnalyzer:
     def analyze_frame(self, cal: CalibratedFrame) -> SeatReading:
         """The reading of one frame `self.calibrator.process` has just calibrated."""
         self._noise[0] = cal.noise
-        fb = extract_batch(self.geometry, cal.load[None], self._noise)
+        self._gamma[0] = cal.gamma
+        fb = extract_batch(self.geometry, cal.load[None], self._noise, self._gamma)
         return self._decide_all([cal.t], fb)[0]
 
     def analyze(self, cal: CalibratedBatch) -> list[SeatReading]:
@@ -74,7 +76,7 @@ class SeatAnalyzer:
 
     def features(self, cal: CalibratedBatch) -> FeatureBatch:
         """The features of a calibrated batch: no state, so any process may compute them."""
-        return extract_batch(self.geometry, cal.load, cal.noise)
+        return extract_batch(self.geometry, cal.load, cal.noise, cal.gamma)
 
     def decide(self, cal: CalibratedBatch, fb: FeatureBatch) -> list[SeatReading]:
         """The stateful decision step over `features(cal)`, in order."""
@@ -136,10 +138,12 @@ class SeatAnalyzer:
             )
         ]  # fmt: skip
         decide = self._decide
-        return [
-            decide(t, found, total, act, ls, front, tl, tr, sac, r)
-            for t, found, total, act, ls, front, tl, tr, sac, r in zip(ts, *raw, rnd, strict=True)
-        ]
+        posture = self.posture
+        out = []
+        for t, found, total, act, ls, front, tl, tr, sac, r, g in zip(ts, *raw, rnd, fb.gamma.tolist(), strict=True):
+            posture.gamma = g
+            out.append(decide(t, found, total, act, ls, front, tl, tr, sac, r))
+        return out
 
     def _decide(
         self,
@@ -215,8 +219,8 @@ _ROUNDED = {
 
 
 # What a PostureClassifier follows in time (posture.py `reset`): carried over to a new one.
-_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "prior", "posture", "confidence", "_cand", "_cand_since",
-                  "_last_t", "_seated_s")
+_POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "thigh_even", "prior", "posture", "confidence",
+                  "_cand", "_cand_since", "_last_t", "_seated_s")
 
 
 def _empty_conf(occ: Occupancy) -> float:

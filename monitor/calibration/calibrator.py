@@ -53,14 +53,26 @@ class Calibrator(StreamCalibrator):
             raise ValueError(f"frames are {raw.shape}, calibrator is {(self.rows, self.cols)}")
         loads = np.empty((n, self.rows, self.cols), np.float32)
         noise = np.empty(n, np.float32)
+        gamma = np.empty(n, np.float32)
         step = max(1, BATCH_CELLS // self._n_cells)  # bounds the (frames, cells) work arrays
         for i in range(0, n, step):
-            self._calibrate_run(t[i : i + step].tolist(), raw[i : i + step], loads[i : i + step], noise[i : i + step])
-        return CalibratedBatch(t=t, load=loads, noise=noise)
+            self._calibrate_run(t[i : i + step].tolist(), raw[i : i + step], loads[i : i + step], noise[i : i + step],
+                                gamma[i : i + step])
+        return CalibratedBatch(t=t, load=loads, noise=noise, gamma=gamma)
 
-    def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray) -> None:
+    def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray,
+                       gamma: np.ndarray) -> None:
         n = len(times)
         dts = [self._step(x) for x in times]
+        self._loads_run(times, dts, raw, loads, noise)
+        # The response estimate looks at the calibrated loads only, in order, as `process` does.
+        observe, noise_f = self.response.observe, noise.tolist()
+        for j in range(n):
+            gamma[j] = observe(loads[j], dts[j], noise_f[j])
+
+    def _loads_run(self, times: list[float], dts: list[float], raw: np.ndarray, loads: np.ndarray,
+                   noise: np.ndarray) -> None:
+        n = len(times)
         clock, clocks, checks = self.clock, [], []
         bucket = self._check_bucket
         for j, dt in enumerate(dts):  # the same float additions and checks as `process`
@@ -205,6 +217,7 @@ class Calibrator(StreamCalibrator):
             "noise_var": self.noise_var.tolist(),
             "mask": self.mask.tolist(),
             "tared_s": self.tared_s,
+            "response": self.response.state_dict(),
         }
 
     def load_state(self, d: dict[str, Any]) -> bool:
@@ -239,6 +252,7 @@ class Calibrator(StreamCalibrator):
         self.mask = mask.copy() if mask.any() else np.ones_like(mask)
         self._filler = None if self.mask.all() else NeighbourFill(self.mask)
         self.tared_s = float(d.get("tared_s", 0.0))
+        self.response.load_state(d.get("response"))
         self._update_noise()
         self._ready = True
         self._warm = []

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from monitor.calibration.cells import NeighbourFill, median_into
+from monitor.calibration.response import ResponseEstimate
 from monitor.model import CalibratedFrame, Frame
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class StreamCalibrator:
         self.offset = np.zeros(shape, np.float32)  # full-scale units
         self.noise_var = np.full(shape, DEFAULT_NOISE**2, np.float32)
         self.noise = DEFAULT_NOISE  # median per-cell noise (full-scale units)
+        self.response = ResponseEstimate()  # how flat the cushion reads a sitter
         # Bad-cell runs as "since when": the clock (seconds of frames, each gap bounded as
         # `_step` bounds it) at each cell's last non-zero frame, and at its last change. A run's
         # length is then clock - since, which a batch computes for all its frames at once.
@@ -128,8 +130,11 @@ class StreamCalibrator:
             self._check_bucket = math.floor(self.clock / CHECK_EVERY_S)
             self._update_mask(zero, self.clock, self.zero_since, self.same_since)
         load = self._load(scaled, dt)
+        # the noise as the batch path holds it (float32), so both look at the same threshold
+        gamma = self.response.observe(load, dt, float(np.float32(self.noise)))
         return CalibratedFrame(
-            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw, noise=self.noise
+            cushion=frame.cushion, t=frame.t, load=load, mask=self.mask, raw=raw, noise=self.noise,
+            gamma=gamma,
         )
 
     def _load(self, scaled: np.ndarray, dt: float) -> np.ndarray:

@@ -172,3 +172,28 @@ def test_grid_size_does_not_change_shares():
     for key in ("left_share", "front_share"):
         vals = [out[r][key] for r in out]
         assert max(vals) - min(vals) < 0.03, (key, vals)
+
+
+@pytest.mark.parametrize("line", [("col", 3), ("row", 6)])
+def test_an_open_trace_under_the_sitter_reads_as_its_neighbours(line):
+    """A broken row or column wire reads ~0 across the sitter (firmware_sim's `traces`): read
+    as the mean of its neighbours, the shares come out as on the whole cushion. The deepest
+    valley of a real load (between the sit bones) is left alone."""
+    geo = SeatGeometry(10, 10)
+    whole = two_peaks(10, 10, left=(6.5, 2.8), right=(6.5, 6.4), amp_l=0.6, amp_r=0.4, sigma=1.4)
+    whole += 0.05  # thighs and buttocks: load everywhere under the sitter
+    broken = whole.copy()
+    kind, i = line
+    if kind == "col":
+        broken[:, i] = 0.0
+    else:
+        broken[i, :] = 0.0
+    ok = extract(geo, whole, 0.002)
+    f = extract(geo, broken, 0.002)
+    assert f["left_share"] == pytest.approx(ok["left_share"], abs=0.02)
+    assert f["front_share"] == pytest.approx(ok["front_share"], abs=0.02)
+    # a valley of 0.3 of its neighbours is a body's: untouched
+    valley = whole.copy()
+    valley[:, 4] = 0.3 * np.minimum(whole[:, 3], whole[:, 5])
+    v = extract(geo, valley, 0.002)
+    assert v["total"] == pytest.approx(float(valley.sum()), rel=1e-5)
