@@ -66,7 +66,7 @@ class Daemon:
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)
         self.slots = Cushions(settings.mqtt.cushion_expiry_s, frozenset(settings.mqtt.cushions),
-                              forget=self._save_tracker)
+                              forget=self._save_tracker, limit=settings.mqtt.max_cushions)
         self.time_scale = time_scale(settings)
         self.live_settings = LiveSettings(settings, self.store, self.slots)
         self.live_settings.apply_saved()

@@ -25,7 +25,7 @@ from monitor.tracker.tracker import CushionTracker
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 32  # queued frames analysed in one vectorised call
-MAX_CUSHIONS = 256
+MAX_CUSHIONS = 2000  # the default of mqtt.max_cushions
 REGRID_S = 2.0
 REGRID_FRAMES = 5
 
@@ -171,7 +171,7 @@ class CushionSlot:
 
 
 class Cushions:
-    """The slots by cushion id, at most `limit` (MAX_CUSHIONS). Read from any thread; added under a lock.
+    """The slots by cushion id, at most `limit` (mqtt.max_cushions). Read from any thread; added under a lock.
 
     At the limit, cushions silent for `expiry_s` (mqtt.cushion_expiry_s; never those in
     `keep`, the configured ones) are forgotten to make room, `forget(slot)` called first (the
@@ -179,7 +179,7 @@ class Cushions:
 
     def __init__(self, expiry_s: float | None = None, keep: frozenset[str] = frozenset(),
                  forget: Callable[[CushionSlot], None] | None = None, limit: int = MAX_CUSHIONS) -> None:
-        self.limit = limit  # a test of the dashboard with 1,000 cushions raises it
+        self.limit = limit
         self._slots: dict[str, CushionSlot] = {}
         self._lock = threading.Lock()
         self.refused = 0  # cushions turned away: `limit` were known already
