@@ -95,17 +95,19 @@ class CushionSlot:
         Same results as one frame at a time (CushionEngine.process_batch), at a fraction of
         the per-frame cost when frames queue up (many cushions, a burst, a fast simulation).
         `new_engine(device, tracker)` makes the engine of another cushion plugged in under this id."""
-        batch = self._take_batch(new_engine)
+        batch = self.take_batch(new_engine)
         if not batch:
             return []
         try:
             steps = self.engine.process_batch(batch)
         except Exception:
-            pass  # find the frame at fault: one at a time
-        else:
-            self.last_step = steps[-1]
-            self.analysed += len(steps)
-            return steps
+            return self.process_frames_one_by_one(batch)  # find the frame at fault
+        self.last_step = steps[-1]
+        self.analysed += len(steps)
+        return steps
+
+    def process_frames_one_by_one(self, batch: list[Frame]) -> list[CushionStep]:
+        """A batch whose vectorised call failed: frame by frame, the failing ones dropped and counted."""
         done: list[CushionStep] = []
         for frame in batch:
             try:
@@ -119,7 +121,9 @@ class CushionSlot:
             self.analysed += len(done)
         return done
 
-    def _take_batch(self, new_engine: NewEngine) -> list[Frame]:
+    def take_batch(self, new_engine: NewEngine) -> list[Frame]:
+        """Up to BATCH_MAX queued frames of this cushion's grid and full scale (another grid
+        or scale plugged in: the engine is made anew first, see the module docstring)."""
         device = self.engine.device
         batch: list[Frame] = []
         while self.queue and len(batch) < BATCH_MAX:

@@ -155,6 +155,11 @@ class MqttInput(FrameInput):
             cushions = sorted(self._cushions.values(), key=lambda c: c.cushion)
         return [c.health.as_dict() for c in cushions]
 
+    def health_of(self, cushion: str) -> dict[str, Any] | None:
+        with self._lock:
+            c = self._cushions.get(cushion)
+        return None if c is None else c.health.as_dict()
+
     # ---- connection and status -------------------------------------------------------
     def _on_connection(self, connected: bool, error: str | None) -> None:
         self._broker_up = connected
