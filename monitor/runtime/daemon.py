@@ -59,7 +59,8 @@ SILENT_AFTER_S = 0.1
 # and a pass starts at most every UNDER_LOAD_PASS_S
 UNDER_LOAD_CUSHIONS = 32
 UNDER_LOAD_PASS_S = 0.05
-SNAPSHOT_EVERY_S = 5.0  # trackers and calibration saved, drops logged, sinks ticked
+SNAPSHOT_EVERY_S = 5.0  # trackers saved, drops logged, sinks ticked
+CALIBRATION_EVERY_S = 30.0  # calibration saved
 
 
 class Daemon:
@@ -126,7 +127,8 @@ class Daemon:
         if n == 1:
             delay = self._gather_s
             slot.due_wall = now + delay
-            if delay and self._timer is not None:
+            # under load the loop keeps a timer armed after every pass (even while a pass runs)
+            if delay and (self._timer is not None or self._under_load):
                 return
         elif n < BATCH_MAX and (now < slot.due_wall or self._under_load):
             return
@@ -295,18 +297,26 @@ class Daemon:
     def _save_tracker(self, slot: CushionSlot) -> None:
         self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
 
-    def _snapshot_all(self) -> None:
+    def _snapshot_all(self, calibration: bool = True) -> None:
         for slot in self.slots.values():
             try:
                 self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
-                self.store.save_calibration(slot.cushion, slot.engine.analyzer.state_dict())
+                if calibration:
+                    self.store.save_calibration(slot.cushion, slot.engine.analyzer.state_dict())
             except Exception:
                 log.exception("could not save the state of %s", slot.cushion)
 
     async def _snapshot_forever(self, every_s: float = SNAPSHOT_EVERY_S) -> None:
+        # calibration (a cushion's offsets and noise, learnt over minutes) every
+        # CALIBRATION_EVERY_S and at stop: a JSON of every cell per cushion every 5 s cost
+        # more than the trackers' snapshots with many cushions
+        saved_calibration = time.monotonic()
         while not self._stopping:
             await asyncio.sleep(every_s)
-            self._snapshot_all()
+            calibration = time.monotonic() - saved_calibration >= CALIBRATION_EVERY_S
+            if calibration:
+                saved_calibration = time.monotonic()
+            self._snapshot_all(calibration)
             self._log_new_drops()
             self._tick_sinks()
 
