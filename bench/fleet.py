@@ -191,7 +191,7 @@ def run_mqtt(cushions: int, rate: float, grid: int, args: argparse.Namespace) ->
     ok = False
     try:
         broker = Mosquitto(wd, max_queued_messages=1_000_000)
-        env = {"SITWELL_MQTT__MAX_CUSHIONS": str(max(cushions, 256))}
+        env = {"SITWELL_MQTT__MAX_CUSHIONS": str(cushions)} if cushions > 256 else {}
         daemon = Daemon(["--mqtt", f"{broker.host}:{broker.port}"], wd, env=env)
         daemon.wait_healthy()
         states = StateListener(broker.host, broker.port)
