@@ -306,7 +306,8 @@ def markdown(rows: list[dict]) -> str:
 
 
 def svg(rows: list[dict], path: Path) -> None:
-    """Two panels: CPU share and p99 against cushions (16x16), µs a frame against the grid."""
+    """Two panels: CPU share, RSS, frames analysed and µs a frame against cushions (16x16);
+    µs a frame, RSS and p99 against the grid (100 cushions)."""
     by_n = sorted((r for r in rows if r["grid"] == 16 and r["input"] == "mqtt"), key=lambda r: r["cushions"])
     by_g = sorted((r for r in rows if r["cushions"] == 100 and r["input"] == "mqtt"), key=lambda r: r["grid"])
     w, h, pad = 360, 240, 44
@@ -343,11 +344,12 @@ def svg(rows: list[dict], path: Path) -> None:
     panel(0, "16x16 at 10 Hz, by cushions", [r["cushions"] for r in by_n],
           [("CPU % of a core", "#c33", [100 * r["cpu_share"] for r in by_n]),
            ("RSS MB", "#36c", [r["rss_mb"] for r in by_n]),
-           ("p99 state latency, 10 ms", "#393", [100 * r["p99_s"] for r in by_n])], "cushions (log)", True)
+           ("frames analysed %", "#393", [100 * r["analysed_share"] for r in by_n]),
+           ("daemon µs per frame", "#c90", [r["daemon_us_per_frame"] for r in by_n])], "cushions (log)", True)
     panel(w + 20, "100 cushions at 10 Hz, by grid", [r["grid"] for r in by_g],
           [("daemon µs per frame", "#c33", [r["daemon_us_per_frame"] for r in by_g]),
            ("RSS MB", "#36c", [r["rss_mb"] for r in by_g]),
-           ("p99 state latency, 10 ms", "#393", [100 * r["p99_s"] for r in by_g])], "grid side (cells)", False)
+           ("p99 frame→state in 10 ms", "#393", [100 * r["p99_s"] for r in by_g])], "grid side (cells)", False)
     parts.append("</svg>")
     path.write_text("\n".join(parts) + "\n")
 
@@ -364,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep", action="store_true", help="cushions 10..1000 at 16x16, grids 8..32 at 100")
     ap.add_argument("--svg", metavar="FILE", help="with --sweep: draw the table")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' for stdout)")
+    ap.add_argument("--svg-from", metavar="JSON", help="only draw --svg from an earlier --sweep's --json")
     ap.add_argument("--publish", action="store_true", help=argparse.SUPPRESS)  # the child process
     ap.add_argument("--host", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -373,6 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         publish(args)
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.svg_from:
+        rows = json.loads(Path(args.svg_from).read_text())["results"]
+        print(markdown(rows))
+        svg(rows, Path(args.svg or "fleet.svg"))
+        return 0
     load0 = loadavg()[0]
     if args.sweep:
         configs = [(n, 16) for n in (10, 100, 300, 1000)] + [(100, 8), (100, 32)]
