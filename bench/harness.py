@@ -52,16 +52,21 @@ def _clean_env(home: Path) -> dict[str, str]:
 class Daemon:
     """`sitwell run ARGS` on a free port, stopped with SIGTERM."""
 
-    def __init__(self, args: list[str], workdir: Path, log_level: str = "WARNING", max_delay_ms: int | None = None):
+    def __init__(self, args: list[str], workdir: Path, log_level: str = "WARNING", max_delay_ms: int | None = None,
+                 env: dict[str, str] | None = None):
+        """`env`: SITWELL_* settings for this daemon (nothing else of the caller's leaks in)."""
         self.port = free_port()
         self.workdir = workdir
         self.log_path = workdir / "daemon.log"
         cmd = [*sitwell_cmd(), "run", *args, "--port", str(self.port), "--db", str(workdir / "sitwell.db"),
                "--log-level", log_level]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (the handle outlives this method: closed by stop())
+        extra_env = env
         env = _clean_env(workdir)
         if max_delay_ms is not None:  # analysis.max_delay_ms; None: sitwell's default
             env["SITWELL_ANALYSIS__MAX_DELAY_MS"] = str(max_delay_ms)
+        if extra_env:
+            env.update(extra_env)
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
         self.pid = self.proc.pid
 
@@ -132,13 +137,15 @@ class Mosquitto:
 
     host = "127.0.0.1"
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, max_queued_messages: int = 10000):
+        """`max_queued_messages`: per client; a daemon taking 10,000 frames a second (1,000
+        cushions at 10 Hz, bench/fleet.py) needs more than 10,000 when it reads in bursts."""
         if not Path(MOSQUITTO).exists():
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self.port = free_port()
         conf = workdir / "mosquitto.conf"
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        f"max_queued_messages 10000\n")
+                        f"max_queued_messages {max_queued_messages}\n")
         self._log = open(workdir / "mosquitto.log", "wb")  # noqa: SIM115 (the handle outlives this method: closed by stop())
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10

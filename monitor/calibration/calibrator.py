@@ -35,6 +35,8 @@ class Calibrator(StreamCalibrator):
     """Per-cushion calibration state; `process(frame)` is cheap and allocation-light,
     `process_batch(t, raw)` gives the same loads for a run of frames at once."""
 
+    _run_window = 1  # frames calibrated ahead at the current offsets (see _calibrate_run)
+
     # ---- the batch path: the same steps, vectorised where the state allows ----------------
 
     def process_batch(self, t: np.ndarray, raw: np.ndarray) -> CalibratedBatch:
@@ -83,7 +85,9 @@ class Calibrator(StreamCalibrator):
                 checks.append(j)
         self.clock, self._check_bucket = clock, bucket
         at_check = self._bad_cell_checks(raw.reshape(n, -1), np.array(clocks), checks)
-        i, window = 0, 1
+        # the run length carries over from the last batch (the daemon's batches are a few
+        # frames each): it only decides how much is computed ahead, never the result
+        i, window = 0, self._run_window
         while i < n:
             if not self._ready:  # warm-up: the per-frame path
                 scaled = self._f3
@@ -131,6 +135,7 @@ class Calibrator(StreamCalibrator):
                 # no further step within TARE_EVERY_S of frames
                 window = max(1, bisect.bisect_right(times, times[end - 1] + TARE_EVERY_S, lo=end) - end)
             i = end
+        self._run_window = window
 
     def _ahead(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, list, list]:
         """`_load`'s arithmetic for a run of frames at the current offsets, noise and mask:

@@ -80,11 +80,16 @@ class MqttConfig(Section):
     ha_discovery: bool = False
     ha_prefix: str = "homeassistant"
     reconnect_max_s: Seconds = Field(30.0, gt=0, le=600)
-    # With a `+` subscription anyone on the broker can invent cushions, and at most 256 are
-    # kept: a cushion silent this long is forgotten, so a new one is not refused until a
-    # restart. Configured `cushions` never expire.
+    # With a `+` subscription anyone on the broker can invent cushions, and at most
+    # max_cushions are kept: a cushion silent this long is forgotten, so a new one is not
+    # refused until a restart. Configured `cushions` never expire.
     cushion_expiry_s: Seconds = Field(3600.0, ge=10, le=30 * 86400,
                                     description="seconds of silence after which an MQTT cushion is forgotten")
+    # One daemon serves an office floor (docs/performance.md: 1,000 cushions at 10 Hz on one
+    # core); the bound is what keeps a flood of invented ids from exhausting memory.
+    max_cushions: int = Field(2000, ge=1, le=20000,
+                              description="cushions one daemon keeps at most; more are refused (counted in /healthz)"
+                              " until a silent one expires")
     # Several daemons on one broker: "i/n" takes the cushions whose crc32(id) % n == i - 1
     # (docs/scaling.md); the others cost a topic check each and are counted, not analysed.
     partition: str | None = Field(None, description='"i/n": this daemon analyses partition i of n'
@@ -223,6 +228,11 @@ class AnalysisConfig(Section):
         250, ge=0, le=1000,
         description="the daemon gathers a cushion's frames for up to this long and analyses them in one"
         " batch: a fraction of the CPU, results shown up to this much later; 0: every frame at once",
+    )
+    max_delay_under_load_ms: int = Field(
+        500, ge=0, le=2000,
+        description="with many cushions due at once the daemon waits up to this long (not max_delay_ms) so"
+        " each batch is bigger and costs less per frame; 0 or below max_delay_ms: never longer",
     )
     queue_per_cushion: int = Field(
         256, ge=4, le=65536,

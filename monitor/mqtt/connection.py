@@ -31,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from monitor.config.settings import MqttConfig
+from monitor.mqtt.buffered import BufferedClient
 from monitor.mqtt.topics import monitor_status_topic
 
 log = logging.getLogger(__name__)
@@ -122,15 +123,17 @@ class MqttConnection:
 
     # ---- set-up ----------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
+        """A paho client reading in 64 KiB chunks (monitor/mqtt/buffered.py: many frames a second)."""
         cfg = self.config
+        client: mqtt.Client
         if self.mqtt5:
-            client = mqtt.Client(
+            client = BufferedClient(
                 CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=MQTTProtocolVersion.MQTTv5
             )
         else:
             # clean_session False + a stable client id: the broker keeps our subscriptions
             # and queues QoS 1 messages for us while we are away
-            client = mqtt.Client(
+            client = BufferedClient(
                 CallbackAPIVersion.VERSION2,
                 client_id=self.client_id,
                 clean_session=False,

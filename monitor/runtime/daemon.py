@@ -24,6 +24,7 @@ from monitor.journal.wiring import open_journal, start_journal_mqtt
 from monitor.model import DeviceInfo, Frame
 from monitor.runtime.controls import ReminderControls
 from monitor.runtime.engine import CushionEngine
+from monitor.runtime.fleet import process_fleet
 from monitor.runtime.inputs import build_input, time_scale, with_own_client_id
 from monitor.runtime.live_settings import LiveSettings
 from monitor.runtime.mounting_notices import mounting_for
@@ -54,7 +55,12 @@ PROCESS_SLICE_S = 0.01  # wall time analysis may hold the event loop per cushion
 # A batch is analysed when the first frame after its due time arrives, or this long after its
 # due time if none does (the cushion stopped or is slower than this).
 SILENT_AFTER_S = 0.1
-SNAPSHOT_EVERY_S = 5.0  # trackers and calibration saved, drops logged, sinks ticked
+# This many cushions sending at once is load: batches gather for max_delay_under_load_ms,
+# and a pass starts at most every UNDER_LOAD_PASS_S
+UNDER_LOAD_CUSHIONS = 32
+UNDER_LOAD_PASS_S = 0.05
+SNAPSHOT_EVERY_S = 5.0  # trackers saved, drops logged, sinks ticked
+CALIBRATION_EVERY_S = 30.0  # calibration saved
 
 
 class Daemon:
@@ -66,7 +72,7 @@ class Daemon:
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)
         self.slots = Cushions(settings.mqtt.cushion_expiry_s, frozenset(settings.mqtt.cushions),
-                              forget=self._save_tracker)
+                              forget=self._save_tracker, limit=settings.mqtt.max_cushions)
         self.time_scale = time_scale(settings)
         self.live_settings = LiveSettings(settings, self.store, self.slots)
         self.live_settings.apply_saved()
@@ -93,6 +99,8 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
+        self._under_load = False  # many cushions sending (_set_load)
+        self._gather_s = settings.analysis.max_delay_ms / 1000.0  # how long a batch gathers now
 
     # ---- frame intake (input threads) -------------------------------------------
     def _intake(self, frame: Frame) -> None:
@@ -117,11 +125,12 @@ class Daemon:
         # case the cushion falls silent.
         n = len(q)
         if n == 1:
-            delay = self.config.analysis.max_delay_ms / 1000.0
+            delay = self._gather_s
             slot.due_wall = now + delay
-            if delay and self._timer is not None:
+            # under load the loop keeps a timer armed after every pass (even while a pass runs)
+            if delay and (self._timer is not None or self._under_load):
                 return
-        elif n < BATCH_MAX and now < slot.due_wall:
+        elif n < BATCH_MAX and (now < slot.due_wall or self._under_load):
             return
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not wake.is_set():
@@ -176,39 +185,66 @@ class Daemon:
             await asyncio.sleep(0)
 
     def _process_due(self, flush: bool = False) -> None:
-        """Analyse the cushions whose batch is due (full, or its first frame waited max_delay_ms);
+        """Analyse the cushions whose batch is due (full, or its first frame waited the gather
+        delay), the features of all of them per grid in one call (monitor/runtime/fleet.py);
         arm a timer for the next one."""
         assert self._wake is not None
         now = time.monotonic()
         next_due = math.inf
-        gather_s = self.config.analysis.max_delay_ms / 1000.0
-        handed = False
+        gather_s = self._gather_s
+        # under load the timer alone starts a pass (intake wakes only for full batches): a
+        # pass per frame that arrives due would go over every cushion each time
+        silent_after = 0.0 if self._under_load else SILENT_AFTER_S
+        due: list[CushionSlot] = []
+        flowing = 0
         for slot in self.slots.values():
+            if slot.last_frame_wall is not None and now - slot.last_frame_wall < 1.0:
+                flowing += 1
             if not slot.queue:
                 if gather_s and slot.last_frame_wall is not None and now - slot.last_frame_wall < 1.0:
                     # frames flow: the next batch's first frame is due soon after now
-                    next_due = min(next_due, now + gather_s + SILENT_AFTER_S)
+                    next_due = min(next_due, now + gather_s + silent_after)
                 continue
             if not flush and len(slot.queue) < BATCH_MAX and now < slot.due_wall:
-                next_due = min(next_due, slot.due_wall + SILENT_AFTER_S)
+                next_due = min(next_due, slot.due_wall + silent_after)
                 continue
-            # a time slice per cushion: a flooding cushion must not starve the API or the others
-            slice_end = now + PROCESS_SLICE_S
-            new_engine = self.runtime.engine_maker(slot.cushion)
-            while slot.queue and (flush or time.monotonic() < slice_end):
-                for step in slot.process_some(new_engine):
+            due.append(slot)
+        self._set_load(flowing)
+        handed = False
+        slice_end = now + PROCESS_SLICE_S  # a flooding cushion must not starve the API or the others
+        while due:
+            for slot, steps in process_fleet(due, self.runtime.engine_maker):
+                for step in steps:
                     self._hand_on(step)
                     handed = True
-            if slot.engine.mounting_check.changed:
-                self.runtime.mounting_found(slot)
-            if slot.queue:
-                slot.due_wall = now  # overdue: more to do after the loop has served the others
-                self._wake.set()
-            elif gather_s:
-                next_due = min(next_due, now + gather_s + SILENT_AFTER_S)
+                if slot.engine.mounting_check.changed:
+                    self.runtime.mounting_found(slot)
+            # more rounds only for a backlog (its queue still held frames that were due), in the slice
+            due = [s for s in due if s.queue and s.due_wall <= now]
+            if not flush and time.monotonic() >= slice_end:
+                break
+        for slot in due:
+            slot.due_wall = now  # overdue: more to do after the loop has served the others
+            self._wake.set()
+        if gather_s and next_due < math.inf and self._under_load:
+            next_due = max(next_due, now + UNDER_LOAD_PASS_S)
         if handed:
             self._tick_sinks()
+        if gather_s and handed:
+            next_due = min(next_due, now + gather_s + silent_after)
         self._set_timer(None if self._wake.is_set() else next_due)
+
+    def _set_load(self, flowing: int) -> None:
+        """Many cushions sending: gather longer (analysis.max_delay_under_load_ms), so each
+        batch is bigger and costs less per frame; never when max_delay_ms is 0."""
+        cfg = self.config.analysis
+        under = (flowing >= UNDER_LOAD_CUSHIONS and cfg.max_delay_ms > 0
+                 and cfg.max_delay_under_load_ms > cfg.max_delay_ms)
+        if under != self._under_load:
+            log.info("%d cushions sending: batches gather for %d ms", flowing,
+                     cfg.max_delay_under_load_ms if under else cfg.max_delay_ms)
+        self._under_load = under
+        self._gather_s = (cfg.max_delay_under_load_ms if under else cfg.max_delay_ms) / 1000.0
 
     def _hand_on(self, step: CushionStep) -> None:
         """One step to every sink, in order; a failing sink is logged and counted, never fatal."""
@@ -261,18 +297,26 @@ class Daemon:
     def _save_tracker(self, slot: CushionSlot) -> None:
         self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
 
-    def _snapshot_all(self) -> None:
+    def _snapshot_all(self, calibration: bool = True) -> None:
         for slot in self.slots.values():
             try:
                 self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
-                self.store.save_calibration(slot.cushion, slot.engine.analyzer.state_dict())
+                if calibration:
+                    self.store.save_calibration(slot.cushion, slot.engine.analyzer.state_dict())
             except Exception:
                 log.exception("could not save the state of %s", slot.cushion)
 
     async def _snapshot_forever(self, every_s: float = SNAPSHOT_EVERY_S) -> None:
+        # calibration (a cushion's offsets and noise, learnt over minutes) every
+        # CALIBRATION_EVERY_S and at stop: a JSON of every cell per cushion every 5 s cost
+        # more than the trackers' snapshots with many cushions
+        saved_calibration = time.monotonic()
         while not self._stopping:
             await asyncio.sleep(every_s)
-            self._snapshot_all()
+            calibration = time.monotonic() - saved_calibration >= CALIBRATION_EVERY_S
+            if calibration:
+                saved_calibration = time.monotonic()
+            self._snapshot_all(calibration)
             self._log_new_drops()
             self._tick_sinks()
 

@@ -89,6 +89,26 @@ class CushionEngine:
         update = self.tracker.update
         return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, front.cal.load, readings, strict=True)]
 
+    # process_batch without the features, and its end: the daemon computes the features of
+    # many cushions' batches in one call (monitor/runtime/fleet.py).
+
+    def calibrate_front(self, frames: Sequence[Frame]) -> CalibratedFront:
+        """Mounting undone and calibration of `frames`; its `features` are the caller's to fill
+        (`extract_batch` on its `cal`, alone or stacked with other cushions' of this grid)."""
+        t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
+        cells = np.stack([f.cells for f in frames])
+        max_value = frames[0].max_value
+        if not self.mounting.is_normal:
+            cells = map_cells(cells, self.mounting, max_value)
+        cal = self.analyzer.calibrator.process_batch(t, cells)
+        return CalibratedFront(t, cells, max_value, cal, None)
+
+    def finish_batch(self, frames: Sequence[Frame], front: CalibratedFront) -> list[CushionStep]:
+        """The steps of `calibrate_front(frames)` once its features are filled in."""
+        readings = self.read_arrays(front)
+        update = self.tracker.update
+        return [CushionStep(f, load, r, update(r)) for f, load, r in zip(frames, front.cal.load, readings, strict=True)]
+
     # The two halves of process_batch, for `sitwell analyze` to run in two processes: the
     # first holds only the mapping and calibration state, the second the rest.
 
@@ -103,6 +123,8 @@ class CushionEngine:
         """The readings of `calibrate_arrays`' frames (the decision step, sit-bone loads, the
         mounting check); the tracker is the caller's to update, in order."""
         t, cells, cal = front.t, front.cells, front.cal
+        if front.features is None:
+            raise ValueError("the features of this batch were not computed")
         readings = self.analyzer.decide(cal, front.features)
         self._add_sit_bones(readings, cal.load)
         if not self.mounting_check.done:
@@ -118,4 +140,4 @@ class CalibratedFront:
     cells: np.ndarray  # as the seat lies (mounting undone)
     max_value: int
     cal: CalibratedBatch
-    features: FeatureBatch
+    features: FeatureBatch | None  # None until filled in (calibrate_front: the fleet path fills it)

@@ -142,8 +142,12 @@ class RuntimeService(SitterControls, SetupControls):
             return {}
 
     def _status_entry(self, slot: CushionSlot, health: dict[str, Any] | None = None) -> dict[str, Any]:
-        if health is None:
-            health = self.input_health().get(slot.cushion, {})
+        if health is None:  # one cushion's: building every cushion's made each state event O(cushions)
+            try:
+                health = self.input.health_of(slot.cushion) or {}
+            except Exception:
+                log.exception("input health failed")
+                health = {}
         state = slot.last_step.state if slot.last_step else CushionState.idle(slot.cushion)
         age = None if slot.last_frame_wall is None else round(time.monotonic() - slot.last_frame_wall, 3)
         return state.status_json(bool(health.get("connected", False)), age)

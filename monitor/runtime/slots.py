@@ -25,7 +25,7 @@ from monitor.tracker.tracker import CushionTracker
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 32  # queued frames analysed in one vectorised call
-MAX_CUSHIONS = 256
+MAX_CUSHIONS = 2000  # the default of mqtt.max_cushions
 REGRID_S = 2.0
 REGRID_FRAMES = 5
 
@@ -95,17 +95,19 @@ class CushionSlot:
         Same results as one frame at a time (CushionEngine.process_batch), at a fraction of
         the per-frame cost when frames queue up (many cushions, a burst, a fast simulation).
         `new_engine(device, tracker)` makes the engine of another cushion plugged in under this id."""
-        batch = self._take_batch(new_engine)
+        batch = self.take_batch(new_engine)
         if not batch:
             return []
         try:
             steps = self.engine.process_batch(batch)
         except Exception:
-            pass  # find the frame at fault: one at a time
-        else:
-            self.last_step = steps[-1]
-            self.analysed += len(steps)
-            return steps
+            return self.process_frames_one_by_one(batch)  # find the frame at fault
+        self.last_step = steps[-1]
+        self.analysed += len(steps)
+        return steps
+
+    def process_frames_one_by_one(self, batch: list[Frame]) -> list[CushionStep]:
+        """A batch whose vectorised call failed: frame by frame, the failing ones dropped and counted."""
         done: list[CushionStep] = []
         for frame in batch:
             try:
@@ -119,7 +121,9 @@ class CushionSlot:
             self.analysed += len(done)
         return done
 
-    def _take_batch(self, new_engine: NewEngine) -> list[Frame]:
+    def take_batch(self, new_engine: NewEngine) -> list[Frame]:
+        """Up to BATCH_MAX queued frames of this cushion's grid and full scale (another grid
+        or scale plugged in: the engine is made anew first, see the module docstring)."""
         device = self.engine.device
         batch: list[Frame] = []
         while self.queue and len(batch) < BATCH_MAX:
@@ -171,7 +175,7 @@ class CushionSlot:
 
 
 class Cushions:
-    """The slots by cushion id, at most `limit` (MAX_CUSHIONS). Read from any thread; added under a lock.
+    """The slots by cushion id, at most `limit` (mqtt.max_cushions). Read from any thread; added under a lock.
 
     At the limit, cushions silent for `expiry_s` (mqtt.cushion_expiry_s; never those in
     `keep`, the configured ones) are forgotten to make room, `forget(slot)` called first (the
@@ -179,7 +183,7 @@ class Cushions:
 
     def __init__(self, expiry_s: float | None = None, keep: frozenset[str] = frozenset(),
                  forget: Callable[[CushionSlot], None] | None = None, limit: int = MAX_CUSHIONS) -> None:
-        self.limit = limit  # a test of the dashboard with 1,000 cushions raises it
+        self.limit = limit
         self._slots: dict[str, CushionSlot] = {}
         self._lock = threading.Lock()
         self.refused = 0  # cushions turned away: `limit` were known already

@@ -1,10 +1,11 @@
 """Publishes what the monitor concludes to MQTT (CONTRACT §3).
 
 - `<prefix>/<cushion>/state`: retained, QoS 0, `{"cushion","t","occupied","posture","left_share","spell_s"}`;
-  at most one per MIN_INTERVAL_S per cushion, but at once on every change of occupied or
-  posture; a suppressed update is sent when its interval is over (so the retained state is
-  never stale by more than that), and the latest state of every cushion is sent again after a
-  reconnect (QoS 0 published while the broker is away is lost).
+  at most one per MIN_INTERVAL_S per cushion (its newest after each run of steps the daemon
+  analysed), but at once on every change of occupied or posture; a suppressed update is sent
+  when its interval is over (so the retained state is never stale by more than that), and the
+  latest state of every cushion is sent again after a reconnect (QoS 0 published while the
+  broker is away is lost).
 - `<prefix>/<cushion>/reminders`: QoS 1, the reminder JSON (CONTRACT §6); queued by paho while
   the broker is away and delivered after the reconnect.
 - `<prefix>/status`: `online` (retained) on connect, `offline` as the last will (see mqtt_client).
@@ -34,6 +35,9 @@ from monitor.sinks.base import CushionStep
 log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S = 0.5  # ~2 state messages per second per cushion
+# tick() sends a held state once this share of the interval is over: batches come about one
+# interval apart, and one that comes a little early must not wait for the flusher
+TICK_SHARE = 0.8
 
 
 def _dumps(obj: dict[str, Any]) -> str:
@@ -68,6 +72,7 @@ class MqttPublisher:
         self._lock = threading.Lock()
         self._cushions: dict[str, _Last] = {}
         self._discovered: set[str] = set()  # cushions whose discovery went out on this connection
+        self._held: dict[str, None] = {}  # cushions with a state held by handle() for tick()
         self.counts: Counter[str] = Counter()  # states, reminders, suppressed, lost_reminders, discovery
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -97,12 +102,34 @@ class MqttPublisher:
 
     # ---- Sink -----------------------------------------------------------------------
     def handle(self, step: CushionStep) -> None:
+        """Reminders at once; the state at once if occupied or posture changed, else held for
+        tick(), which sends each cushion's newest after a run of steps (the daemon analyses a
+        cushion's frames in batches: the batch's last state, not its first, is the fresh one)."""
         for reminder in step.reminders:
             self.publish_reminder(reminder)
-        self.publish_state(step.state)
+        self.publish_state(step.state, hold=True)
 
     def tick(self) -> None:
-        pass  # held-back states go out from the flusher thread, on the publisher's own clock
+        """The newest held state of each cushion whose interval is (about) over; the rest go
+        out from the flusher thread, on the publisher's own clock."""
+        if not self._held:
+            return
+        now = time.monotonic()
+        due: list[tuple[str, str]] = []
+        with self._lock:
+            held, self._held = self._held, {}
+            for cushion in held:
+                last = self._cushions[cushion]
+                if last.pending is None:
+                    continue
+                if now - last.mono < TICK_SHARE * self.min_interval_s:
+                    self._held[cushion] = None
+                    continue
+                payload = _dumps(last.pending.as_json())
+                due.append((cushion, payload))
+                last.mono, last.payload, last.pending = now, payload, None
+        for cushion, payload in due:
+            self._send_state(cushion, payload)
 
     def close(self) -> None:
         self.stop()
@@ -111,16 +138,20 @@ class MqttPublisher:
         return dict(self.counts)
 
     # ---- publishing -----------------------------------------------------------------
-    def publish_state(self, state: CushionState) -> None:
+    def publish_state(self, state: CushionState, hold: bool = False) -> None:
+        """Sent now if occupied or posture changed or the interval is over; else kept as the
+        cushion's pending state (`hold`: kept for tick() even when the interval is over)."""
         now = time.monotonic()
         with self._lock:
             last = self._cushions.get(state.cushion)
             if last is None:
                 last = self._cushions[state.cushion] = _Last()
             changed = state.occupied != last.occupied or state.posture != last.posture
-            if not changed and now - last.mono < self.min_interval_s:
+            if not changed and (hold or now - last.mono < self.min_interval_s):
                 last.pending = state
                 self.counts["suppressed"] += 1
+                if hold:
+                    self._held[state.cushion] = None
                 return
             payload = _dumps(state.as_json())
             last.mono, last.occupied, last.posture = now, state.occupied, state.posture

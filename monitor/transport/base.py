@@ -40,6 +40,11 @@ class FrameInput(ABC):
     def health(self) -> list[dict[str, Any]]:
         """One dict per cushion this input serves (see `InputHealth.as_dict`)."""
 
+    def health_of(self, cushion: str) -> dict[str, Any] | None:
+        """One cushion's dict of `health()`, or None; an input serving many cushions answers
+        without building every other cushion's (the dashboard's state events ask per cushion)."""
+        return next((h for h in self.health() if h.get("cushion") == cushion), None)
+
 
 class LockedDropCounter(DropCounter):
     """A DropCounter a decoder can write from a reader thread while health() reads it.

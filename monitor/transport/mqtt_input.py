@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_CUSHIONS = 256  # with a `+` subscription anyone on the broker could invent cushions
 DEFAULT_MAX_VALUE = 4095  # a 16-bit frame without a hello: most cushions are 12-bit ADCs
 STALE_S = 1.0  # a clock going back less than this is a stale frame (reordered, redelivered), more a reboot
 SEQ_WRAP = 1 << 16  # binary frames' seq is a u16 (CONTRACT §2.1)
@@ -110,6 +109,8 @@ class MqttInput(FrameInput):
             self._cushions[name] = _Cushion(name)
         self._configured = frozenset(mine)  # always kept, never expired
         self._last_expiry_scan = -1e9
+        # with a `+` subscription anyone on the broker could invent cushions: at most this many
+        self.max_cushions = config.max_cushions
         self.refused = 0  # new cushions refused at the limit
         self.expired = 0  # cushions forgotten after cushion_expiry_s of silence
         # payloads that belong to no valid cushion (bad id, too many cushions)
@@ -154,6 +155,11 @@ class MqttInput(FrameInput):
             cushions = sorted(self._cushions.values(), key=lambda c: c.cushion)
         return [c.health.as_dict() for c in cushions]
 
+    def health_of(self, cushion: str) -> dict[str, Any] | None:
+        with self._lock:
+            c = self._cushions.get(cushion)
+        return None if c is None else c.health.as_dict()
+
     # ---- connection and status -------------------------------------------------------
     def _on_connection(self, connected: bool, error: str | None) -> None:
         self._broker_up = connected
@@ -180,12 +186,12 @@ class MqttInput(FrameInput):
         with self._lock:
             c = self._cushions.get(name)
             if c is None:
-                if len(self._cushions) >= MAX_CUSHIONS and not self._expire(now):
+                if len(self._cushions) >= self.max_cushions and not self._expire(now):
                     self.drops.drop("too_many_cushions")
                     self.refused += 1
                     if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
                         log.warning("mqtt: cushion %s refused: %d cushions already, none silent for %g s"
-                                    " (mqtt.cushion_expiry_s); %d refused so far", name, MAX_CUSHIONS,
+                                    " (mqtt.cushion_expiry_s); %d refused so far", name, self.max_cushions,
                                     self.config.cushion_expiry_s, self.refused)
                     return None
                 c = self._cushions[name] = _Cushion(name)
@@ -212,7 +218,7 @@ class MqttInput(FrameInput):
             self.expired += len(silent)
             log.info("mqtt: %d cushions silent for %g s forgotten (%s%s)", len(silent), limit,
                      ", ".join(silent[:5]), ", ..." if len(silent) > 5 else "")
-        return len(self._cushions) < MAX_CUSHIONS
+        return len(self._cushions) < self.max_cushions
 
     def _is_foreign(self, topic: str) -> bool:
         """A cushion of another daemon's partition (before anything is decoded)."""
@@ -221,7 +227,7 @@ class MqttInput(FrameInput):
         name = cushion_in(self.prefix, topic)
         if self._in_partition(name):
             return False
-        if len(self._foreign) < 4 * MAX_CUSHIONS:
+        if len(self._foreign) < 4 * self.max_cushions:
             self._foreign.add(name)
         return True
 
@@ -232,7 +238,7 @@ class MqttInput(FrameInput):
         return partition_of(cushion, parts) == index
 
     def foreign_cushions(self) -> int:
-        """How many cushions of other partitions were seen (up to 4 * MAX_CUSHIONS)."""
+        """How many cushions of other partitions were seen (up to 4 * max_cushions)."""
         return len(self._foreign)
 
     def _on_status(self, msg: MQTTMessage) -> None:

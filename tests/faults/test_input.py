@@ -193,10 +193,11 @@ def _publish_many_cushions(mosquitto, n: int, extra_topics: list[str]) -> None:
 
 @pytest.mark.mqtt
 def test_mqtt_flood_of_cushion_ids_is_bounded(tmp_path, mosquitto):
-    """Anyone on the broker can invent cushion ids: at most 256 are kept, the daemon stays up."""
+    """Anyone on the broker can invent cushion ids: at most mqtt.max_cushions (256 here) are kept,
+    the daemon stays up."""
     cfg = write_config(tmp_path / "sitwell.toml")
     d = SitwellProcess(tmp_path, "--mqtt", f"{mosquitto.host}:{mosquitto.port}", config=cfg,
-                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-ids"})
+                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-ids", "SITWELL_MQTT__MAX_CUSHIONS": "256"})
     try:
         assert wait_until(lambda: "mqtt" in d.log and d.healthz()["status"] == "ok", 10)
         time.sleep(0.5)  # subscribed
@@ -215,7 +216,7 @@ def test_mqtt_flood_of_cushion_ids_is_bounded(tmp_path, mosquitto):
 def test_mqtt_refused_cushions_are_visible_in_healthz(tmp_path, mosquitto):
     cfg = write_config(tmp_path / "sitwell.toml")
     d = SitwellProcess(tmp_path, "--mqtt", f"{mosquitto.host}:{mosquitto.port}", config=cfg,
-                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-refused"})
+                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-refused", "SITWELL_MQTT__MAX_CUSHIONS": "256"})
     try:
         assert wait_until(lambda: "mqtt" in d.log and d.healthz()["status"] == "ok", 10)
         time.sleep(0.5)
@@ -235,7 +236,7 @@ def test_silent_mqtt_cushions_expire_so_a_new_one_is_not_refused_until_restart(t
     (issue 19.6). Now a cushion silent for mqtt.cushion_expiry_s is forgotten."""
     cfg = write_config(tmp_path / "sitwell.toml", extra="[mqtt]\ncushion_expiry_s = 10\n")
     d = SitwellProcess(tmp_path, "--mqtt", f"{mosquitto.host}:{mosquitto.port}", config=cfg,
-                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-expiry"})
+                       env={"SITWELL_MQTT__CLIENT_ID": "faults-daemon-expiry", "SITWELL_MQTT__MAX_CUSHIONS": "256"})
     try:
         assert wait_until(lambda: "mqtt" in d.log and d.healthz()["status"] == "ok", 10)
         time.sleep(0.5)
