@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from monitor.analysis.features import FeatureBatch, extract_batch
-from monitor.model import Frame
+from monitor.model import CalibratedBatch, Frame
 from monitor.runtime.engine import CalibratedFront
 from monitor.runtime.slots import CushionSlot, NewEngine
 from monitor.sinks.base import CushionStep
@@ -86,13 +86,21 @@ def _features_of(group: list[_Due]) -> None:
         part = group[start:end]
         load = np.concatenate([d.front.cal.load for d in part]) if len(part) > 1 else part[0].front.cal.load
         noise = np.concatenate([d.front.cal.noise for d in part]) if len(part) > 1 else part[0].front.cal.noise
-        fb = extract_batch(geometry, load, noise)
+        # each cushion's own linearising exponent, frame by frame (calibration/response.py)
+        gamma = np.concatenate([_gamma_of(d.front.cal) for d in part])
+        fb = extract_batch(geometry, load, noise, gamma)
         at = 0
         for d in part:
             n = len(d.frames)
             d.front.features = FeatureBatch(**{name: getattr(fb, name)[at:at + n] for name in _FEATURE_FIELDS})
             at += n
         start = end
+
+
+def _gamma_of(cal: CalibratedBatch) -> np.ndarray:
+    if cal.gamma is None:
+        return np.ones(len(cal.load), np.float32)
+    return cal.gamma
 
 
 def _finish(due: _Due) -> list[CushionStep]:
