@@ -23,7 +23,6 @@ import os
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -125,7 +124,8 @@ class FrontFeed:
 def _pack(front: CalibratedFront) -> tuple[list[np.ndarray], int]:
     """A front as arrays (for an ArrayChannel) and its max_value; `_unpack` undoes it."""
     f = front.features
-    return [front.t, front.cells, front.cal.load, front.cal.noise, *(getattr(f, n) for n in FEATURE_NAMES)], front.max_value
+    arrays = [front.t, front.cells, front.cal.load, front.cal.noise, *(getattr(f, n) for n in FEATURE_NAMES)]
+    return arrays, front.max_value
 
 
 def _unpack(arrays: list[np.ndarray], max_value: int) -> CalibratedFront:

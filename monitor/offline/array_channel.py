@@ -13,6 +13,7 @@ A batch too large for a slot, or holding Python objects, goes down the queue pic
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 from typing import Any
 
@@ -68,7 +69,6 @@ class ArrayChannel:
     def close(self) -> None:
         self._full.close()
         self._free.close()
-        try:
+        # a view still open somewhere (an error on the way): the mapping goes with the process
+        with contextlib.suppress(BufferError):
             self._buf.close()
-        except BufferError:  # a view still open somewhere (an error on the way): the mapping goes with the process
-            pass
