@@ -22,6 +22,7 @@ from tqdm import tqdm
 from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.model import CushionState, Frame, Spell
+from monitor.offline.analyze_decide import decide_front
 from monitor.offline.analyze_feed import FrontFeed, default_processes, make_engine
 from monitor.tracker.events import TrackerUpdate
 
@@ -131,13 +132,13 @@ def analyze_recording(
             if fast:
                 reader.close()  # the feed reads the file afresh, in chunks
                 feed = FrontFeed(path, settings, BATCH, default_processes() if processes is None else processes)
-                update = engine.tracker.update
-                for front in feed:
-                    readings = engine.read_arrays(front)
-                    for t, reading in zip(front.t.tolist(), readings, strict=True):
-                        handle(t, update(reading))
-                    totals.frames += len(readings)
-                    last_t = float(front.t[-1])
+                track = engine.tracker.step
+                for front, sitbone_loads in feed:
+                    ts, present, postures, left_shares, sitbones = decide_front(engine, front, sitbone_loads)
+                    for t, p, posture, ls, sitbone in zip(ts, present, postures, left_shares, sitbones, strict=True):
+                        handle(t, track(t, p, posture, ls, sitbone))
+                    totals.frames += len(ts)
+                    last_t = ts[-1]
                     if progress:
                         bar.n = feed.position()
                         bar.refresh()

@@ -30,12 +30,14 @@ from monitor.analysis.features import FEATURE_NAMES, FeatureBatch
 from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.model import CalibratedBatch, DropCounter
+from monitor.offline.analyze_decide import calibrated_front
 from monitor.offline.array_channel import ArrayChannel
 from monitor.runtime.engine import CalibratedFront, CushionEngine
 from monitor.runtime.mounting_notices import mounting_for
 
 log = logging.getLogger(__name__)
 
+Front = tuple[CalibratedFront, np.ndarray]  # what `calibrated_front` gives
 IN_FLIGHT = 4  # batches between two processes: ~1 MB each for 512 frames of 16x16
 
 
@@ -53,7 +55,8 @@ def make_engine(reader: RecordingReader, settings: Settings) -> CushionEngine:
 
 
 class FrontFeed:
-    """Iterate the recording's batches as `CalibratedFront`s; after the end, `drops` and
+    """Iterate the recording's batches as `calibrated_front` gives them (a `CalibratedFront`
+    and the sit-bone loads of its frames); after the end, `drops` and
     `lines` are the reader's. `position()` is how far into the file reading has got."""
 
     def __init__(self, path: str | Path, settings: Settings, size: int, processes: int):
@@ -65,28 +68,28 @@ class FrontFeed:
     def position(self) -> int:
         return self._position
 
-    def __iter__(self) -> Iterator[CalibratedFront]:
+    def __iter__(self) -> Iterator[Front]:
         if self.processes < 2:
             yield from self._here()
         else:
             yield from self._children()
 
-    def _here(self) -> Iterator[CalibratedFront]:
+    def _here(self) -> Iterator[Front]:
         with RecordingReader(self.path) as reader:
             engine = make_engine(reader, self.settings)
             max_value = reader.header.max_value
             for t, cells in reader.batches(self.size):
                 self._position = reader.bytes_read()
-                yield engine.calibrate_arrays(t, cells, max_value)
+                yield calibrated_front(engine, t, cells, max_value)
             self.drops, self.lines = reader.drops, reader.lines
 
-    def _children(self) -> Iterator[CalibratedFront]:
+    def _children(self) -> Iterator[Front]:
         ctx = mp.get_context("fork")
         with RecordingReader(self.path) as reader:
             h = reader.header
         cells = h.rows * h.cols  # the mounting may turn the grid, never change its size
         # per frame: t, cells (uint16), load (float32), noise, the features (float64 at most)
-        fronts = ArrayChannel(ctx, IN_FLIGHT, self.size * (8 + 6 * cells + 4 + 8 * len(FEATURE_NAMES)) + 4096)
+        fronts = ArrayChannel(ctx, IN_FLIGHT, self.size * (8 + 6 * cells + 4 + 16 + 8 * len(FEATURE_NAMES)) + 4096)
         channels = [fronts]
         if self.processes >= 3:
             raw = ArrayChannel(ctx, IN_FLIGHT, self.size * (8 + 2 * cells) + 1024)
@@ -121,17 +124,18 @@ class FrontFeed:
                 channel.close()
 
 
-def _pack(front: CalibratedFront) -> tuple[list[np.ndarray], int]:
+def _pack(item: Front) -> tuple[list[np.ndarray], int]:
     """A front as arrays (for an ArrayChannel) and its max_value; `_unpack` undoes it."""
+    front, sitbone = item
     f = front.features
-    arrays = [front.t, front.cells, front.cal.load, front.cal.noise, *(getattr(f, n) for n in FEATURE_NAMES)]
+    arrays = [front.t, front.cells, front.cal.load, front.cal.noise, sitbone, *(getattr(f, n) for n in FEATURE_NAMES)]
     return arrays, front.max_value
 
 
-def _unpack(arrays: list[np.ndarray], max_value: int) -> CalibratedFront:
-    t, cells, load, noise, *features = arrays
+def _unpack(arrays: list[np.ndarray], max_value: int) -> Front:
+    t, cells, load, noise, sitbone, *features = arrays
     return CalibratedFront(t, cells, max_value, CalibratedBatch(t=t, load=load, noise=noise),
-                           FeatureBatch(*features))
+                           FeatureBatch(*features)), sitbone
 
 
 def _feed(path: Path, settings: Settings, size: int, fronts: ArrayChannel) -> None:
@@ -170,7 +174,7 @@ def _calibrate(path: Path, settings: Settings, raw: ArrayChannel, fronts: ArrayC
                 fronts.put_message((kind, payload, position))
                 return
             t, cells = arrays
-            packed, _ = _pack(engine.calibrate_arrays(t, cells, max_value))
+            packed, _ = _pack(calibrated_front(engine, t, cells, max_value))
             fronts.put(packed, ("front", max_value, position))
     except BaseException:  # noqa: BLE001 - told to the parent, which raises it
         fronts.put_message(("error", traceback.format_exc(), 0))
