@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import queue
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Front = tuple[CalibratedFront, np.ndarray]  # what `calibrated_front` gives
 IN_FLIGHT = 4  # batches between two processes: ~1 MB each for 512 frames of 16x16
+WATCH_S = 1.0  # how often a parent waiting for a batch looks whether its children still run
 
 
 def default_processes() -> int:
@@ -106,7 +108,13 @@ class FrontFeed:
             child.start()
         try:
             while True:
-                arrays, (kind, payload, position) = fronts.get()
+                try:
+                    arrays, (kind, payload, position) = fronts.get(timeout=WATCH_S)
+                except queue.Empty:  # slow, or a child killed before it could say so
+                    dead = [c.name for c in children if not c.is_alive() and c.exitcode != 0]
+                    if dead:
+                        raise RuntimeError(f"reading {self.path}: {', '.join(dead)} stopped") from None
+                    continue
                 self._position = position
                 if kind == "front":
                     yield _unpack(arrays, payload)

@@ -58,8 +58,9 @@ class ArrayChannel:
         """A message without arrays (the end, an error)."""
         self._full.put((None, [], message))
 
-    def get(self) -> tuple[list[np.ndarray], Any]:
-        slot, layout, message = self._full.get()
+    def get(self, timeout: float | None = None) -> tuple[list[np.ndarray], Any]:
+        """The next batch; raises queue.Empty if none came within `timeout` seconds."""
+        slot, layout, message = self._full.get(timeout=timeout)
         if slot is None:
             return layout, message
         arrays = [np.ndarray(shape, np.dtype(dtype), self._buf, offset).copy() for dtype, shape, offset in layout]
