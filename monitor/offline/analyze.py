@@ -23,7 +23,7 @@ from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.model import CushionState, Frame, Spell
 from monitor.offline.analyze_decide import decide_front
-from monitor.offline.analyze_feed import FrontFeed, default_processes, make_engine
+from monitor.offline.analyze_feed import FrontFeed, default_processes, keep_freed_memory, make_engine
 from monitor.tracker.events import TrackerUpdate
 
 BATCH = 512
@@ -131,6 +131,7 @@ def analyze_recording(
         with reader:
             if fast:
                 reader.close()  # the feed reads the file afresh, in chunks
+                keep_freed_memory()
                 feed = FrontFeed(path, settings, BATCH, default_processes() if processes is None else processes)
                 track = engine.tracker.step
                 for front, sitbone_loads in feed:
