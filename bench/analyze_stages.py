@@ -26,7 +26,7 @@ from common import dump_json, loadavg, machine, table
 from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.offline.analyze_decide import calibrated_front, decide_front
-from monitor.offline.analyze_feed import make_engine
+from monitor.offline.analyze_feed import keep_freed_memory, make_engine
 
 log = logging.getLogger("bench.analyze_stages")
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("monitor").setLevel(logging.WARNING)  # not every reminder the tracker sends
     path = recording(args.hours, plain=False)
     settings = Settings(input="sim")
+    keep_freed_memory()  # as `sitwell analyze` does
     load0 = loadavg()[0]
     best: dict[str, float] = {}
     frames = 0
