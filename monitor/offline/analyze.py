@@ -76,8 +76,10 @@ def analyze_recording(
     """Stream `path` through a CushionEngine, calling `emit` for each output object.
 
     `fast` (the default) reads the file in large chunks with the cells taken from the bytes
-    and, with `processes` 2 (the default where there are two cores), reads and calibrates in
-    a second process (analyze_feed.py); `fast=False` is the plain path, a Frame at a time.
+    and, with `processes` 3 (the default where there are two cores), reads in one child
+    process, calibrates in a second and decides here (analyze_feed.py; 2: one child reads and
+    calibrates; 1: all here), without a SeatReading per frame (analyze_decide.py);
+    `fast=False` is the plain path, a Frame at a time through `CushionEngine.process_batch`.
     Both give the same output (tests/offline/test_analyze_fast.py)."""
     reader = RecordingReader(path)
     h = reader.header
