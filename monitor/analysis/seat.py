@@ -145,21 +145,24 @@ class SeatAnalyzer:
             out.append(decide(t, found, total, act, ls, front, tl, tr, sac, r))
         return out
 
-    def _decide(
-        self,
-        t: float,
-        found: bool,
-        total: float,
-        active_load: float,
-        ls: float,
-        front: float,
-        thigh_l: float,
-        thigh_r: float,
-        sacral: float,
-        r: list[float],
-    ) -> SeatReading:
-        """One frame: its features (as Python floats) and its reported features rounded
-        (`r`, in the order of _ROUNDED)."""
+    def decide_states(self, ts: list[float], fb: FeatureBatch) -> tuple[list[bool], list[str], list[float | None]]:
+        """What the tracker reads of `decide`'s readings, per frame (present, posture,
+        left_share), by the same steps in the same order, without the reported features the
+        readings carry (`sitwell analyze` does not report them)."""
+        step = self._step
+        steps = [
+            step(t, act, ls, front, tl, tr, sac)
+            for t, act, ls, front, tl, tr, sac in zip(
+                ts, *(getattr(fb, name).tolist() for name in _STEPPED), strict=True
+            )
+        ]
+        present, posture, _, left_share = zip(*steps, strict=True) if steps else ((), (), (), ())
+        return list(present), list(posture), list(left_share)
+
+    def _step(
+        self, t: float, active_load: float, ls: float, front: float, thigh_l: float, thigh_r: float, sacral: float
+    ) -> tuple[bool, str, float, float | None]:
+        """The state step of one frame: present, posture, confidence, left_share."""
         dt = elapsed(self._last_t, t, 5.0)
         self._last_t = t
         present = self.occupancy.update(t, active_load)
@@ -183,6 +186,24 @@ class SeatAnalyzer:
                 self.posture.reset()
             self._left = None
             posture, conf, left_share = "empty", _empty_conf(self.occupancy), None
+        return present, posture, conf, left_share
+
+    def _decide(
+        self,
+        t: float,
+        found: bool,
+        total: float,
+        active_load: float,
+        ls: float,
+        front: float,
+        thigh_l: float,
+        thigh_r: float,
+        sacral: float,
+        r: list[float],
+    ) -> SeatReading:
+        """One frame: its features (as Python floats) and its reported features rounded
+        (`r`, in the order of _ROUNDED)."""
+        present, posture, conf, left_share = self._step(t, active_load, ls, front, thigh_l, thigh_r, sacral)
         pl_r, pl_c, pr_r, pr_c, cop_r, cop_c, mid, area, mean, act, *shares = r
         raw_ls, front_r, thigh_l_r, thigh_r_r, sacral_r = shares
         features = {
@@ -217,6 +238,9 @@ _ROUNDED = {
     "left_share": 4, "front_share": 4, "thigh_l": 4, "thigh_r": 4, "sacral": 4,
 }  # fmt: skip
 
+
+# The features the state step reads, in the order of _step's arguments.
+_STEPPED = ("active_load", "left_share", "front_share", "thigh_l", "thigh_r", "sacral")
 
 # What a PostureClassifier follows in time (posture.py `reset`): carried over to a new one.
 _POSTURE_STATE = ("smooth", "baseline", "baseline_s", "even", "thigh_even", "prior", "posture", "confidence",

@@ -35,10 +35,18 @@ def sit_bone_loads(
     else:
         idx = np.flatnonzero(have).tolist()
         picked = loads[idx] if isinstance(loads, np.ndarray) else np.stack([loads[i] for i in idx])
-    # C order, as np.stack gave: einsum's summation order may depend on the layout
-    stack = np.maximum(picked, 0.0, dtype=np.float32, order="C")  # (m, R, C)
     found = [p for p in (peaks[i] for i in idx) if p is not None]
     pk = np.array([(p.left, p.right) for p in found], dtype=np.float32)  # (m, 2 sides, [row, col])
+    for i, pair in zip(idx, box_loads(picked, pk, geo), strict=True):
+        out[i] = pair
+    return out
+
+
+def box_loads(picked: np.ndarray, pk: np.ndarray, geo: SeatGeometry) -> list[list[float]]:
+    """[left, right] load within PEAK_BOX_CM of each peak of m frames: `picked` their loads
+    (m, rows, cols), `pk` their peaks (m, 2 sides, [row, col]) float32."""
+    # C order, as np.stack gave: einsum's summation order may depend on the layout
+    stack = np.maximum(picked, 0.0, dtype=np.float32, order="C")  # (m, R, C)
     half_r, half_c = PEAK_BOX_CM / geo.cell_d_cm, PEAK_BOX_CM / geo.cell_w_cm
     # Box weights, the outermost cells by the part inside: clip(half + 0.5 - distance, 0, 1),
     # with minimum/maximum, which give the same here (no NaN, no -0.0) for less call cost.
@@ -47,6 +55,4 @@ def sit_bone_loads(
     wc = np.minimum(np.maximum(half_c + 0.5 - np.abs(geo.ci[None, None, :] - pk[:, :, 1:2]), 0.0), 1.0)
     box = np.einsum("msr,mrc,msc->ms", wr, stack, wc)  # (m, 2)
     # round(float(v), 6) of every value, per column (exactly Python's round; see pyround)
-    for i, pair in zip(idx, round_table([box[:, 0], box[:, 1]], (6, 6)), strict=True):
-        out[i] = pair
-    return out
+    return round_table([box[:, 0], box[:, 1]], (6, 6))

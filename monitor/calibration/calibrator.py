@@ -19,8 +19,10 @@ from monitor.calibration.cells import NeighbourFill, fill_masked
 from monitor.calibration.stream import (
     BATCH_CELLS,
     CHECK_EVERY_S,
+    DEAD_AFTER_S,
     HOT_LOAD,
     STATE_VERSION,
+    STUCK_AFTER_S,
     TARE_EVERY_S,
     StreamCalibrator,
 )
@@ -209,6 +211,29 @@ class Calibrator(StreamCalibrator):
                 return k, mask
         return None, None
 
+
+    # ---- the once-a-second look for bad cells, remembered ------------------------------------
+
+    _untrusted_key: tuple[bool, bytes, bytes, bytes] | None = None
+    _untrusted_one: np.ndarray | None = None
+
+    def _untrusted(self, zero: np.ndarray, clocks: np.ndarray, since_zero: np.ndarray,
+                   since_same: np.ndarray) -> np.ndarray:
+        """`StreamCalibrator._untrusted`, the same result, remembered for one frame.
+
+        Once a cell has read 0 for DEAD_AFTER_S the mask is looked at the long way every
+        second (~100 us of numpy calls on 16x16), though its inputs rarely change: of the
+        frame's zeros only "all of them" counts, and of the runs only which have reached
+        their limit (tests/calibration/test_untrusted_memo.py holds the two in step)."""
+        if len(zero) != 1:
+            return super()._untrusted(zero, clocks, since_zero, since_same)
+        clock = clocks[:, None]
+        key = (bool(np.logical_and.reduce(zero, axis=None)), (clock - since_zero >= DEAD_AFTER_S).tobytes(),
+               (clock - since_same >= STUCK_AFTER_S).tobytes(), (self.offset > 0.5).tobytes())
+        if key != self._untrusted_key or self._untrusted_one is None:
+            self._untrusted_one = super()._untrusted(zero, clocks, since_zero, since_same)
+            self._untrusted_key = key
+        return self._untrusted_one.copy()
 
     # ---- persistence and explicit calibration --------------------------------------------
 

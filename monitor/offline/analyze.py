@@ -22,7 +22,8 @@ from tqdm import tqdm
 from monitor.codec.recording import RecordingReader
 from monitor.config.settings import Settings
 from monitor.model import CushionState, Frame, Spell
-from monitor.offline.analyze_feed import FrontFeed, default_processes, make_engine
+from monitor.offline.analyze_decide import decide_front
+from monitor.offline.analyze_feed import FrontFeed, default_processes, keep_freed_memory, make_engine
 from monitor.tracker.events import TrackerUpdate
 
 BATCH = 512
@@ -75,8 +76,10 @@ def analyze_recording(
     """Stream `path` through a CushionEngine, calling `emit` for each output object.
 
     `fast` (the default) reads the file in large chunks with the cells taken from the bytes
-    and, with `processes` 2 (the default where there are two cores), reads and calibrates in
-    a second process (analyze_feed.py); `fast=False` is the plain path, a Frame at a time.
+    and, with `processes` 3 (the default where there are two cores), reads in one child
+    process, calibrates in a second and decides here (analyze_feed.py; 2: one child reads and
+    calibrates; 1: all here), without a SeatReading per frame (analyze_decide.py);
+    `fast=False` is the plain path, a Frame at a time through `CushionEngine.process_batch`.
     Both give the same output (tests/offline/test_analyze_fast.py)."""
     reader = RecordingReader(path)
     h = reader.header
@@ -130,14 +133,15 @@ def analyze_recording(
         with reader:
             if fast:
                 reader.close()  # the feed reads the file afresh, in chunks
+                keep_freed_memory()
                 feed = FrontFeed(path, settings, BATCH, default_processes() if processes is None else processes)
-                update = engine.tracker.update
-                for front in feed:
-                    readings = engine.read_arrays(front)
-                    for t, reading in zip(front.t.tolist(), readings, strict=True):
-                        handle(t, update(reading))
-                    totals.frames += len(readings)
-                    last_t = float(front.t[-1])
+                track = engine.tracker.step
+                for front, sitbone_loads in feed:
+                    ts, present, postures, left_shares, sitbones = decide_front(engine, front, sitbone_loads)
+                    for t, p, posture, ls, sitbone in zip(ts, present, postures, left_shares, sitbones, strict=True):
+                        handle(t, track(t, p, posture, ls, sitbone))
+                    totals.frames += len(ts)
+                    last_t = ts[-1]
                     if progress:
                         bar.n = feed.position()
                         bar.refresh()

@@ -100,9 +100,13 @@ class CushionTracker:
     # ------------------------------------------------------------------ public API
 
     def update(self, reading: SeatReading) -> TrackerUpdate:
-        t = reading.t + self._offset
+        return self.step(reading.t, reading.present, reading.posture, reading.left_share, reading.sitbone_load)
+
+    def step(self, reading_t: float, present: bool, posture: str, ls: float | None, sitbone_load: Any) -> TrackerUpdate:
+        """`update` on the parts of a reading it reads (`sitwell analyze` makes no SeatReading)."""
+        t = reading_t + self._offset
         if not math.isfinite(t):
-            log.warning("%s: reading with frame time %r ignored", self.cushion, reading.t)
+            log.warning("%s: reading with frame time %r ignored", self.cushion, reading_t)
             self.bad_readings += 1
             return TrackerUpdate(state=self._state(self.last_t or 0.0), epoch=self.epoch)
         last_t = self.last_t
@@ -126,7 +130,7 @@ class CushionTracker:
             self._gap(last_t, t, out)
         self.last_t = t
 
-        present = bool(reading.present)
+        present = bool(present)
         if present != self._raw:  # also when _raw is None (no frame yet, or after a gap)
             self._raw = present
             self._raw_since = t
@@ -139,16 +143,14 @@ class CushionTracker:
         if self._empty_since is not None:  # a spell can only end while its absence runs
             self._check_spell_end(t, out)
 
-        posture = reading.posture
         seated = present and posture in _SEATED
-        ls = reading.left_share
         if ls is not None and not (0.0 <= ls <= 1.0):  # NaN or out of range: not a share
             ls = None
         if seated:
             self._posture = posture
             self._left_share = ls
         schedule.update_timers(t, seated, posture, ls)
-        self._update_dose(t, present, posture, reading.sitbone_load, out)
+        self._update_dose(t, present, posture, sitbone_load, out)
         if self.occupied and self.spell is not None:
             out.reminders = schedule.fire(t, self.spell.start, self._posture, self._left_share, out)
         if rules.sitstand:
@@ -390,11 +392,7 @@ class CushionTracker:
     def _state(self, t: float) -> CushionState:
         occupied = self.occupied
         spell = self.spell
-        spell_s = 0.0
-        if spell is not None:
-            spell_s = t - spell.start
-            if not spell_s > 0.0:  # max(0.0, t - start)
-                spell_s = 0.0
+        spell_s = 0.0 if spell is None or not t - spell.start > 0.0 else t - spell.start  # max(0.0, t - start)
         # positionally, in CushionState's field order (keywords cost twice as much per frame):
         # cushion, t, occupied, posture, left_share, spell_s, spell_start
         return CushionState(self.cushion, t, occupied, self._posture if occupied else "empty",

@@ -1,5 +1,6 @@
-"""The fast `sitwell analyze` (chunked reading, cells from the bytes, a second process) gives
-exactly the plain path's output, line for line; reminder ids are uuid4 and masked."""
+"""The fast `sitwell analyze` (chunked reading, cells from the bytes, two more processes, no
+SeatReading objects) gives exactly the plain path's output, line for line; reminder ids are
+uuid4 and masked."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def _lines(path, **kw) -> list[str]:
 def test_fast_path_matches_the_plain_path_on_the_shared_samples(samples_dir, name):
     plain = _lines(samples_dir / name, fast=False)
     assert len(plain) > 100
+    assert _lines(samples_dir / name, processes=3) == plain
     assert _lines(samples_dir / name, processes=2) == plain
     assert _lines(samples_dir / name, processes=1) == plain
 
@@ -38,4 +40,5 @@ def test_fast_path_matches_on_a_long_generated_recording(tmp_path):
                     rec, cushion="c1", gz=True)
     plain = _lines(rec, fast=False)
     assert sum('"type":"state"' in x for x in plain) >= 1790
+    assert _lines(rec, processes=3) == plain
     assert _lines(rec, processes=2) == plain
