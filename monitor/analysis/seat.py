@@ -150,12 +150,13 @@ class SeatAnalyzer:
         left_share), by the same steps in the same order, without the reported features the
         readings carry (`sitwell analyze` does not report them)."""
         step = self._step
-        steps = [
-            step(t, act, ls, front, tl, tr, sac)
-            for t, act, ls, front, tl, tr, sac in zip(
-                ts, *(getattr(fb, name).tolist() for name in _STEPPED), strict=True
-            )
-        ]
+        classifier = self.posture
+        steps = []
+        for t, act, ls, front, tl, tr, sac, g in zip(
+            ts, *(getattr(fb, name).tolist() for name in _STEPPED), fb.gamma.tolist(), strict=True
+        ):
+            classifier.gamma = g  # as _decide_all: the posture rules read the cushion's exponent
+            steps.append(step(t, act, ls, front, tl, tr, sac))
         present, posture, _, left_share = zip(*steps, strict=True) if steps else ((), (), (), ())
         return list(present), list(posture), list(left_share)
 

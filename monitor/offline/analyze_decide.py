@@ -32,6 +32,7 @@ def calibrated_front(
     """`calibrate_arrays`, and the sit-bone loads (n, 2) of its frames: NaN without peaks."""
     front = engine.calibrate_arrays(t, cells, max_value)
     fb = front.features
+    assert fb is not None  # calibrate_arrays always computes them (only the fleet path fills them later)
     sitbone = np.full((len(t), 2), np.nan)
     found = np.flatnonzero(fb.peaks_found)
     if len(found):
@@ -47,6 +48,8 @@ def decide_front(
     """Per frame of `calibrated_front`'s batch, in order: t, present, posture, left_share,
     sit-bone loads (the rounded floats, as tuples)."""
     fb = front.features
+    if fb is None:
+        raise ValueError("the features of this batch were not computed")
     ts = front.t.tolist()
     present, posture, left_share = engine.analyzer.decide_states(ts, fb)
     sitbone: list[tuple[float, float] | None] = [None] * len(ts)
