@@ -22,6 +22,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 Front = tuple[CalibratedFront, np.ndarray]  # what `calibrated_front` gives
 IN_FLIGHT = 4  # batches between two processes: ~1 MB each for 512 frames of 16x16
 WATCH_S = 1.0  # how often a parent waiting for a batch looks whether its children still run
+CHILD_EXIT_S = 5.0  # how long a told-to-stop child gets before it is killed
 
 
 def default_processes() -> int:
@@ -147,7 +149,10 @@ class FrontFeed:
             for child in children:
                 if child.is_alive():  # stopped early (an error, a closed pipe): the child is ours to end
                     child.terminate()
-                child.join()
+                child.join(CHILD_EXIT_S)
+                if child.is_alive():  # stuck (e.g. waiting on a channel whose other end died)
+                    child.kill()
+                    child.join()
             for channel in channels:
                 channel.close()
 
@@ -166,8 +171,16 @@ def _unpack(arrays: list[np.ndarray], max_value: int) -> Front:
                            FeatureBatch(*features)), sitbone
 
 
+def _default_signals() -> None:
+    """A forked child inherits its parent's handlers (the daemon's, a test runner's): the
+    parent's terminate() must end it, not be turned into an exception it handles."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
 def _feed(path: Path, settings: Settings, size: int, fronts: ArrayChannel) -> None:
     """The child of two processes: read and calibrate, send each batch, then the reader's counts."""
+    _default_signals()
     try:
         feed = FrontFeed(path, settings, size, 1)
         for front in feed:
@@ -180,6 +193,7 @@ def _feed(path: Path, settings: Settings, size: int, fronts: ArrayChannel) -> No
 
 def _read(path: Path, size: int, raw: ArrayChannel) -> None:
     """The first of three processes: read, send each batch's (t, cells), then the reader's counts."""
+    _default_signals()
     try:
         with RecordingReader(path) as reader:
             for t, cells in reader.batches(size):
@@ -192,6 +206,7 @@ def _read(path: Path, size: int, raw: ArrayChannel) -> None:
 def _calibrate(path: Path, settings: Settings, raw: ArrayChannel, fronts: ArrayChannel) -> None:
     """The second of three: calibrate and compute the features of what the reader sends;
     its end and errors are passed on as they come."""
+    _default_signals()
     try:
         with RecordingReader(path) as reader:  # the header: the engine's device and epoch
             engine = make_engine(reader, settings)
