@@ -95,13 +95,19 @@ class CushionEngine:
     def calibrate_front(self, frames: Sequence[Frame]) -> CalibratedFront:
         """Mounting undone and calibration of `frames`; its `features` are the caller's to fill
         (`extract_batch` on its `cal`, alone or stacked with other cushions' of this grid)."""
+        t, cells, max_value = self.seat_cells(frames)
+        cal = self.analyzer.calibrator.process_batch(t, cells)
+        return CalibratedFront(t, cells, max_value, cal, None)
+
+    def seat_cells(self, frames: Sequence[Frame]) -> tuple[np.ndarray, np.ndarray, int]:
+        """The times, cells as the seat lies (mounting undone) and full scale of `frames`:
+        what its calibrator takes (the fleet path calibrates many cushions' at once)."""
         t = np.fromiter((f.t for f in frames), dtype=np.float64, count=len(frames))
         cells = np.stack([f.cells for f in frames])
         max_value = frames[0].max_value
         if not self.mounting.is_normal:
             cells = map_cells(cells, self.mounting, max_value)
-        cal = self.analyzer.calibrator.process_batch(t, cells)
-        return CalibratedFront(t, cells, max_value, cal, None)
+        return t, cells, max_value
 
     def finish_batch(self, frames: Sequence[Frame], front: CalibratedFront) -> list[CushionStep]:
         """The steps of `calibrate_front(frames)` once its features are filled in."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from monitor.analysis.features import FeatureBatch, extract_batch
+from monitor.calibration.fleet import calibrate_many
 from monitor.model import CalibratedBatch, Frame
 from monitor.runtime.engine import CalibratedFront
 from monitor.runtime.slots import CushionSlot, NewEngine
@@ -48,30 +49,40 @@ def process_fleet(
     """One batch (up to BATCH_MAX queued frames) of each slot, the features of all of them
     per grid in one call; the steps per slot, in the order given. `new_engine_for(cushion)`
     is the daemon's `engine_maker` (a cushion plugged in with another grid)."""
-    done: list[tuple[CushionSlot, list[CushionStep]]] = []
+    taken: list[CushionSlot] = []
+    steps_of: dict[int, list[CushionStep]] = {}  # by id(slot)
+    dues: dict[int, _Due] = {}
     groups: dict[tuple[int, int, float, float], list[_Due]] = {}
-    order: list[CushionSlot | _Due] = []
+    pending: dict[tuple[int, int, float, float], list[tuple[CushionSlot, list[Frame], tuple]]] = {}
     for slot in slots:
         new_engine: NewEngine = new_engine_for(slot.cushion)
         frames = slot.take_batch(new_engine)
         if not frames:
             continue
+        taken.append(slot)
         try:
-            front = slot.engine.calibrate_front(frames)
+            arrays = slot.engine.seat_cells(frames)
         except Exception:
-            order.append(slot)
-            done.append((slot, slot.process_frames_one_by_one(frames)))
+            steps_of[id(slot)] = slot.process_frames_one_by_one(frames)
             continue
-        due = _Due(slot, frames, front)
         geo = slot.engine.analyzer.geometry
-        groups.setdefault((geo.rows, geo.cols, geo.width_cm, geo.depth_cm), []).append(due)
-        order.append(due)
+        pending.setdefault((geo.rows, geo.cols, geo.width_cm, geo.depth_cm), []).append((slot, frames, arrays))
+    for key, batches in pending.items():
+        calibrated = calibrate_many([slot.engine.analyzer.calibrator for slot, _, _ in batches],
+                                    [a[0] for _, _, a in batches], [a[1] for _, _, a in batches])
+        for (slot, frames, (t, cells, max_value)), cal in zip(batches, calibrated, strict=True):
+            if isinstance(cal, Exception):  # this cushion's calibration raised (its state untouched)
+                steps_of[id(slot)] = slot.process_frames_one_by_one(frames)
+                continue
+            due = _Due(slot, frames, CalibratedFront(t, cells, max_value, cal, None))
+            groups.setdefault(key, []).append(due)
+            dues[id(slot)] = due
     for group in groups.values():
         _features_of(group)
-    for item in order:
-        if isinstance(item, _Due):
-            done.append((item.slot, _finish(item)))
-    return done
+    for slot in taken:
+        if id(slot) in dues:
+            steps_of[id(slot)] = _finish(dues[id(slot)])
+    return [(slot, steps_of[id(slot)]) for slot in taken]
 
 
 def _features_of(group: list[_Due]) -> None:

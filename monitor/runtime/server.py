@@ -16,6 +16,43 @@ from monitor.runtime.daemon import Daemon
 log = logging.getLogger(__name__)
 
 
+TICK_S = 1.0  # how often the web server looks at its clock (uvicorn: every 0.1 s)
+
+
+def quiet_server(config):  # noqa: ANN001, ANN201 - uvicorn is imported lazily (it is slow to import)
+    """A uvicorn Server whose main loop wakes once a second, not ten times: its tick only
+    refreshes the Date header (once a second anyway) and looks at `should_exit`, and an idle
+    daemon's event loop woke ten times a second for it. Setting `should_exit` wakes it at once."""
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            self._exit_now = asyncio.Event()
+            self._should_exit = False
+            super().__init__(config)
+
+        @property
+        def should_exit(self) -> bool:
+            return self._should_exit
+
+        @should_exit.setter
+        def should_exit(self, value: bool) -> None:
+            self._should_exit = value
+            if value:
+                self._exit_now.set()
+
+        async def main_loop(self) -> None:
+            counter = 0
+            should_exit = await self.on_tick(counter)
+            while not should_exit:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._exit_now.wait(), TICK_S)
+                counter = (counter + 10) % 864000  # on_tick's count of 0.1 s ticks
+                should_exit = await self.on_tick(counter)
+
+    return QuietServer(config)
+
+
 async def serve(settings: Settings, announce: Callable[[str], object] | None = None,
                 reload_settings: Callable[[], Settings] | None = None) -> None:
     """Run the daemon and the dashboard until SIGINT/SIGTERM; SIGHUP reloads the config.
@@ -33,10 +70,10 @@ async def serve(settings: Settings, announce: Callable[[str], object] | None = N
     app = create_app(daemon.runtime, token=d.token, require_token=not loopback)
     config = uvicorn.Config(app, host=d.host, port=d.port, log_level="warning", lifespan="on", access_log=False,
                             **uvicorn_limits())
-    server = uvicorn.Server(config)
+    server = quiet_server(config)
     # uvicorn before 0.29 installed its own SIGINT/SIGTERM handlers through this method (off: ours
     # run); later ones catch the signal during serve() and raise it again for ours on the way out.
-    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
+    server.install_signal_handlers = lambda: None
     await daemon.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

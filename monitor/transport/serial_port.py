@@ -35,7 +35,10 @@ from monitor.transport.device_clock import DeviceClock
 log = logging.getLogger(__name__)
 
 CodecName = Literal["binary", "text", "detect"]
-READ_TIMEOUT_S = 0.1  # how long a read may block: bounds stop() latency
+# How long a read may block with nothing coming. stop() cancels a blocked read
+# (cancel_read), so this only bounds stop() where a URL handler has no cancel_read; an idle
+# reader woke ten times a second at 0.1 s.
+READ_TIMEOUT_S = 1.0
 TTY_BUFFER = 4096  # bytes the Linux tty layer buffers for a reader (N_TTY_BUF_SIZE)
 READ_CHUNK = 65536
 DIGIT_MAX = 9  # the full scale of a digit-per-cell text line

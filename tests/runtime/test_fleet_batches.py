@@ -118,3 +118,51 @@ def test_the_limit_on_cushions_is_a_validated_setting():
     for name in ("a", "b", "c"):
         slots.add(name, lambda n=name: _slot(n, frame))
     assert len(slots) == 2 and slots.refused == 1
+
+
+def test_calibrating_many_cushions_at_once_is_each_cushions_own_calibration(samples_dir, monkeypatch):
+    """monitor/calibration/fleet.py against each cushion's `process_batch`: the same loads, noise
+    and learnt state after every round, on cushions of one grid with masked cells, tare steps
+    and warm-up; and most batches do go the stacked way."""
+    import monitor.calibration.fleet as cal_fleet
+    from monitor.calibration.calibrator import Calibrator
+
+    stacked = {"stacked": 0, "own": 0}
+    real_stack = cal_fleet._calibrate_stack
+
+    def counting(part):
+        out = real_stack(part)
+        stacked["stacked"] += sum(b is not None for b in out)
+        stacked["own"] += sum(b is None for b in out)
+        return out
+
+    monkeypatch.setattr(cal_fleet, "_calibrate_stack", counting)
+    streams = []
+    for name in ("tour-16x16", "day-16x16", "long-spell-16x16", "real-physics-16x16"):
+        with RecordingReader(samples_dir / f"{name}.jsonl.gz", cushion=name) as reader:
+            streams.append([f for _, f in zip(range(1500), reader, strict=False)])
+    own = [Calibrator(16, 16, s[0].max_value) for s in streams]
+    many = [Calibrator(16, 16, s[0].max_value) for s in streams]
+    rng = np.random.default_rng(7)
+    at = [0] * len(streams)
+    while any(a < len(s) for a, s in zip(at, streams, strict=True)):
+        picked, times, raws = [], [], []
+        for k, s in enumerate(streams):
+            m = int(rng.integers(0, 13))
+            part = s[at[k]:at[k] + m]
+            at[k] += m
+            if part:
+                picked.append(k)
+                times.append(np.array([f.t for f in part]))
+                raws.append(np.stack([f.cells for f in part]))
+        got = cal_fleet.calibrate_many([many[k] for k in picked], times, raws)
+        for k, t, raw, b in zip(picked, times, raws, got, strict=True):
+            a = own[k].process_batch(t, raw)
+            assert not isinstance(b, Exception)
+            assert np.array_equal(a.load, b.load) and np.array_equal(a.noise, b.noise)
+            for name in ("offset", "noise_var", "mask", "zero_since", "same_since", "_last_raw"):
+                assert np.array_equal(getattr(own[k], name), getattr(many[k], name)), name
+            for name in ("noise", "clock", "tared_s", "empty_s", "_tare_pending_s", "_last_t", "_check_bucket"):
+                assert getattr(own[k], name) == getattr(many[k], name), name
+    assert stacked["stacked"] > 3 * (stacked["own"] + 1)
+    assert any(not c.mask.all() for c in many)  # masked cells were on the stacked path too
