@@ -159,6 +159,28 @@ def test_reminders_query_ack_snooze(tmp_path):
     s.close()
 
 
+class CommitsRightAfterEachRead(Store):
+    """The writer thread's worst timing, made certain: it commits what is pending just after
+    a query has read the table (as it may on a busy machine)."""
+
+    def _query(self, sql, params=(), fresh=False):
+        rows = super()._query(sql, params, fresh)
+        self.flush()
+        return rows
+
+
+def test_a_reminder_committed_between_the_two_reads_is_not_missed(tmp_path):
+    s = CommitsRightAfterEachRead(tmp_path / "s.db", tz=UTC, batch_s=3600)  # the writer waits
+    tr = CushionTracker("desk-1", RulesConfig(), EPOCH)
+    sent, _ = play(s, tr, [(200, True, "slouch", 0.5)])
+    assert len(sent) == 1  # pending (batch_s: the writer thread has not written it yet)
+    assert [r["id"] for r in s.reminders()] == [sent[0].id]
+    sent2, _ = play(s, tr, [(2400, True, "slouch", 0.5)], t0=200)
+    assert sent2
+    assert s.get_reminder(sent2[-1].id) is not None
+    s.close()
+
+
 def test_snapshot_round_trip_brings_the_sent_reminders(tmp_path):
     s = open_store(tmp_path / "s.db")
     tr = CushionTracker("desk-1", RulesConfig(), EPOCH)

@@ -54,19 +54,23 @@ class StoreReads(WriteBuffer):
             params.append(cushion)
         sql += " ORDER BY at_ts DESC, rowid DESC LIMIT ?"
         params.append(int(limit))
+        # the pending ones first: one the writer commits between the two reads is then in the
+        # database, or in both (and counted once), never in neither
+        pending = self._pending_reminders()
         rows = [dict(r) for r in self._query(sql, params)]
         seen = {r["id"] for r in rows}
-        for p in self._pending_reminders():
+        for p in pending:
             if p["id"] not in seen and (since_ts is None or p["at_ts"] >= since_ts) and cushion in (None, p["cushion"]):
                 rows.append(p)
         rows.sort(key=lambda r: r["at_ts"], reverse=True)
         return [self._reminder_json(r) for r in rows[:limit]]
 
     def get_reminder(self, reminder_id: str) -> dict[str, Any] | None:
+        pending = self._pending_reminders()  # before the query, as in `reminders`
         rows = self._query("SELECT * FROM reminders WHERE id = ?", (reminder_id,))
         if rows:
             return self._reminder_json(rows[0])
-        for p in self._pending_reminders():
+        for p in pending:
             if p["id"] == reminder_id:
                 return self._reminder_json(p)
         return None
