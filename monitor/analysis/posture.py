@@ -8,7 +8,7 @@ The rules (CONTRACT section 5), checked in this order on time-smoothed features:
 | posture | cue | rule |
 |---|---|---|
 | forward | load moves to the thighs | front >= max(FORWARD_ABS, FORWARD_REL x baseline) |
-| cross_left / right | that side's thigh lifts | thigh contrast <= -CROSS / >= +CROSS |
+| cross_left / right | that side's thigh lifts | thigh contrast <= -CROSS / >= +CROSS, unless left_share moved with it (LEAN_OF_THIGHS) and the front share held (CROSS_FRONT_HOLD): a lean |
 | slouch | sacral sitting: thighs light, load at the back centre | front <= SLOUCH_REL x baseline, and, until the baseline is confirmed, sacral >= SACRAL_ABS or front <= SLOUCH_FRONT_ABS |
 | lean_left / right | that side carries clearly more | left_share - even >= +LEAN / <= -LEAN (even: what an upright sitter reads here, learnt within 0.5 +- EVEN_BOUND) |
 | upright | none of the above | |
@@ -67,6 +67,17 @@ EVEN_TAU_S = 60.0
 # measured from it. Taken when the baseline starts, learnt while upright (EVEN_TAU_S), kept
 # within +-THIGH_EVEN_BOUND so a crossed leg is never learnt as the sitter's upright.
 THIGH_EVEN_BOUND = 0.2
+# A lean or a cross? A crossed leg lifts one thigh onto the other: the thighs' contrast swings
+# to 0.45-1.2 while the whole seat's left_share moves only 0.13-0.35 of that, and the lifted
+# thigh takes load off the front (front share 0.70-0.91 of the baseline). A lean moves the
+# body, sit bones and thighs alike: left_share moves 0.40-0.68 of the thighs' contrast and the
+# front share holds (0.93-1.01 of the baseline). (Tuning recordings, segment means.) A thigh
+# contrast past CROSS is read as a lean when both say lean, and only up to LEAN_THIGH_MAX: a
+# shift of the body alone moved the thighs' contrast 0.52 at most (segment means), a larger one
+# needs a lifted thigh (a crossed sitter who also leans: the real-physics-10x15-digits sample).
+LEAN_OF_THIGHS = 0.38  # left_share's deviation at least this share of the thigh contrast ...
+CROSS_FRONT_HOLD = 0.92  # ... and the front share at least this share of the baseline
+LEAN_THIGH_MAX = 0.65
 BASELINE_PRIOR = 0.30
 # A cushion whose response flattens the load (a saturating Velostat divider, a heavy sitter)
 # shows upright sitters with thighs at 0.4-0.5 of the load: once a sitter's baseline has been
@@ -171,7 +182,14 @@ class PostureClassifier:
         # is checked first (a forward lean or a slouch moves both thighs alike, its thigh
         # contrast stays small).
         thigh_c -= self.thigh_even
-        if abs(thigh_c) >= self.cross:
+        d = left - self.even
+        if abs(thigh_c) >= self.cross and not (
+            d * thigh_c > 0.0
+            and abs(d) >= self.lean
+            and abs(d) >= LEAN_OF_THIGHS * abs(thigh_c)
+            and abs(thigh_c) < LEAN_THIGH_MAX
+            and front >= CROSS_FRONT_HOLD * base
+        ):
             side = "cross_left" if thigh_c < 0 else "cross_right"
             return side, _conf(abs(thigh_c) - self.cross, self.cross)
         fwd = max(self.forward_abs, self.forward_rel * base)
@@ -190,7 +208,6 @@ class PostureClassifier:
             if not confirmed:
                 m = min(m, cue)
             return "slouch", _conf(m, 1.0 - self.slouch_rel)
-        d = left - self.even
         if abs(d) >= self.lean:
             side = "lean_left" if d > 0 else "lean_right"
             return side, _conf(abs(d) - self.lean, self.lean)
