@@ -66,12 +66,15 @@ class Calibrator(StreamCalibrator):
 
     def _calibrate_run(self, times: list[float], raw: np.ndarray, loads: np.ndarray, noise: np.ndarray,
                        gamma: np.ndarray) -> None:
-        n = len(times)
         dts = [self._step(x) for x in times]
         self._loads_run(times, dts, raw, loads, noise)
-        # The response estimate looks at the calibrated loads only, in order, as `process` does.
+        self.observe_response(loads, dts, noise, gamma)
+
+    def observe_response(self, loads: np.ndarray, dts: list[float], noise: np.ndarray, gamma: np.ndarray) -> None:
+        """The response estimate over calibrated frames, in order, as `process` does frame by
+        frame (it looks at the calibrated loads only): `gamma[j]` after frame j."""
         observe, noise_f = self.response.observe, noise.tolist()
-        for j in range(n):
+        for j in range(len(dts)):
             gamma[j] = observe(loads[j], dts[j], noise_f[j])
 
     def _loads_run(self, times: list[float], dts: list[float], raw: np.ndarray, loads: np.ndarray,

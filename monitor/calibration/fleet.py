@@ -220,9 +220,6 @@ def _tare_run(cal: Calibrator, p: _Prelude, load: np.ndarray, scaled: np.ndarray
         if i < n:
             scaled, load3, capped_mean, hot = cal._ahead(p.raw[i:])
             load = load3
-    # the response estimate over the calibrated loads, in order, as `_calibrate_run` does
     gamma = np.empty(n, np.float32)
-    observe, noise_f = cal.response.observe, noise.tolist()
-    for j in range(n):
-        gamma[j] = observe(loads[j], p.dts[j], noise_f[j])
+    cal.observe_response(loads, p.dts, noise, gamma)
     return CalibratedBatch(t=p.t, load=loads, noise=noise, gamma=gamma)
