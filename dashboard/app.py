@@ -190,9 +190,19 @@ def create_app(
     # ---- health and status -------------------------------------------------------------
 
     @app.get("/healthz", response_model=Healthz, tags=["status"])
-    async def healthz() -> dict[str, Any]:
+    async def healthz(
+        cushion: Annotated[str | None, Query(
+            pattern=CUSHION_PATTERN,
+            description="only this cushion's entry in `inputs` (the page of one cushion polls this: "
+            "with 1,000 cushions the whole list is ~0.5 MB)")] = None,
+    ) -> dict[str, Any]:
         """`{"status":"ok"}` while the daemon runs, with per-input health."""
-        return runtime.health()
+        body = runtime.health()
+        inputs = body.get("inputs") or []
+        body["inputs_total"] = len(inputs)
+        if cushion is not None:
+            body["inputs"] = [h for h in inputs if h.get("cushion") == cushion]
+        return body
 
     @app.get("/api/status", response_model=list[CushionStatus], tags=["status"])
     async def status() -> list[dict[str, Any]]:

@@ -22,8 +22,9 @@ class Healthz(Open):
     inputs: list[dict[str, Any]] = Field(
         default_factory=list,
         description='per input and cushion: {"input","cushion","connected","frames","drops":{reason:n},'
-        '"last_frame_age_s","error"}',
+        '"last_frame_age_s","error"}; with ?cushion= only that cushion\'s',
     )
+    inputs_total: int = Field(0, description="entries in `inputs` before ?cushion= picked one")
 
 
 class CushionStatus(Open):

@@ -196,7 +196,8 @@ function renderStore(s) {
 
 async function pollHealth() {
   try {
-    const body = await app.api.get("/healthz");
+    // only this cushion's entry: the whole list is O(cushions) and polled every few seconds
+    const body = await app.api.get(app.cushion ? `/healthz?cushion=${encodeURIComponent(app.cushion)}` : "/healthz");
     const mine = (body.inputs || []).find((i) => i.cushion === app.cushion) || (body.inputs || [])[0];
     if (mine) renderHealth(mine);
     if (body.store) renderStore(body.store);

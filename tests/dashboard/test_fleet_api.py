@@ -130,3 +130,17 @@ def test_the_fleet_stream_needs_the_token_when_the_dashboard_does(fleet_daemon):
             "GET", d.url + "/api/fleet/stream", params={"token": "s3cret"}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     assert httpx.get(d.url + "/api/fleet", timeout=5).status_code == 200  # reading, like /api/status
+
+
+def test_one_cushions_page_polls_only_its_own_health(fleet):
+    """The main page polls /healthz every few seconds; with 1,000 cushions it asks for its own."""
+    whole = httpx.get(fleet.url + "/healthz", timeout=10)
+    one = httpx.get(fleet.url + "/healthz", params={"cushion": "desk-0007"}, timeout=10)
+    assert len(whole.json()["inputs"]) == FLEET and whole.json()["inputs_total"] == FLEET
+    body = one.json()
+    assert [h["cushion"] for h in body["inputs"]] == ["desk-0007"] and body["inputs_total"] == FLEET
+    assert body["status"] == "ok" and "store" in body and "sinks" in body  # the rest is all there
+    log.info("/healthz with %d cushions: %d bytes whole, %d for one cushion",
+             FLEET, len(whole.content), len(one.content))
+    assert len(one.content) * 20 < len(whole.content)
+    assert httpx.get(fleet.url + "/healthz", params={"cushion": "no such/desk"}, timeout=10).status_code == 422
