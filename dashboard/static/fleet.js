@@ -172,6 +172,9 @@ async function loadSnapshot() {
   try {
     const snap = await fleet.api.get("/api/fleet");
     fleet.seq = -1;
+    // cushions the daemon forgot (silent past mqtt.cushion_expiry_s) are not in the snapshot
+    const present = new Set(snap.rows.map((r) => r[0]));
+    for (const cushion of [...fleet.tiles.keys()]) if (!present.has(cushion)) fleet.tiles.delete(cushion);
     for (const r of snap.rows) applyRow(r);
     fleet.seq = snap.seq;
     fleet.interval = snap.interval_s;

@@ -72,7 +72,7 @@ class Daemon:
         self.input = frame_input or build_input(settings)
         self.store = store if store is not None else Store(settings.store.db)
         self.slots = Cushions(settings.mqtt.cushion_expiry_s, frozenset(settings.mqtt.cushions),
-                              forget=self._save_tracker, limit=settings.mqtt.max_cushions)
+                              forget=self._forget_cushion, limit=settings.mqtt.max_cushions)
         self.time_scale = time_scale(settings)
         self.live_settings = LiveSettings(settings, self.store, self.slots)
         self.live_settings.apply_saved()
@@ -294,8 +294,15 @@ class Daemon:
         self._wake.set()
 
     # ---- periodic work ----------------------------------------------------------------
-    def _save_tracker(self, slot: CushionSlot) -> None:
+    def _forget_cushion(self, slot: CushionSlot) -> None:
+        """A silent cushion is forgotten (an input thread, Cushions' lock held): its state saved,
+        its fleet tile removed on the loop (the feed lives there)."""
         self.store.save_snapshot(slot.cushion, slot.engine.tracker.snapshot())
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.fleet.forget, slot.cushion)
+        else:
+            self.fleet.forget(slot.cushion)
 
     def _snapshot_all(self, calibration: bool = True) -> None:
         for slot in self.slots.values():

@@ -118,6 +118,22 @@ class FleetFeed:
         if row.key() != row.sent_key:
             self._changed[str(reminder.get("cushion"))] = None
 
+    def forget(self, cushion: str) -> None:
+        """A cushion the daemon forgot (silent past mqtt.cushion_expiry_s at the cushion limit):
+        its row goes, and open pages reload the snapshot, which no longer has its tile."""
+        if self._rows.pop(cushion, None) is None:
+            return
+        self._changed.pop(cushion, None)
+        for queue in list(self._subscribers):
+            self._resync(queue)
+
+    def _resync(self, queue: asyncio.Queue[FleetEvent]) -> None:
+        while not queue.empty():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+        queue.put_nowait(("resync", ""))
+        self.sent["resyncs"] += 1
+
     # ---- pages ------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """Every cushion's row now, and the number of the last batch it includes (`seq`)."""
@@ -161,11 +177,7 @@ class FleetFeed:
         self.sent["bytes"] += len(text)
         for queue in list(self._subscribers):
             if queue.full():  # the page stopped reading: it reloads the snapshot when it catches up
-                while not queue.empty():
-                    with contextlib.suppress(asyncio.QueueEmpty):
-                        queue.get_nowait()
-                queue.put_nowait(("resync", ""))
-                self.sent["resyncs"] += 1
+                self._resync(queue)
                 continue
             queue.put_nowait(("fleet", text))
         return text

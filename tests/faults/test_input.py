@@ -252,6 +252,9 @@ def test_silent_mqtt_cushions_expire_so_a_new_one_is_not_refused_until_restart(t
         h = d.healthz()
         assert h["expired_cushions"] >= 255 and len(h["inputs"]) <= 256, h["expired_cushions"]
         assert len(d.get("/api/status")) <= 256
+        # the fleet overview forgets them too (its tiles would otherwise stay for good)
+        assert wait_until(lambda: len(d.get("/api/fleet")["rows"]) <= 256 - 255 + 1, 10)
+        assert "late-1" in {r[0] for r in d.get("/api/fleet")["rows"]}
         assert "forgotten" in d.log and "Traceback" not in d.log
     finally:
         d.kill()

@@ -102,3 +102,23 @@ def test_the_timer_sends_while_a_page_is_open_and_stops_after():
         assert not feed.running  # the timer ended with its last page
 
     asyncio.run(main())
+
+
+def test_a_forgotten_cushion_leaves_the_snapshot_and_open_pages_reload_it():
+    async def main() -> None:
+        feed = FleetFeed(interval_s=3600)
+        page = feed.subscribe()
+        for name in ("a", "b", "c"):
+            feed.handle(step(name, 1.0))
+        feed.flush()
+        feed.handle(step("b", 2.0, posture="slouch"))  # a change still waiting when b is forgotten
+        feed.forget("b")
+        assert [r[0] for r in feed.snapshot()["rows"]] == ["a", "c"]
+        events = [page.get_nowait()[0] for _ in range(page.qsize())]
+        assert events == ["resync"]  # the earlier batch is superseded by the snapshot the page reloads
+        assert feed.flush() is None  # b's waiting change went with it
+        feed.forget("no-such-cushion")  # unknown: nothing to tell
+        assert page.empty() and feed.health()["cushions"] == 2
+        feed.close()
+
+    asyncio.run(main())
