@@ -167,7 +167,31 @@ function resortSoon() {
   }, RESORT_MS);
 }
 
-async function loadSnapshot() {
+// One snapshot load at a time: a `resync` can come while the load of a (re)connection is still
+// in flight, and two loads side by side left the second with no buffer (a TypeError before it
+// drew the grid, so tiles changed by its rows stayed shown under a filter they no longer
+// matched). A load asked for meanwhile runs once more after the current one.
+let loading = null;
+let loadAgain = false;
+
+function loadSnapshot() {
+  if (loading) {
+    loadAgain = true;
+    return loading;
+  }
+  loading = (async () => {
+    do {
+      loadAgain = false;
+      await loadSnapshotOnce();
+    } while (loadAgain);
+  })().finally(() => {
+    loading = null;
+  });
+  return loading;
+}
+fleet.loadSnapshot = loadSnapshot;
+
+async function loadSnapshotOnce() {
   fleet.buffered = fleet.buffered || [];
   try {
     const snap = await fleet.api.get("/api/fleet");

@@ -177,3 +177,29 @@ def test_fleet_overview_on_a_phone(browser_page, fleet):
     page.wait_for_function("() => document.getElementById('fleet-count').dataset.shown === '100'")
     screenshot(page, "fleet-1000-phone")
     assert page.sitwell_errors == []
+
+
+def test_snapshot_reloads_side_by_side_keep_the_filter_true_and_drop_forgotten_tiles(browser_page, fleet_daemon):
+    """A `resync` can come while a reconnection's snapshot is still loading. Two loads side by
+    side once left the grid undrawn, so a tile whose cushion had just stood up stayed shown
+    under "occupied only". A cushion the daemon forgets leaves the page at its next snapshot."""
+    d = fleet_daemon(40, period_s=0.5)
+    page = browser_page
+    page.goto(d.url + "/fleet")
+    page.wait_for_selector(READY, timeout=30_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{TILES}').length === 40")
+    page.check("#fleet-occupied")
+    page.wait_for_function("() => { const n = Number(document.getElementById('fleet-count').dataset.shown);"
+                           " return n > 0 && n < 40; }", timeout=30_000)
+    for _ in range(5):  # snapshots overlapping each other while batches keep coming
+        page.evaluate("() => Promise.all([1, 2, 3].map(() => window.sitwellFleet.loadSnapshot()))")
+        assert all(t["occupied"] == "1" for t in shown(page))
+    page.uncheck("#fleet-occupied")
+    page.wait_for_function("() => document.getElementById('fleet-count').dataset.shown === '40'")
+
+    d.fleet_input.silenced.add("desk-0002")  # it falls silent, and is forgotten (mqtt.cushion_expiry_s)
+    time.sleep(1.0)
+    d.loop.call_soon_threadsafe(d.daemon.fleet.forget, "desk-0002")
+    page.wait_for_function("() => !document.querySelector(\"[data-cushion='desk-0002']\")", timeout=10_000)
+    assert page.text_content("#fleet-count") == "39 of 39 cushions"
+    assert page.sitwell_errors == []

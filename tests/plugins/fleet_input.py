@@ -53,6 +53,7 @@ class FleetInput(FrameInput):
         self.cells = tour_cells(step_s)
         self.healths = {name: InputHealth("fleet", name) for name in self.names}
         self._stop = threading.Event()
+        self.silenced: set[str] = set()  # cushions that send nothing now (as if unplugged)
         self._thread: threading.Thread | None = None
         self.sent = 0
 
@@ -74,6 +75,8 @@ class FleetInput(FrameInput):
                 for start in range(0, len(self.names), chunk):
                     for i in range(start, min(start + chunk, len(self.names))):
                         name = self.names[i]
+                        if name in self.silenced:
+                            continue
                         emit(Frame(name, k * self.step_s, self._cells(i, k), 4095, k))
                         self.healths[name].frame()
                         self.sent += 1
