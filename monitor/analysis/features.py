@@ -239,13 +239,12 @@ def extract_batch(
     midline = np.where(
         found, f32(0.5) * (pc[:, 0] + pc[:, 1]), f32((C - 1) / 2.0)
     ).astype(f32)
-    slope = _sitter_slope(geo, found, pr, pc)
-    wl = _left_weights(geo, found, pr, pc, midline, slope)  # (n, R, C)
-    wf = _front_weights(geo, found, pr, midline, slope)  # (n, R, C)
-    front_share = np.add.reduce(L * wf, axis=(1, 2)) * inv_total
+    wl = _left_weights(geo, found, pr, pc, midline)  # (n, R, C)
+    front_col = (geo.zone_rows @ L)[:, 0, :]  # (n, C): front-half load per column
+    front_share = np.add.reduce(front_col, axis=1) * inv_total
     if linear:
         left_share = np.add.reduce(L * wl, axis=(1, 2)) * inv_total
-        thigh_l = np.add.reduce(L * wl * wf, axis=(1, 2)) * inv_total
+        thigh_l = np.add.reduce(np.add.reduce(L * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_total
     else:
         # Left and right of the linearised load: a lean moves load between the sit bones,
         # which a saturating mat flattens most; the thighs' left/right split too, scaled to
@@ -253,8 +252,8 @@ def extract_batch(
         # sums; the front share over itself is 1), so a frame reads the same in any batch.
         inv_g = f32(1.0) / np.maximum(np.add.reduce(np.add.reduce(Lg, axis=1), axis=1), f32(1e-9))
         left_share = np.add.reduce(Lg * wl, axis=(1, 2)) * inv_g
-        front_g = np.add.reduce(Lg * wf, axis=(1, 2)) * inv_g
-        thigh_g = np.add.reduce(Lg * wl * wf, axis=(1, 2)) * inv_g
+        front_g = np.add.reduce((geo.zone_rows @ Lg)[:, 0, :], axis=1) * inv_g
+        thigh_g = np.add.reduce(np.add.reduce(Lg * wl * geo.zone_rows[0][None, :, None], axis=2), axis=1) * inv_g
         thigh_l = thigh_g * (front_share / np.maximum(front_g, f32(1e-9)))
     peak_row = np.where(
         found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(SACRAL_DEFAULT_DEPTH * R - 0.5)
@@ -339,59 +338,29 @@ def _fill_open_traces(L: np.ndarray) -> np.ndarray:
     return L
 
 
-def _sitter_slope(geo: SeatGeometry, found: np.ndarray, pr: np.ndarray, pc: np.ndarray) -> np.ndarray:
-    """(n,): the sit-bone line's slope (cm of depth per cm of width) in the cushion's frame.
+def _left_weights(
+    geo: SeatGeometry, found: np.ndarray, pr: np.ndarray, pc: np.ndarray, midline: np.ndarray
+) -> np.ndarray:
+    """(n, R, C): the share of each cell left of the sitter's midline.
 
-    A cushion lying turned under the sitter (up to ~12 degrees) tilts the line between the sit
-    bones; the sitter's own axes are along it and square to it. Capped at MAX_TILT_DEG (beyond
-    that a peak is more likely misplaced than the cushion turned); 0 without peaks."""
+    The midline runs through the middle of the two sit bones, square to the line between
+    them: a cushion lying turned under the sitter (up to ~12 degrees) tilts it, and a straight
+    column split would hand the thighs' load to the wrong side. The tilt is capped at
+    MAX_TILT_DEG (beyond that a peak is more likely misplaced than the cushion turned); without
+    peaks the midline is the middle column. A cell the midline crosses is split by width."""
     f32 = np.float32
     cw, cd = f32(geo.cell_w_cm), f32(geo.cell_d_cm)
     dx = (pc[:, 1] - pc[:, 0]).astype(f32) * cw
     dy = (pr[:, 1] - pr[:, 0]).astype(f32) * cd
     slope = np.where(found & (dx > f32(1e-3)), dy / np.maximum(dx, f32(1e-3)), f32(0.0))
     lim = f32(math.tan(math.radians(MAX_TILT_DEG)))
-    return np.clip(slope, -lim, lim).astype(f32)
-
-
-def _left_weights(
-    geo: SeatGeometry, found: np.ndarray, pr: np.ndarray, pc: np.ndarray, midline: np.ndarray,
-    slope: np.ndarray,
-) -> np.ndarray:
-    """(n, R, C): the share of each cell left of the sitter's midline.
-
-    The midline runs through the middle of the two sit bones, square to the line between
-    them (`_sitter_slope`): on a turned cushion a straight column split would hand the
-    thighs' load to the wrong side. Without peaks the midline is the middle column. A cell
-    the midline crosses is split by width."""
-    f32 = np.float32
-    cw, cd = f32(geo.cell_w_cm), f32(geo.cell_d_cm)
+    slope = np.clip(slope, -lim, lim).astype(f32)
     mid_r = np.where(found, f32(0.5) * (pr[:, 0] + pr[:, 1]), f32(0.0)).astype(f32)
     # Column of the midline at each row: it moves by -slope * (row offset in cm) sideways.
     shift = (geo.ri[None, :] - mid_r[:, None]) * (cd / cw) * slope[:, None]  # (n, R) in columns
     line = midline[:, None] - shift  # (n, R)
     return np.minimum(
         np.maximum(line[:, :, None] - geo.ci[None, None, :] + f32(0.5), f32(0.0)), f32(1.0)
-    )
-
-
-def _front_weights(
-    geo: SeatGeometry, found: np.ndarray, pr: np.ndarray, midline: np.ndarray, slope: np.ndarray
-) -> np.ndarray:
-    """(n, R, C): the share of each cell on the seat's front half, measured along the sitter.
-
-    The boundary runs parallel to the sit-bone line (square to the sitter's axis) through the
-    seat's mid-depth at the sitter's midline: on a turned cushion a straight row split counts
-    one thigh's back and the other's front differently, and a lean or a crossed leg then
-    reads as a change of the front share. Untilted (no peaks, or a square cushion) it is
-    exactly the row split of `SeatGeometry.zone_rows`. A cell the boundary crosses is split
-    by depth."""
-    f32 = np.float32
-    cw, cd = f32(geo.cell_w_cm), f32(geo.cell_d_cm)
-    # Row coordinate of the boundary at each column (the untilted boundary: R / 2 - 0.5).
-    line = f32(geo.rows / 2.0 - 0.5) + (geo.ci[None, :] - midline[:, None]) * (cw / cd) * slope[:, None]
-    return np.minimum(
-        np.maximum(line[:, None, :] - geo.ri[None, :, None] + f32(0.5), f32(0.0)), f32(1.0)
     )
 
 def _find_peaks(geo: SeatGeometry, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
