@@ -197,12 +197,7 @@ def create_app(
             "with 1,000 cushions the whole list is ~0.5 MB)")] = None,
     ) -> dict[str, Any]:
         """`{"status":"ok"}` while the daemon runs, with per-input health."""
-        body = runtime.health()
-        inputs = body.get("inputs") or []
-        body["inputs_total"] = len(inputs)
-        if cushion is not None:
-            body["inputs"] = [h for h in inputs if h.get("cushion") == cushion]
-        return body
+        return runtime.health(cushion)
 
     @app.get("/api/status", response_model=list[CushionStatus], tags=["status"])
     async def status() -> list[dict[str, Any]]:

@@ -16,8 +16,9 @@ class Runtime(Protocol):
     def status(self) -> list[dict[str, Any]]:
         """CONTRACT section 8 /api/status entries, one per known cushion."""
 
-    def health(self) -> dict[str, Any]:
-        """/healthz body: {"status": "ok", "inputs": [...per input health...]}."""
+    def health(self, cushion: str | None = None) -> dict[str, Any]:
+        """/healthz body: {"status": "ok", "inputs": [...per input health...], "inputs_total": n};
+        with `cushion`, `inputs` holds only that cushion's entry."""
 
     def reminders(self, since: datetime | None = None, cushion: str | None = None) -> list[dict[str, Any]]:
         """Reminder objects (CONTRACT section 6), newest first."""

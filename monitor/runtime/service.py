@@ -165,7 +165,7 @@ class RuntimeService(SitterControls, SetupControls):
         drops = getattr(self.input, "drops", None)  # only inputs that serve many cushions have it
         return drops.snapshot() if drops is not None else {}
 
-    def health(self) -> dict[str, Any]:
+    def health(self, cushion: str | None = None) -> dict[str, Any]:
         inputs = list(self.input_health().values())
         for h in inputs:
             slot = self.cushions.get(h["cushion"])
@@ -178,7 +178,9 @@ class RuntimeService(SitterControls, SetupControls):
             "uptime_s": round(time.time() - self.started_wall, 1),
             "input": self.config.input,
             "clock": self.controls.clock(),  # the one clock reminders and pauses are on (controls.py)
-            "inputs": inputs,
+            # the page of one cushion polls with `cushion`: the whole list is O(cushions)
+            "inputs": inputs if cushion is None else [h for h in inputs if h["cushion"] == cushion],
+            "inputs_total": len(inputs),
             "unattributed_drops": self.unattributed_drops(),
             # several daemons on one broker (mqtt.partition): what the others take, not a problem
             "partition": self.config.mqtt.partition if self.config.input == "mqtt" else None,

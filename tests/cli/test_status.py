@@ -54,13 +54,15 @@ class KnownRuntime:
              "spell_s": 0.0, "connected": False, "last_frame_age_s": 42.0},
         ]
 
-    def health(self) -> dict[str, Any]:
-        return {"status": "ok", "inputs": [
+    def health(self, cushion: str | None = None) -> dict[str, Any]:
+        inputs = [
             {"input": "mqtt", "cushion": "desk-1", "connected": True, "frames": 1234,
              "drops": {"bad_crc": 2, "bad_length": 1}, "last_frame_age_s": 0.12, "error": None},
             {"input": "mqtt", "cushion": "desk-2", "connected": False, "frames": 10,
              "drops": {}, "last_frame_age_s": 42.0, "error": "status offline"},
-        ]}
+        ]
+        return {"status": "ok", "inputs_total": len(inputs),
+                "inputs": [h for h in inputs if cushion in (None, h["cushion"])]}
 
     def settings(self) -> dict[str, Any]:
         return {"rules": self.rules.model_dump(), "analysis": {}}

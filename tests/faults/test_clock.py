@@ -10,6 +10,7 @@ back is rebased by the serial input so frame time never reverses (docs/reminders
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import pytest
 
@@ -41,7 +42,17 @@ def _caught_up(d: SitwellProcess, cushion: Cushion) -> None:
 
 
 def _timeline(d: SitwellProcess) -> list[dict]:
-    return d.get("/api/timeline")
+    """Today's spells and breaks, and the next day's: a jump of hours forward late in the day
+    puts the spell after it on tomorrow's timeline (a break over midnight is on both days)."""
+    items = d.get("/api/timeline")
+    if not items:
+        return items
+    first_day = date.fromisoformat(items[0]["start_at"][:10])
+    seen = {(i["type"], i["start_at"]) for i in items}
+    for i in d.get(f"/api/timeline?day={first_day + timedelta(days=1)}"):
+        if (i["type"], i["start_at"]) not in seen:
+            items.append(i)
+    return items
 
 
 def test_clock_jumps_forward_hours_mid_spell_ends_the_spell_without_reminders(tmp_path, pty_pair):
