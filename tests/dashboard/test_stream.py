@@ -21,9 +21,13 @@ def test_closing_the_stream_unsubscribes(inprocess_daemon):
     d = inprocess_daemon()
     assert d.runtime.subscriptions == 0
     with httpx.Client(base_url=d.url, timeout=10) as c, c.stream("GET", "/api/stream") as r:
-        next(r.iter_lines())  # the stream is flowing
+        # Hold the line iterator: a dropped one is closed whenever the garbage collector gets
+        # to it, and httpx then closes the connection (the daemon rightly unsubscribed).
+        lines = r.iter_lines()
+        next(lines)  # the stream is flowing
         # counted by the event loop's thread, which a busy machine may run a moment later
         assert wait_until(lambda: d.runtime.subscriptions == 1), d.runtime.subscriptions
+        del lines
     assert wait_until(lambda: d.runtime.subscriptions == 0), "the daemon still feeds a closed stream"
 
 
