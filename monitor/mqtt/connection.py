@@ -31,7 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from monitor.config.settings import MqttConfig
-from monitor.mqtt.buffered import BufferedClient
+from monitor.mqtt.buffered import BufferedClient, Handler
 from monitor.mqtt.topics import monitor_status_topic
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class _BenignPahoErrors(logging.Filter):
 _paho_log = logging.getLogger("paho.mqtt")
 _paho_log.addFilter(_BenignPahoErrors())
 
-MessageHandler = Callable[[mqtt.MQTTMessage], None]
+MessageHandler = Handler  # takes a ReceivedMessage or an MQTTMessage: .topic, .payload, .retain
+ROUTE_CACHE_MAX = 65_536  # topics whose handlers are remembered (cushions x their topics)
 ConnectListener = Callable[[bool, str | None], None]  # (connected, error)
 
 
@@ -112,6 +113,8 @@ class MqttConnection:
         self._closed = False
         self._started = False
         self._subs: dict[str, int] = {}  # topic filter -> qos
+        self._handlers: dict[str, MessageHandler] = {}  # topic filter -> handler
+        self._routes: dict[str, tuple[MessageHandler, ...]] = {}  # topic -> handlers, filled as topics come
         self._listeners: list[ConnectListener] = []
         self.connected = False
         self.error: str | None = None
@@ -139,6 +142,7 @@ class MqttConnection:
                 clean_session=False,
                 protocol=MQTTProtocolVersion.MQTTv311,
             )
+        client.route = self._route
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls:
@@ -177,17 +181,39 @@ class MqttConnection:
         self.client.message_callback_add(topic, lambda _c, _u, msg: handler(msg))
         with self._lock:
             self._subs[topic] = qos
+            self._handlers[topic] = handler
+            self._routes.clear()
             connected = self.connected
         if connected:
             self.client.subscribe(topic, qos)
 
-    def unsubscribe(self, topic: str) -> None:
+    def forget_handler(self, topic: str) -> None:
+        """Stop handing messages on `topic` on, but stay subscribed (the broker then queues
+        QoS 1 messages for our next run in the persistent session)."""
         self.client.message_callback_remove(topic)
+        with self._lock:
+            self._handlers.pop(topic, None)
+            self._routes.clear()
+
+    def unsubscribe(self, topic: str) -> None:
+        self.forget_handler(topic)
         with self._lock:
             self._subs.pop(topic, None)
             connected = self.connected
         if connected:
             self.client.unsubscribe(topic)
+
+    def _route(self, topic: str) -> tuple[MessageHandler, ...]:
+        """The handlers of a topic (paho's thread, for BufferedClient's QoS 0 way): a dict
+        lookup once a topic is known, where paho walks its filter trie for every message."""
+        handlers = self._routes.get(topic)
+        if handlers is None:
+            with self._lock:
+                handlers = tuple(h for f, h in self._handlers.items() if mqtt.topic_matches_sub(f, topic))
+                if len(self._routes) >= ROUTE_CACHE_MAX:
+                    self._routes.clear()  # a flood of made-up topics must not grow it without end
+                self._routes[topic] = handlers
+        return handlers
 
     # ---- lifetime ---------------------------------------------------------------
     def acquire(self) -> None:

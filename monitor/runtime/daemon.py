@@ -25,6 +25,7 @@ from monitor.model import DeviceInfo, Frame
 from monitor.runtime.controls import ReminderControls
 from monitor.runtime.engine import CushionEngine
 from monitor.runtime.fleet import process_fleet
+from monitor.runtime.heap import HeapKeeper
 from monitor.runtime.inputs import build_input, time_scale, with_own_client_id
 from monitor.runtime.live_settings import LiveSettings
 from monitor.runtime.mounting_notices import mounting_for
@@ -98,6 +99,7 @@ class Daemon:
         self._timer_when = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.heap = HeapKeeper()  # full garbage collections of a large heap (monitor/runtime/heap.py)
         self._drops_logged: dict[tuple, dict[str, int]] = {}  # (input, cushion) -> drops already logged
         self._wake_posted = False  # a wake-up posted by an input thread has not arrived yet
         self._under_load = False  # many cushions sending (_set_load)
@@ -192,6 +194,7 @@ class Daemon:
             await self._wake.wait()
             self._wake.clear()
             self._process_due()
+            self.heap.tick()
             await asyncio.sleep(0)
 
     def _process_due(self, flush: bool = False) -> None:
@@ -381,6 +384,7 @@ class Daemon:
         self._wake_posted = False
         self._start_publisher()
         self.journal_mqtt = start_journal_mqtt(self.config, self.journal)
+        self.heap.start()
         self.input.start(self._intake)
         self._tasks = [
             asyncio.create_task(self._process_forever(), name="process"),
@@ -414,4 +418,5 @@ class Daemon:
         if self.journal is not None:
             self.journal.close()
         self.store.close()
+        self.heap.close()
         log.info("daemon stopped")

@@ -146,7 +146,7 @@ class MqttInput(FrameInput):
         for topic in self._topics:
             # local only: the broker keeps the subscription in our persistent session,
             # so frames sent while the daemon is down are queued for its return
-            self.conn.client.message_callback_remove(topic)
+            self.conn.forget_handler(topic)
         self.conn.release()
         self._on_connection(False, "stopped")
 
