@@ -66,33 +66,57 @@ class MountingFinding:
                 "message": self.message}
 
 
-def _quantile(profile: np.ndarray, pos: np.ndarray, q: float) -> float:
-    """Where the cumulative share of a load profile reaches q (linear between cells)."""
-    cum = np.cumsum(profile) / profile.sum()
-    return float(np.interp(q, cum, pos))
+def _median(cells: np.ndarray) -> float:
+    """np.median of an integer frame, exactly, at a tenth of its cost (a partition, no copy
+    to float, none of its generic checks): it runs several times a second per cushion."""
+    flat = cells.reshape(-1)
+    k = flat.size // 2
+    if flat.size % 2:
+        return float(np.partition(flat, k)[k])
+    part = np.partition(flat, (k - 1, k))
+    return (float(part[k - 1]) + float(part[k])) / 2.0
 
 
-def orientation_scores(load: np.ndarray) -> tuple[np.ndarray, float] | None:
+_TAILS = np.array([0.05, 0.95])
+_add = np.add.reduce  # ndarray.sum without its Python wrapper (the same sums)
+_POSITIONS: dict[int, np.ndarray] = {}
+
+
+def _positions(n: int) -> np.ndarray:
+    """Cell centres in grid fractions, 0 ... 1 (cached: the check runs several times a second)."""
+    pos = _POSITIONS.get(n)
+    if pos is None:
+        pos = _POSITIONS[n] = (np.arange(n) + 0.5) / n
+    return pos
+
+
+def _tails(profile: np.ndarray, pos: np.ndarray) -> list[float]:
+    """The 5 % and 95 % points of a load profile (linear between cells)."""
+    cum = np.cumsum(profile) / _add(profile, None)
+    return np.interp(_TAILS, cum, pos).tolist()
+
+
+def orientation_scores(load: np.ndarray) -> tuple[list[float], float] | None:
     """Per orientation (ORIENTATIONS order) how strongly one calibrated load map says so, and the
     margin between the best and the next; None for a map with no clear load."""
     L = np.maximum(np.asarray(load, np.float64), 0.0)
     R, C = L.shape
-    total = float(L.sum())
+    total = float(_add(L, None))
     if total <= 1e-9:
         return None
-    y = (np.arange(R) + 0.5) / R  # 0 front ... 1 back (as the frames come)
-    x = (np.arange(C) + 0.5) / C  # 0 left ... 1 right
-    row_p, col_p = L.sum(axis=1), L.sum(axis=0)
+    y = _positions(R)  # 0 front ... 1 back (as the frames come)
+    x = _positions(C)  # 0 left ... 1 right
+    row_p, col_p = _add(L, 1), _add(L, 0)
     y0, x0 = float(row_p @ y) / total, float(col_p @ x) / total
     # The high pressures: the top HIGH_SHARE of the cells. A share of the cells, not of the
     # highest load: a saturating cushion under a heavy sitter reads near its top everywhere.
     k = max(2, round(HIGH_SHARE * L.size))
     cut = np.partition(L.reshape(-1), L.size - k)[L.size - k]
     H = np.where(L >= cut, L, 0.0)  # noqa: SIM300 (L is the load map, not a constant)
-    h = float(H.sum())
+    h = float(_add(H, None))
     if h <= 0.0:
         return None
-    hr, hc = H.sum(axis=1), H.sum(axis=0)
+    hr, hc = _add(H, 1), _add(H, 0)
     yh, xh = float(hr @ y) / h, float(hc @ x) / h
     var_y = float(hr @ (y - yh) ** 2) / h
     var_x = float(hc @ (x - xh) ** 2) / h
@@ -100,19 +124,20 @@ def orientation_scores(load: np.ndarray) -> tuple[np.ndarray, float] | None:
     side = (var_x - var_y) / max(var_x + var_y, 1e-9)
     # The load runs further from the high pressures on the thighs' side: the 5 % and 95 %
     # points of the whole load either side of them (a tail, so a shift on the cushion cancels).
-    tail_r = 2.0 * yh - _quantile(row_p, y, 0.05) - _quantile(row_p, y, 0.95)
-    tail_c = 2.0 * xh - _quantile(col_p, x, 0.05) - _quantile(col_p, x, 0.95)
+    (r05, r95), (c05, c95) = _tails(row_p, y), _tails(col_p, x)
+    tail_r = 2.0 * yh - r05 - r95
+    tail_c = 2.0 * xh - c05 - c95
     # rows: thighs forward (towards row 0) of the peaks, peaks in the back half
     s_rows = (yh - y0) + TAIL_WEIGHT * tail_r + BACK_WEIGHT * (yh - 0.5)
     s_cols = (xh - x0) + TAIL_WEIGHT * tail_c + BACK_WEIGHT * (xh - 0.5)
-    scores = np.array([
+    scores = [
         s_rows + AXIS_WEIGHT * side,  # normal
         s_cols - AXIS_WEIGHT * side,  # rotate90: the back at the last column
         -s_rows + AXIS_WEIGHT * side,  # rotate180
         -s_cols - AXIS_WEIGHT * side,  # rotate270: the back at column 0
-    ])
-    best2 = np.sort(scores)[-2:]
-    return scores, float(best2[1] - best2[0])
+    ]
+    second, best = sorted(scores)[-2:]
+    return scores, best - second
 
 
 class MountingCheck:
@@ -149,7 +174,7 @@ class MountingCheck:
                 return
 
     def _evaluate(self, dt: float, raw: np.ndarray, max_value: int, load: np.ndarray | None, present: bool) -> None:
-        level = float(np.median(raw)) / max(1, max_value)
+        level = _median(raw) / max(1, max_value)
         if level >= INVERTED_LEVEL:
             self._inverted_s += dt
             if self._inverted_s >= INVERTED_AFTER_S and self._inverted_s >= 4.0 * self._normal_level_s:
@@ -165,7 +190,7 @@ class MountingCheck:
         if got is not None:
             scores, margin = got
             if margin >= MIN_VOTE:
-                self._votes[ORIENTATIONS[int(np.argmax(scores))]] += dt
+                self._votes[ORIENTATIONS[scores.index(max(scores))]] += dt
         total = sum(self._votes.values())
         f.votes = dict(self._votes)
         if total <= 0:

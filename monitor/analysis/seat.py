@@ -78,11 +78,19 @@ class SeatAnalyzer:
         """The features of a calibrated batch: no state, so any process may compute them."""
         return extract_batch(self.geometry, cal.load, cal.noise, cal.gamma)
 
-    def decide(self, cal: CalibratedBatch, fb: FeatureBatch) -> list[SeatReading]:
-        """The stateful decision step over `features(cal)`, in order."""
+    def decide(self, cal: CalibratedBatch, fb: FeatureBatch,
+               rounded: list[list[float]] | None = None) -> list[SeatReading]:
+        """The stateful decision step over `features(cal)`, in order; `rounded`: what
+        `rounded_features(fb)` gives, when the caller rounded a larger stack at once."""
         if len(cal) == 0:
             return []
-        return self._decide_all(cal.t.tolist(), fb)
+        return self._decide_all(cal.t.tolist(), fb, rounded)
+
+    @staticmethod
+    def rounded_features(fb: FeatureBatch) -> list[list[float]]:
+        """The reported features of each frame, rounded (no state: a stack of many cushions'
+        frames at once is rounded the same, and far cheaper than cushion by cushion)."""
+        return round_table([getattr(fb, name) for name in _ROUNDED], _ROUNDED.values())
 
     def update_config(self, config: AnalysisConfig) -> None:
         """New settings without a restart; what was learnt (tare, seated reference) is kept."""
@@ -122,14 +130,15 @@ class SeatAnalyzer:
 
     # ---- the one stateful decision step ---------------------------------------------------
 
-    def _decide_all(self, ts: list[float], fb: FeatureBatch) -> list[SeatReading]:
+    def _decide_all(self, ts: list[float], fb: FeatureBatch, rnd: list[list[float]] | None = None) -> list[SeatReading]:
         """The decision step over the frames of `fb`, in order.
 
         What does not depend on the state is done per column, once per batch: the rounding
         of the reported features (`round_table`: exactly Python's `round`, vectorised where
         that is provably the same) and the conversion to Python floats (`tolist`, what
         `.item()` gives)."""
-        rnd = round_table([getattr(fb, name) for name in _ROUNDED], _ROUNDED.values())
+        if rnd is None:
+            rnd = self.rounded_features(fb)
         raw = [
             getattr(fb, name).tolist()
             for name in (

@@ -131,7 +131,7 @@ class CushionEngine:
         t, cells, cal = front.t, front.cells, front.cal
         if front.features is None:
             raise ValueError("the features of this batch were not computed")
-        readings = self.analyzer.decide(cal, front.features)
+        readings = self.analyzer.decide(cal, front.features, front.rounded)
         self._add_sit_bones(readings, cal.load)
         if not self.mounting_check.done:
             self.mounting_check.observe(t, cells, front.max_value, cal.load, [r.present for r in readings])
@@ -147,3 +147,4 @@ class CalibratedFront:
     max_value: int
     cal: CalibratedBatch
     features: FeatureBatch | None  # None until filled in (calibrate_front: the fleet path fills it)
+    rounded: list[list[float]] | None = None  # the features rounded, when the fleet path did a stack at once

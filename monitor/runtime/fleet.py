@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from monitor.analysis.features import FeatureBatch, extract_batch
+from monitor.analysis.seat import SeatAnalyzer
 from monitor.calibration.fleet import calibrate_many
 from monitor.model import CalibratedBatch, Frame
 from monitor.runtime.engine import CalibratedFront
@@ -100,10 +101,12 @@ def _features_of(group: list[_Due]) -> None:
         # each cushion's own linearising exponent, frame by frame (calibration/response.py)
         gamma = np.concatenate([_gamma_of(d.front.cal) for d in part])
         fb = extract_batch(geometry, load, noise, gamma)
+        rounded = SeatAnalyzer.rounded_features(fb)  # vectorised over the stack (per cushion: round() each)
         at = 0
         for d in part:
             n = len(d.frames)
             d.front.features = FeatureBatch(**{name: getattr(fb, name)[at:at + n] for name in _FEATURE_FIELDS})
+            d.front.rounded = rounded[at:at + n]
             at += n
         start = end
 
