@@ -99,7 +99,7 @@ def decode_packet(payload: bytes | bytearray | memoryview) -> Packet:
     raise CodecError("bad_type", str(ptype))
 
 
-_CELL_DTYPES: dict[int, np.dtype[Any]] = {8: np.dtype("u1"), 16: np.dtype("<u2")}
+CELL_DTYPES: dict[int, np.dtype[Any]] = {8: np.dtype("u1"), 16: np.dtype("<u2")}
 
 
 def _frame(
@@ -107,7 +107,7 @@ def _frame(
 ) -> FramePacket:
     if not (MIN_GRID <= rows <= MAX_GRID and MIN_GRID <= cols <= MAX_GRID):
         raise CodecError("bad_grid", f"{rows}x{cols}")
-    dtype = _CELL_DTYPES.get(bits)
+    dtype = CELL_DTYPES.get(bits)
     if dtype is None:
         raise CodecError("bad_bits", str(bits))
     expected = HEADER_SIZE + rows * cols * dtype.itemsize + CRC_SIZE

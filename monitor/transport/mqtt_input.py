@@ -23,6 +23,7 @@ anything is decoded or any state is kept for them.
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 import time
 import zlib
@@ -31,8 +32,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from monitor.codec.binary import (
+    CELL_DTYPES,
+    CRC_SIZE,
+    HEADER_SIZE,
+    MAGIC,
+    TYPE_FRAME,
+    VERSION,
     FramePacket,
     HelloPacket,
+    crc16_ccitt_false,
     decode_packet,
     device_info_from_json,
 )
@@ -55,6 +63,9 @@ DEFAULT_MAX_VALUE = 4095  # a 16-bit frame without a hello: most cushions are 12
 STALE_S = 1.0  # a clock going back less than this is a stale frame (reordered, redelivered), more a reboot
 SEQ_WRAP = 1 << 16  # binary frames' seq is a u16 (CONTRACT §2.1)
 SEQ_BEHIND = 1024  # a seq up to this far behind the newest is a late frame, further a restart
+_SEQ_AND_MS = struct.Struct("<HI")  # at offset 4 of a binary packet (CONTRACT §2.1)
+_CRC = struct.Struct("<H")
+_FRAME_V1 = bytes([VERSION, TYPE_FRAME])
 
 
 def partition_of(cushion: str, parts: int) -> int:
@@ -78,10 +89,14 @@ class _Cushion:
         self.last_heard = time.monotonic()  # any message on its topics (expiry)
         self.last_seq: int | None = None
         self.mono0: float | None = None  # for JSON frames without "t"
+        # (length, grid-and-bits bytes, cell dtype, rows, cols, wire max) of its last binary
+        # frame: the next like it is read without the general checks (MqttInput._binary)
+        self.settled: tuple[int, bytes, np.dtype, int, int, int | None] | None = None
 
     def set_device(self, info: DeviceInfo) -> None:
         self.device = info
         self.grid = (info.rows, info.cols)
+        self.settled = None
         self.max_value = info.max_value
         self.health.set_device(info)
 
@@ -105,6 +120,7 @@ class MqttInput(FrameInput):
             log.warning("mqtt: cushions %s are configured but belong to other partitions than %s: not analysed here",
                         ", ".join(c for c in config.cushions if c not in mine), config.partition)
         self._cushions: dict[str, _Cushion] = {}
+        self._by_topic: dict[str, _Cushion] = {}  # a cushion's topics, once seen (see _cushion_for)
         for name in mine:
             self._cushions[name] = _Cushion(name)
         self._configured = frozenset(mine)  # always kept, never expired
@@ -177,6 +193,10 @@ class MqttInput(FrameInput):
             c.health.set_connected(True)
 
     def _cushion_for(self, topic: str) -> _Cushion | None:
+        c = self._by_topic.get(topic)
+        if c is not None:  # a known cushion's topic: no parsing, no lock (paho's thread alone writes here)
+            c.last_heard = time.monotonic()
+            return c
         name = cushion_in(self.prefix, topic)
         if not valid_cushion_id(name):
             self.drops.drop("bad_cushion_id")
@@ -200,6 +220,8 @@ class MqttInput(FrameInput):
             else:
                 new = False
             c.last_heard = now
+            if len(self._by_topic) < 4 * self.max_cushions:
+                self._by_topic[topic] = c
         if new:
             self._update_connected(c)
         return c
@@ -215,6 +237,7 @@ class MqttInput(FrameInput):
         for n in silent:
             del self._cushions[n]
         if silent:
+            self._by_topic = {t: c for t, c in self._by_topic.items() if c.cushion in self._cushions}
             self.expired += len(silent)
             log.info("mqtt: %d cushions silent for %g s forgotten (%s%s)", len(silent), limit,
                      ", ".join(silent[:5]), ", ..." if len(silent) > 5 else "")
@@ -255,7 +278,7 @@ class MqttInput(FrameInput):
             if status != c.status:
                 log.info("mqtt: cushion %s is %s", c.cushion, status)
                 if status == "online" and c.status == "offline" and c.device is None:
-                    c.grid = None  # it may come back with another grid; the next frame says
+                    c.grid = c.settled = None  # it may come back with another grid; the next frame says
                 c.status = status
             self._update_connected(c)
         except Exception:  # never into paho's thread
@@ -302,21 +325,46 @@ class MqttInput(FrameInput):
         log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
 
     def _binary(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
-        pkt = decode_packet(payload)
-        if isinstance(pkt, HelloPacket):
-            self._hello(c, pkt.info)
-            return None
-        assert isinstance(pkt, FramePacket)
-        self._check_grid(c, pkt.rows, pkt.cols)
-        max_value = self._max_value(c, pkt.cells, 255 if pkt.bits == 8 else None)
-        if c.last_seq == pkt.seq and c.clock.last_raw == pkt.device_ms / 1000.0:
-            raise CodecError("duplicate", f"seq {pkt.seq}")  # a QoS 1 redelivery
+        settled = c.settled
+        cells = self._settled_frame_cells(c, payload)
+        if cells is not None and settled is not None:
+            seq, device_ms = _SEQ_AND_MS.unpack_from(payload, 4)
+            wire_max = settled[5]
+        else:
+            pkt = decode_packet(payload)
+            if isinstance(pkt, HelloPacket):
+                self._hello(c, pkt.info)
+                return None
+            assert isinstance(pkt, FramePacket)
+            self._check_grid(c, pkt.rows, pkt.cols)
+            cells, seq, device_ms = pkt.cells, pkt.seq, pkt.device_ms
+            wire_max = 255 if pkt.bits == 8 else None
+            c.settled = (len(payload), bytes(payload[10:13]), CELL_DTYPES[pkt.bits], pkt.rows, pkt.cols, wire_max)
+        max_value = self._max_value(c, cells, wire_max)
+        if c.last_seq == seq and c.clock.last_raw == device_ms / 1000.0:
+            raise CodecError("duplicate", f"seq {seq}")  # a QoS 1 redelivery
         reconnects = c.clock.reconnects
-        t = c.clock.to_t(pkt.device_ms / 1000.0, wrap=U32_MS_WRAP_S)
-        self._count_gap(c, pkt.seq, c.clock.reconnects != reconnects)  # a stale frame arrived: not lost
+        t = c.clock.to_t(device_ms / 1000.0, wrap=U32_MS_WRAP_S)
+        self._count_gap(c, seq, c.clock.reconnects != reconnects)  # a stale frame arrived: not lost
         if t is None:
-            raise CodecError("stale", f"device_ms {pkt.device_ms}")
-        return Frame(c.cushion, t, pkt.cells, max_value, pkt.seq)
+            raise CodecError("stale", f"device_ms {device_ms}")
+        return Frame(c.cushion, t, cells, max_value, seq)
+
+    @staticmethod
+    def _settled_frame_cells(c: _Cushion, payload: bytes | bytearray) -> np.ndarray | None:
+        """The cells of a frame packet like this cushion's last one (same length, version,
+        type, grid and bits) with a good CRC: what `decode_packet` would give, without its
+        general checks. Anything else (None) goes the general way, which judges it."""
+        settled = c.settled
+        if settled is None:
+            return None
+        n, geometry, dtype, rows, cols, _ = settled
+        if len(payload) != n or payload[2:4] != _FRAME_V1 or payload[10:13] != geometry or payload[:2] != MAGIC:
+            return None
+        if crc16_ccitt_false(memoryview(payload)[: n - CRC_SIZE]) != _CRC.unpack_from(payload, n - CRC_SIZE)[0]:
+            return None
+        # astype copies: the cells must not alias the caller's buffer
+        return np.frombuffer(payload, dtype, rows * cols, HEADER_SIZE).astype(np.uint16).reshape(rows, cols)
 
     def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         head = bytes(payload[:256])
@@ -402,7 +450,7 @@ class MqttInput(FrameInput):
 
     def _max_value(self, c: _Cushion, cells: np.ndarray, bits_max: int | None) -> int:
         """Announced max_value (readings above it are dropped), else inferred and sticky."""
-        top = int(cells.max()) if cells.size else 0
+        top = int(np.maximum.reduce(cells, axis=None)) if cells.size else 0  # cells.max(), without its wrapper
         scale = self._full_scale(c)
         c.seen_max = max(c.seen_max, top)
         in_use = scale.check(top, bits_max)
