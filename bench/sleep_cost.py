@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| wait | sleep ms | CPU µs a sleep | CPU % of the time slept |")
     print("|---|---|---|---|")
     for r in rows:
-        print(f"| {r['kind']} | {r['sleep_ms']:g} | {r['cpu_us_per_sleep']:.0f} | {100 * r['cpu_share_of_sleep']:.2f} |")
+        share = 100 * r["cpu_share_of_sleep"]
+        print(f"| {r['kind']} | {r['sleep_ms']:g} | {r['cpu_us_per_sleep']:.0f} | {share:.2f} |")
     print(f"\nmedian of {args.runs} runs of {args.seconds:g} s each")
     if args.json:
         text = json.dumps(rows, indent=2)

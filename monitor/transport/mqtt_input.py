@@ -66,6 +66,8 @@ SEQ_BEHIND = 1024  # a seq up to this far behind the newest is a late frame, fur
 _SEQ_AND_MS = struct.Struct("<HI")  # at offset 4 of a binary packet (CONTRACT §2.1)
 _CRC = struct.Struct("<H")
 _FRAME_V1 = bytes([VERSION, TYPE_FRAME])
+# drops that leave no hole in the frames' seqs: seen already, or no frame
+_NO_GAP = frozenset({"duplicate", "stale", "bad_hello", "bad_header"})
 
 
 def partition_of(cushion: str, parts: int) -> int:
@@ -92,6 +94,7 @@ class _Cushion:
         # (length, grid-and-bits bytes, cell dtype, rows, cols, wire max) of its last binary
         # frame: the next like it is read without the general checks (MqttInput._binary)
         self.settled: tuple[int, bytes, np.dtype, int, int, int | None] | None = None
+        self.rejected_since_seq = 0  # frames dropped (and counted) since the last seq was taken
 
     def set_device(self, info: DeviceInfo) -> None:
         self.device = info
@@ -322,6 +325,8 @@ class MqttInput(FrameInput):
 
     def _drop(self, c: _Cushion, reason: str, detail: str = "") -> None:
         c.health.drop(reason)
+        if reason not in _NO_GAP:
+            c.rejected_since_seq += 1  # its seq will show as a gap: it came, and is counted here
         log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
 
     def _binary(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
@@ -402,7 +407,7 @@ class MqttInput(FrameInput):
         far behind, or a device reboot, starts the count afresh."""
         last = c.last_seq
         if seq is None or last is None or restarted:
-            c.last_seq = seq
+            c.last_seq, c.rejected_since_seq = seq, 0
             return
         gap = (seq - last - 1) % SEQ_WRAP
         if gap >= SEQ_WRAP - SEQ_BEHIND:
@@ -411,6 +416,10 @@ class MqttInput(FrameInput):
             c.last_seq = seq  # far behind: a restart the clock did not see
             return
         c.last_seq = seq
+        # frames rejected since the last seq (a bad CRC, say) came: they are counted as that,
+        # not again as lost
+        gap -= min(gap, c.rejected_since_seq)
+        c.rejected_since_seq = 0
         if gap:
             c.health.drop("lost_in_transit", gap)
             log.debug("mqtt: cushion %s: %d frame(s) missing before seq %d", c.cushion, gap, seq)

@@ -82,3 +82,20 @@ def test_a_frame_of_the_same_length_but_another_grid_is_no_frame_like_the_last()
     _send(inp, frame_payload(np.full((8, 8), 100, np.uint16), 2, 1200))
     assert _drops(inp)["bad_grid"] == 2
     assert [f.seq for f in frames] == [0]
+
+
+def test_a_frame_rejected_is_counted_once_not_again_as_lost_in_transit():
+    inp, frames = _input()
+    _send(inp, hello_payload(DeviceInfo(device="desk-1", rows=8, cols=8, max_value=4095)))
+    cells = np.full((8, 8), 100, np.uint16)
+    _send(inp, frame_payload(cells, 0, 1000))
+    bad = bytearray(frame_payload(cells, 1, 1100))
+    bad[30] ^= 0x10
+    _send(inp, bad)  # seq 1: a bad CRC
+    _send(inp, frame_payload(np.full((8, 8), 9000, np.uint16), 2, 1200))  # seq 2: out of range
+    _send(inp, frame_payload(cells, 2, 1200))  # seq 2 again, good (a retry): no loss, no double
+    # seqs 3 and 4 never come: lost in transit, 2 of them
+    _send(inp, frame_payload(cells, 5, 1500))
+    drops = _drops(inp)
+    assert drops == {"bad_crc": 1, "out_of_range": 1, "lost_in_transit": 2}
+    assert [f.seq for f in frames] == [0, 2, 5]
