@@ -16,7 +16,7 @@ import pytest
 
 from tests.plugins.browser import ARTIFACTS, SitwellProcess, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("demo_hour")]  # one demo hour, not one per worker
 
 READY = "body[data-ready='true']"
 DESKTOP = {"width": 1280, "height": 900}
