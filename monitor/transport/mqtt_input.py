@@ -330,11 +330,10 @@ class MqttInput(FrameInput):
         log.debug("mqtt: dropped a payload from %s: %s %s", c.cushion, reason, detail)
 
     def _binary(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
-        settled = c.settled
-        cells = self._settled_frame_cells(c, payload)
-        if cells is not None and settled is not None:
+        settled = self._settled_frame(c, payload)
+        if settled is not None:
+            cells, wire_max = settled
             seq, device_ms = _SEQ_AND_MS.unpack_from(payload, 4)
-            wire_max = settled[5]
         else:
             pkt = decode_packet(payload)
             if isinstance(pkt, HelloPacket):
@@ -356,20 +355,20 @@ class MqttInput(FrameInput):
         return Frame(c.cushion, t, cells, max_value, seq)
 
     @staticmethod
-    def _settled_frame_cells(c: _Cushion, payload: bytes | bytearray) -> np.ndarray | None:
-        """The cells of a frame packet like this cushion's last one (same length, version,
-        type, grid and bits) with a good CRC: what `decode_packet` would give, without its
-        general checks. Anything else (None) goes the general way, which judges it."""
+    def _settled_frame(c: _Cushion, payload: bytes | bytearray) -> tuple[np.ndarray, int | None] | None:
+        """(cells, wire max) of a frame packet like this cushion's last one (same length,
+        version, type, grid and bits) with a good CRC: what `decode_packet` would give, without
+        its general checks. Anything else (None) goes the general way, which judges it."""
         settled = c.settled
         if settled is None:
             return None
-        n, geometry, dtype, rows, cols, _ = settled
+        n, geometry, dtype, rows, cols, wire_max = settled
         if len(payload) != n or payload[2:4] != _FRAME_V1 or payload[10:13] != geometry or payload[:2] != MAGIC:
             return None
         if crc16_ccitt_false(memoryview(payload)[: n - CRC_SIZE]) != _CRC.unpack_from(payload, n - CRC_SIZE)[0]:
             return None
         # astype copies: the cells must not alias the caller's buffer
-        return np.frombuffer(payload, dtype, rows * cols, HEADER_SIZE).astype(np.uint16).reshape(rows, cols)
+        return np.frombuffer(payload, dtype, rows * cols, HEADER_SIZE).astype(np.uint16).reshape(rows, cols), wire_max
 
     def _json(self, c: _Cushion, payload: bytes | bytearray) -> Frame | None:
         head = bytes(payload[:256])

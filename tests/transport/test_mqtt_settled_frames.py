@@ -1,4 +1,4 @@
-"""MqttInput's shortcut for a cushion's frames like its last one (`_settled_frame_cells`)
+"""MqttInput's shortcut for a cushion's frames like its last one (`_settled_frame`)
 gives what the general decoder gives, and leaves anything else to it: a bad CRC, another
 length, grid or bit depth, a hello between frames are judged and counted as before.
 
@@ -32,6 +32,22 @@ def _drops(inp: MqttInput) -> dict[str, int]:
     return dict(inp.health()[0].get("drops") or {})
 
 
+CELLS = np.full((8, 8), 100, np.uint16)
+
+
+def _hello_and_first_frame(inp: MqttInput) -> None:
+    """An 8x8 cushion at full scale 4095 (its hello), and its frame seq 0."""
+    _send(inp, hello_payload(DeviceInfo(device="desk-1", rows=8, cols=8, max_value=4095)))
+    _send(inp, frame_payload(CELLS, 0, 1000))
+
+
+def _with_a_flipped_bit(payload: bytes, at: int) -> bytes:
+    """The packet with one bit flipped: its CRC no longer fits."""
+    bad = bytearray(payload)
+    bad[at] ^= 0x01
+    return bytes(bad)
+
+
 def test_frames_like_the_last_come_as_the_general_decoder_reads_them():
     inp, frames = _input()
     rng = np.random.default_rng(3)
@@ -52,14 +68,10 @@ def test_frames_like_the_last_come_as_the_general_decoder_reads_them():
 
 def test_what_is_not_like_the_last_frame_is_judged_as_before():
     inp, frames = _input()
-    _send(inp, hello_payload(DeviceInfo(device="desk-1", rows=8, cols=8, max_value=4095)))
-    cells = np.full((8, 8), 100, np.uint16)
-    _send(inp, frame_payload(cells, 0, 1000))
-    good = bytearray(frame_payload(cells, 1, 1100))
-    good[20] ^= 0x01  # a flipped bit: the CRC no longer fits
-    _send(inp, good)
+    _hello_and_first_frame(inp)
+    _send(inp, _with_a_flipped_bit(frame_payload(CELLS, 1, 1100), 20))
     _send(inp, frame_payload(np.full((8, 9), 100, np.uint16), 2, 1200))  # another grid
-    _send(inp, frame_payload(cells.astype(np.uint8), 3, 1300, bits=8))  # another bit depth, same grid
+    _send(inp, frame_payload(CELLS.astype(np.uint8), 3, 1300, bits=8))  # another bit depth, same grid
     _send(inp, frame_payload(np.full((8, 8), 5000, np.uint16), 4, 1400))  # above the full scale
     drops = _drops(inp)
     assert (drops["bad_crc"], drops["bad_grid"], drops["out_of_range"]) == (1, 1, 1)
@@ -86,16 +98,12 @@ def test_a_frame_of_the_same_length_but_another_grid_is_no_frame_like_the_last()
 
 def test_a_frame_rejected_is_counted_once_not_again_as_lost_in_transit():
     inp, frames = _input()
-    _send(inp, hello_payload(DeviceInfo(device="desk-1", rows=8, cols=8, max_value=4095)))
-    cells = np.full((8, 8), 100, np.uint16)
-    _send(inp, frame_payload(cells, 0, 1000))
-    bad = bytearray(frame_payload(cells, 1, 1100))
-    bad[30] ^= 0x10
-    _send(inp, bad)  # seq 1: a bad CRC
+    _hello_and_first_frame(inp)
+    _send(inp, _with_a_flipped_bit(frame_payload(CELLS, 1, 1100), 30))  # seq 1: a bad CRC
     _send(inp, frame_payload(np.full((8, 8), 9000, np.uint16), 2, 1200))  # seq 2: out of range
-    _send(inp, frame_payload(cells, 2, 1200))  # seq 2 again, good (a retry): no loss, no double
+    _send(inp, frame_payload(CELLS, 2, 1200))  # seq 2 again, good (a retry): no loss, no double
     # seqs 3 and 4 never come: lost in transit, 2 of them
-    _send(inp, frame_payload(cells, 5, 1500))
+    _send(inp, frame_payload(CELLS, 5, 1500))
     drops = _drops(inp)
     assert drops == {"bad_crc": 1, "out_of_range": 1, "lost_in_transit": 2}
     assert [f.seq for f in frames] == [0, 2, 5]
