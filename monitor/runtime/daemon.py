@@ -194,7 +194,6 @@ class Daemon:
             await self._wake.wait()
             self._wake.clear()
             self._process_due()
-            self.heap.tick()
             await asyncio.sleep(0)
 
     def _process_due(self, flush: bool = False) -> None:
@@ -339,6 +338,7 @@ class Daemon:
             self._snapshot_all(calibration)
             self._log_new_drops()
             self._tick_sinks()
+            self.heap.tick()  # here, not per pass: it runs while no frames come too
 
     def _log_new_drops(self) -> None:
         """Bad input is counted by the decoders at DEBUG level; say it at WARNING, at most every 5 s."""

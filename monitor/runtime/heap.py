@@ -11,8 +11,9 @@ fourth round).
 While the daemon runs, CPython starts no full collection of its own (generation 2's
 threshold is set out of reach); the young generations are collected as always, which is
 where nearly all reference cycles die. The heap is collected in full once every
-FULL_EVERY_S from the analysis loop, so a cycle that lived long enough to reach generation
-2 waits at most that long. Reference counting frees everything else at once, as always.
+FULL_EVERY_S from the daemon's 5-second snapshot loop (which runs whether frames come or
+not), so a cycle that lived long enough to reach generation 2 waits about that long.
+Reference counting frees everything else at once, as always.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ NO_AUTOMATIC_FULL = 1 << 30  # generation 1 collections before a full one: never
 
 
 class HeapKeeper:
-    """`start()` with the daemon, `tick()` from its analysis loop, `close()` when it stops."""
+    """`start()` with the daemon, `tick()` every few seconds, `close()` when it stops."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
