@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from monitor.calibration.cells import NeighbourFill, fill_masked
+from monitor.calibration.response import look_rows
 from monitor.calibration.stream import (
     BATCH_CELLS,
     CHECK_EVERY_S,
@@ -73,9 +74,9 @@ class Calibrator(StreamCalibrator):
     def observe_response(self, loads: np.ndarray, dts: list[float], noise: np.ndarray, gamma: np.ndarray) -> None:
         """The response estimate over calibrated frames, in order, as `process` does frame by
         frame (it looks at the calibrated loads only): `gamma[j]` after frame j."""
-        observe, noise_f = self.response.observe, noise.tolist()
-        for j in range(len(dts)):
-            gamma[j] = observe(loads[j], dts[j], noise_f[j])
+        looks = self.response.plan(dts)
+        ok, rows = look_rows(loads[looks].reshape(len(looks), self._n_cells), noise[looks].astype(np.float64))
+        self.response.apply(looks, ok, rows, gamma)
 
     def _loads_run(self, times: list[float], dts: list[float], raw: np.ndarray, loads: np.ndarray,
                    noise: np.ndarray) -> None:

@@ -74,3 +74,36 @@ def test_the_exponent_is_kept_with_the_calibration_state():
     del old["response"]
     fresh = Calibrator(16, 16, 4095)
     assert fresh.load_state(old) and fresh.response.gamma == 1.0
+
+
+def test_a_look_is_the_mean_of_the_powers_of_the_loaded_cells():
+    from monitor.calibration.response import GAMMAS, LOADED, MIN_CELLS, look_rows
+
+    rng = np.random.default_rng(7)
+    loads = (rng.random((40, 256)) ** 3 * 0.6).astype(np.float32)
+    loads[5] = 0.0  # an empty seat
+    loads[6, 4:] = 0.0  # four loaded cells: a cat's paws
+    noise = rng.uniform(0.0, 0.006, 40)
+    ok, rows = look_rows(loads, noise)
+    for frame, sigma, good, row in zip(loads.astype(np.float64), noise, ok, rows, strict=True):
+        loaded = frame[frame > max(LOADED, 4.0 * sigma)]
+        assert good == (len(loaded) >= MIN_CELLS and loaded.sum() >= 0.012 * 256)
+        if good:
+            rel = np.log(loaded / loaded.max())
+            expected = -np.log(np.mean(np.exp(GAMMAS[:, None] * rel[None, :]), axis=1))
+            assert np.allclose(row, expected, rtol=1e-12, atol=1e-12)
+    assert not ok[5] and not ok[6] and ok.sum() > 30
+
+
+def test_a_batch_learns_what_frame_by_frame_learns():
+    t, loads = sitter_loads()
+    flat = np.sqrt(np.maximum(loads, 0.0))
+    by_frame = follow(flat, t)
+    cal = Calibrator(16, 16, 4095)
+    dts = [0.0, *np.diff(t).tolist()]
+    gamma = np.empty(len(t), np.float32)
+    for at in range(0, len(t), 7):  # the daemon's batches are a few frames each
+        cal.observe_response(flat[at:at + 7], dts[at:at + 7], np.full(7, 0.003, np.float32)[: len(dts[at:at + 7])],
+                             gamma[at:at + 7])
+    assert cal.response.gamma == by_frame.gamma > 1.0
+    assert np.array_equal(cal.response.log_ratio, by_frame.log_ratio)
