@@ -29,6 +29,9 @@ from monitor.calibration.stream import CHECK_EVERY_S, DEAD_AFTER_S, HOT_LOAD, ST
 from monitor.model import CalibratedBatch
 
 STACK_FRAMES = 4096  # frames stacked in one pass (4096 x 1024 cells of int32 is 16 MiB)
+# fewer cushions than this go their own way: a stack of one costs ~1.6 times a cushion's own
+# `process_batch` and a stack of two ~1.1 times; from four on it is cheaper (~0.75, then ~0.5)
+MIN_STACK = 3
 
 
 class _Prelude:
@@ -76,6 +79,12 @@ def calibrate_many(cals: Sequence[Calibrator], times: Sequence[np.ndarray], raws
             frames += len(stackable[end][1].t)
             end += 1
         part = stackable[start:end]
+        if len(part) < MIN_STACK:  # a stack's fixed cost is more than one or two cushions' own
+            for i, p in part:
+                p.cal._last_t = p.last_t
+                out[i] = _own_batch(p.cal, p.t, p.raw)
+            start = end
+            continue
         for (i, p), batch in zip(part, _calibrate_stack([p for _, p in part]), strict=True):
             if batch is None:  # its mask changes in this batch: its own path, from where it was
                 p.cal._last_t = p.last_t
