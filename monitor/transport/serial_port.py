@@ -214,10 +214,10 @@ class SerialInput(FrameInput):
                     # count and log it rather than lose the cushion until a restart
                     self._health.drop("decoder_error")
                     log.exception("serial: decoding failed on %d bytes", len(data))
-                if self.gather_s and len(data) < TTY_BUFFER:
-                    # (a read that fills the line discipline's buffer means bytes come faster
-                    # than the baud rate says, as on a pty: read on at once so the sender is
-                    # never held up)
+                if self.gather_s and len(data) < TTY_BUFFER - 1:
+                    # (a read of a full line discipline buffer, 4095 bytes, means bytes come
+                    # faster than the baud rate says, as on a pty: read on at once so the
+                    # sender is never held up)
                     self._stop.wait(self.gather_s)
         return None
 
