@@ -21,7 +21,7 @@ import pytest
 from firmware_sim import Simulator, load_scenario
 from monitor.config.settings import Settings
 from monitor.model import Frame
-from monitor.runtime.daemon import BATCH_MAX, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
+from monitor.runtime.daemon import BATCH_MAX, PASS_CUSHIONS, QUEUE_PER_CUSHION, SILENT_AFTER_S, Daemon
 from monitor.runtime.service import frame_flow
 from monitor.transport.base import FrameInput
 
@@ -213,5 +213,41 @@ def test_an_input_thread_posts_one_wake_up_while_the_loop_is_busy(tmp_path):
             assert len(posted) == 2
             last = cushion.last_t
             await wait_for(lambda: analysed_t(daemon) == last, timeout=2.0)
+
+    asyncio.run(main())
+
+
+def test_a_pass_takes_the_cushions_due_longest_first_and_leaves_the_rest_for_the_next(tmp_path):
+    """At an office floor's load one pass over every cushion due held the loop (the API, the
+    timers) for up to half a second, and the cushions it took came due again all together."""
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=1000) as (daemon, cushion):
+            # pushed from the loop's own thread: nothing is analysed until it yields
+            frames = list(zip(range(PASS_CUSHIONS + 72), Simulator(load_scenario("tour"), 16, 16, 10.0, 2).frames(),
+                              strict=False))
+            for k, f in frames:
+                cushion.emit(Frame(cushion=f"desk-{k:03d}", t=f.t, cells=f.cells, max_value=4095))
+            slots = [daemon.slots.get(f"desk-{k:03d}") for k, _ in frames]
+            now = time.monotonic()
+            for k, slot in enumerate(slots):  # due for a while, the last ones longest
+                slot.due_wall = now - 1.0 - 0.01 * k
+            daemon._process_due()
+            analysed = [slot.analysed for slot in slots]
+            assert sum(analysed) == PASS_CUSHIONS
+            assert analysed == [0] * 72 + [1] * PASS_CUSHIONS  # longest due first
+            daemon._process_due()  # the next pass: the rest
+            assert all(slot.analysed == 1 for slot in slots)
+
+    asyncio.run(main())
+
+
+def test_frames_of_every_cushion_are_analysed_at_shutdown_in_one_go(tmp_path):
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=1000)
+        for k, (_, f) in enumerate(zip(range(PASS_CUSHIONS * 2), Simulator(load_scenario("tour"), 16, 16, 10.0, 3)
+                                       .frames(), strict=False)):
+            cushion.emit(Frame(cushion=f"desk-{k:03d}", t=f.t, cells=f.cells, max_value=4095))
+        await daemon.stop()
+        assert all(daemon.slots.get(f"desk-{k:03d}").analysed == 1 for k in range(PASS_CUSHIONS * 2))
 
     asyncio.run(main())
