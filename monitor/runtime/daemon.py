@@ -47,7 +47,8 @@ from monitor.sinks.store import Store
 from monitor.tracker.tracker import CushionTracker
 from monitor.transport.base import FrameInput
 
-__all__ = ["BATCH_MAX", "MAX_CUSHIONS", "PASS_CUSHIONS", "QUEUE_PER_CUSHION", "REGRID_FRAMES", "REGRID_S", "SILENT_AFTER_S", "Daemon"]
+__all__ = ["BATCH_MAX", "MAX_CUSHIONS", "PASS_CUSHIONS", "QUEUE_PER_CUSHION", "REGRID_FRAMES", "REGRID_S",
+           "SILENT_AFTER_S", "Daemon"]
 
 log = logging.getLogger(__name__)
 
