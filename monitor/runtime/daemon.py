@@ -224,7 +224,13 @@ class Daemon:
                     # frames flow: the next batch's first frame is due soon after now
                     next_due = min(next_due, now + gather_s + silent_after)
                 continue
-            if not flush and len(slot.queue) < BATCH_MAX and now < slot.due_wall:
+            # due: the first frame after its due time has come, or none has for silent_after
+            # (a timer armed before the batch began may fire before that frame is in, read
+            # from a driver that lets bytes gather: the batch would end on an older frame)
+            came_after = (slot.last_frame_wall or 0.0) >= slot.due_wall
+            if not flush and len(slot.queue) < BATCH_MAX and (
+                now < slot.due_wall or (not came_after and now < slot.due_wall + silent_after)
+            ):
                 next_due = min(next_due, slot.due_wall + silent_after)
                 continue
             due.append(slot)

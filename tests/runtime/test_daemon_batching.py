@@ -251,3 +251,30 @@ def test_frames_of_every_cushion_are_analysed_at_shutdown_in_one_go(tmp_path):
         assert all(daemon.slots.get(f"desk-{k:03d}").analysed == 1 for k in range(PASS_CUSHIONS * 2))
 
     asyncio.run(main())
+
+
+def test_a_timer_before_the_frame_after_the_due_time_does_not_end_the_batch_on_an_older_frame(tmp_path):
+    """A reader that lets bytes gather (0.1 s at the default max_delay_ms) hands over the frame
+    after the due time a little late; a timer armed before the batch began may fire first. The
+    batch waits for that frame (the one the dashboard then shows), up to SILENT_AFTER_S."""
+    async def main() -> None:
+        async with running(tmp_path, max_delay_ms=250) as (daemon, cushion):
+            # pushed from the loop's own thread: nothing is analysed until it yields
+            cushion.push(1)
+            await wait_for(lambda: analysed_t(daemon) is not None, timeout=2.0)  # the cushion is known
+            slot = daemon.slots.get("hand-1")
+            older = cushion.push(4)
+            time.sleep(0.02)
+            slot.due_wall = slot.last_frame_wall + 0.01  # due a moment ago; every frame came before
+            daemon._process_due()  # as the timer would
+            assert analysed_t(daemon) != older
+            newest = cushion.push(1)  # the first frame after the due time
+            daemon._process_due()
+            assert analysed_t(daemon) == newest
+            # a cushion gone silent: its batch goes SILENT_AFTER_S after the due time
+            last = cushion.push(3)
+            slot.due_wall = time.monotonic() - SILENT_AFTER_S - 0.01
+            daemon._process_due()
+            assert analysed_t(daemon) == last
+
+    asyncio.run(main())
