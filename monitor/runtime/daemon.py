@@ -222,7 +222,7 @@ class Daemon:
             if not slot.queue:
                 if gather_s and slot.last_frame_wall is not None and now - slot.last_frame_wall < 1.0:
                     # frames flow: the next batch's first frame is due soon after now
-                    next_due = min(next_due, now + gather_s + silent_after)
+                    next_due = min(next_due, now + gather_s + silent_after + self.input.gather_s)
                 continue
             # due: the first frame after its due time has come, or none has for silent_after
             # (a timer armed before the batch began may fire before that frame is in, read
@@ -262,7 +262,9 @@ class Daemon:
         if handed:
             self._tick_sinks()
         if gather_s and handed:
-            next_due = min(next_due, now + gather_s + silent_after)
+            # the next batch's first frame may reach its queue up to the input's own gather
+            # late: a timer any earlier fires before that batch can be due, for nothing
+            next_due = min(next_due, now + gather_s + silent_after + self.input.gather_s)
         self._set_timer(None if self._wake.is_set() else next_due)
 
     def _set_load(self, flowing: int) -> None:

@@ -25,6 +25,8 @@ class FrameInput(ABC):
 
     #: short kind name used in health dicts ("serial", "mqtt", "sim")
     kind: str = "input"
+    #: how long the input lets bytes gather between reads: a frame may reach `emit` this late
+    gather_s: float = 0.0
 
     @abstractmethod
     def start(self, emit: Emit) -> None:

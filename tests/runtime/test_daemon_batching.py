@@ -278,3 +278,25 @@ def test_a_timer_before_the_frame_after_the_due_time_does_not_end_the_batch_on_a
             assert analysed_t(daemon) == last
 
     asyncio.run(main())
+
+
+def test_after_a_pass_the_timer_allows_for_the_inputs_own_gather(tmp_path):
+    """The serial reader hands frames over up to its gather (0.1 s) late: a timer armed for
+    max_delay_ms + SILENT_AFTER_S after a pass fired before the next batch could be due, a
+    wake-up of the loop for nothing, 2.5 times a second at one serial cushion."""
+    async def main() -> None:
+        daemon, cushion = await started(tmp_path, max_delay_ms=250)
+        cushion.gather_s = 0.1
+        try:
+            cushion.push(1)
+            await wait_for(lambda: analysed_t(daemon) is not None, timeout=2.0)
+            cushion.push(3)
+            daemon.slots.get("hand-1").due_wall = time.monotonic() - SILENT_AFTER_S - 0.01
+            passed = time.monotonic()
+            daemon._process_due()
+            assert daemon._timer is not None
+            assert daemon._timer_when - passed >= 0.25 + SILENT_AFTER_S + 0.1 - 0.005
+        finally:
+            await daemon.stop()
+
+    asyncio.run(main())
