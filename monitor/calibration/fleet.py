@@ -79,14 +79,10 @@ def calibrate_many(cals: Sequence[Calibrator], times: Sequence[np.ndarray], raws
             frames += len(stackable[end][1].t)
             end += 1
         part = stackable[start:end]
-        if len(part) < MIN_STACK:  # a stack's fixed cost is more than one or two cushions' own
-            for i, p in part:
-                p.cal._last_t = p.last_t
-                out[i] = _own_batch(p.cal, p.t, p.raw)
-            start = end
-            continue
-        for (i, p), batch in zip(part, _calibrate_stack([p for _, p in part]), strict=True):
-            if batch is None:  # its mask changes in this batch: its own path, from where it was
+        # a stack's fixed cost is more than one or two cushions' own: those go their own way
+        stacked = _calibrate_stack([p for _, p in part]) if len(part) >= MIN_STACK else [None] * len(part)
+        for (i, p), batch in zip(part, stacked, strict=True):
+            if batch is None:  # its mask changes in this batch (or no stack): its own path, from where it was
                 p.cal._last_t = p.last_t
                 out[i] = _own_batch(p.cal, p.t, p.raw)
             else:

@@ -17,6 +17,7 @@ import logging
 import math
 import time
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from monitor.config.settings import Settings
@@ -214,6 +215,9 @@ class Daemon:
         # under load the timer alone starts a pass (intake wakes only for full batches): a
         # pass per frame that arrives due would go over every cushion each time
         silent_after = 0.0 if self._under_load else SILENT_AFTER_S
+        # the next batch's first frame may reach its queue up to the input's own gather late:
+        # a timer any earlier than this after a pass fires before that batch can be due
+        next_batch_after = gather_s + silent_after + self.input.gather_s
         due: list[CushionSlot] = []
         flowing = 0
         for slot in self.slots.values():
@@ -222,7 +226,7 @@ class Daemon:
             if not slot.queue:
                 if gather_s and slot.last_frame_wall is not None and now - slot.last_frame_wall < 1.0:
                     # frames flow: the next batch's first frame is due soon after now
-                    next_due = min(next_due, now + gather_s + silent_after + self.input.gather_s)
+                    next_due = min(next_due, now + next_batch_after)
                 continue
             # due: the first frame after its due time has come, or none has for silent_after
             # (a timer armed before the batch began may fire before that frame is in, read
@@ -237,7 +241,7 @@ class Daemon:
         self._set_load(flowing)
         waiting: list[CushionSlot] = []
         if not flush and len(due) > PASS_CUSHIONS:
-            due.sort(key=_due_wall)
+            due.sort(key=attrgetter("due_wall"))
             due, waiting = due[:PASS_CUSHIONS], due[PASS_CUSHIONS:]
         handed = False
         slice_end = now + PROCESS_SLICE_S  # a flooding cushion must not starve the API or the others
@@ -262,9 +266,7 @@ class Daemon:
         if handed:
             self._tick_sinks()
         if gather_s and handed:
-            # the next batch's first frame may reach its queue up to the input's own gather
-            # late: a timer any earlier fires before that batch can be due, for nothing
-            next_due = min(next_due, now + gather_s + silent_after + self.input.gather_s)
+            next_due = min(next_due, now + next_batch_after)
         self._set_timer(None if self._wake.is_set() else next_due)
 
     def _set_load(self, flowing: int) -> None:
@@ -441,7 +443,3 @@ class Daemon:
         self.store.close()
         self.heap.close()
         log.info("daemon stopped")
-
-
-def _due_wall(slot: CushionSlot) -> float:
-    return slot.due_wall

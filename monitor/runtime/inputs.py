@@ -38,9 +38,9 @@ def build_input(settings: Settings) -> FrameInput:
 
 def driver_gather_s(settings: Settings) -> float:
     """How long a reader thread lets bytes gather between reads. Frames wait up to
-    max_delay_ms for analysis anyway: two fifths of it in the driver, at most 0.1 s (a reader
-    thread's wake-up costs more than the frames it reads: ~0.1 % of a core at 20 a second,
-    half that at 10)."""
+    max_delay_ms for analysis anyway: two fifths of it in the driver, at most 0.1 s (10 reads
+    a second at the default rather than 20: one serial cushion at 50 Hz cost 1.03 % of a core
+    instead of 1.20, docs/performance.md's fifth round)."""
     return min(0.1, settings.analysis.max_delay_ms / 1000.0 * 0.4)
 
 
